@@ -1,0 +1,131 @@
+/** The validated, defaulted, frozen configuration every other part reads (durations in ms, sizes in bytes). */
+
+export interface ListenerConfig {
+  readonly port: number;
+  readonly host: string;
+  readonly tls?: { readonly cert: string; readonly key: string };
+  readonly proxy_protocol: boolean;
+  readonly trusted_proxies: readonly string[];
+}
+
+export interface AdminConfig {
+  readonly port: number;
+  readonly host: string;
+  readonly token: string;          // '' = no token
+}
+
+export interface Timeouts {
+  readonly connect: number;
+  readonly handshake: number;
+  readonly idle: number;
+  readonly fin: number;
+  readonly http: number;
+  readonly drain: number;
+}
+
+export interface Limits {
+  readonly max_connections: number;
+  readonly max_connections_per_ip: number;
+  readonly handshakes_per_ip: number;     // tokens per second (bucket holds the same number)
+  readonly max_header_bytes: number;
+  readonly max_message_bytes: number;
+  readonly max_buffered_bytes: number;
+}
+
+/** `algorithm: NAME` or `{ name: NAME, ...options }` or `{ module: PATH, ...options }`, normalized. */
+export interface AlgorithmConfig {
+  readonly name: string;                  // for a module: 'module'
+  readonly module?: string;               // absolute path when name === 'module'
+  readonly options: Readonly<Record<string, unknown>>;  // every key but name/module
+}
+
+export interface HealthConfig {
+  readonly check: 'websocket' | 'http' | 'tcp' | 'none';
+  readonly path: string;
+  readonly interval: number;
+  readonly timeout: number;
+  readonly rise: number;
+  readonly fall: number;
+}
+
+export interface ServerConfig {
+  readonly name: string;
+  readonly url: string;           // ws:// or wss://
+  readonly host: string;          // from url
+  readonly port: number;          // from url (default 80 / 443)
+  readonly tls: boolean;          // wss://
+  readonly weight: number;        // default 1
+}
+
+export interface PoolConfig {
+  readonly name: string;
+  readonly algorithm: AlgorithmConfig;        // default round-robin
+  readonly retries: number;                   // default 2
+  readonly health: HealthConfig;
+  readonly outlier?: { readonly failures: number; readonly ejection: number; readonly max_ejected_percent: number };
+  readonly slow_start: number;                // ms, 0 = off
+  readonly servers: readonly ServerConfig[];
+  readonly discover?: { readonly dns: string; readonly port: number; readonly refresh: number; readonly resolver?: string };
+  readonly load?: Readonly<Record<string, unknown>>;
+  readonly rebalance?: { readonly tolerance: number; readonly max_closes_per_second: number };
+  readonly max_handshakes_per_second?: number;
+  readonly drain?: number;
+  readonly send_proxy?: 'v1' | 'v2';
+  readonly tls?: { readonly ca?: string; readonly servername?: string; readonly reject_unauthorized: boolean };
+}
+
+export type AffinityConfig =
+  | { readonly kind: 'cookie'; readonly cookie: string }
+  | { readonly kind: 'engine.io' }
+  | { readonly kind: 'sockjs' };
+
+export interface RouteMatch {
+  readonly host?: string;         // exact (lower-cased) or '*.suffix'
+  readonly path?: string;         // prefix
+}
+
+export interface RouteConfig {
+  readonly name: string;          // default: `route-<index>`
+  readonly match: RouteMatch;
+  readonly pool: string;          // validated to exist
+  readonly algorithm?: AlgorithmConfig;   // override of the pool's
+  readonly origins?: readonly string[];
+  readonly allow_missing_origin: boolean; // default true
+  readonly affinity?: AffinityConfig;
+  readonly http: boolean;         // default false: plain HTTP on the route -> 426
+}
+
+export interface Config {
+  readonly file: string;                  // absolute path of the file it came from ('' when built in code)
+  readonly listeners: readonly ListenerConfig[];
+  readonly admin: AdminConfig;
+  readonly timeouts: Timeouts;
+  readonly limits: Limits;
+  readonly pools: Readonly<Record<string, PoolConfig>>;
+  readonly routes: readonly RouteConfig[];
+  readonly log: { readonly level: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent' };
+  readonly workers: number | 'auto';
+  readonly cluster?: { readonly redis: string; readonly name: string };
+}
+
+/** One problem found in a config file, located at 1-based line:col. */
+export interface ConfigIssue {
+  readonly file: string;
+  readonly line: number;
+  readonly col: number;
+  readonly path: string;          // dotted: pools.chat.algorithm
+  readonly message: string;
+}
+
+export class ConfigError extends Error {
+  readonly issues: readonly ConfigIssue[];
+  constructor(issues: readonly ConfigIssue[]) {
+    super(issues.map(formatIssue).join('\n'));
+    this.name = 'ConfigError';
+    this.issues = issues;
+  }
+}
+
+export function formatIssue(i: ConfigIssue): string {
+  return `${i.file}:${i.line}:${i.col} ${i.path}: ${i.message}`;
+}
