@@ -1,0 +1,29 @@
+/** The /status document (SPEC.md shape), built from live state at request time. */
+
+import type { Runtime } from '../runtime.js';
+
+export interface ListenerAddress { readonly kind: 'proxy' | 'admin'; readonly address: string; readonly port: number }
+
+export function statusDocument(rt: Runtime, listeners: readonly ListenerAddress[]): unknown {
+  const pools: Record<string, unknown> = {};
+  for (const pool of rt.pools.values()) {
+    pools[pool.name] = {
+      algorithm: pool.config.algorithm.name,
+      servers: pool.servers.map((s) => ({
+        name: s.name, url: s.url, state: s.state, reason: s.reason,
+        weight: s.weight, effective_weight: s.weight,
+        active: s.active, total: s.total,
+        bytes_in: s.bytesIn, bytes_out: s.bytesOut,
+        messages_in: s.messagesIn, messages_out: s.messagesOut,
+        bandwidth_bps: s.bandwidth, rtt_ms: s.rtt, load: s.load, load_stale: false,
+      })),
+    };
+  }
+  return {
+    draining: rt.draining,
+    connections: rt.connections,
+    listeners: listeners.filter((l) => l.kind === 'proxy'),
+    routes: rt.routes.map((r) => ({ name: r.config.name, pool: r.pool.name, algorithm: r.balancer.name })),
+    pools,
+  };
+}

@@ -1,0 +1,91 @@
+#!/usr/bin/env node
+/** The wslb command line: run, check, demo (SPEC.md "Commands"); exit 0 ok, 1 runtime failure, 2 config error. */
+
+import { Command } from 'commander';
+import { loadConfigFile } from './config/load.js';
+import { summarize } from './config/summary.js';
+import { ConfigError } from './config/types.js';
+import { createLogger } from './log.js';
+import { Balancer } from './main.js';
+import { startFarm } from './demo/farm.js';
+
+const program = new Command('wslb')
+  .description('Layer-7 WebSocket load balancer')
+  .showHelpAfterError();
+
+program.command('run', { isDefault: true })
+  .description('run the balancer')
+  .option('-c, --config <file>', 'configuration file', 'balancer.yaml')
+  .action(async (opts: { config: string }) => { await run(opts.config); });
+
+program.command('check')
+  .description('validate a configuration file')
+  .option('-c, --config <file>', 'configuration file', 'balancer.yaml')
+  .action((opts: { config: string }) => {
+    const config = loadOrExit(opts.config);
+    process.stdout.write(`${summarize(config)}\n`);
+  });
+
+program.command('demo')
+  .description('start the demo farm (127.0.0.1:9001-9003) and the balancer with balancer.yaml')
+  .option('-c, --config <file>', 'configuration file', 'balancer.yaml')
+  .action(async (opts: { config: string }) => {
+    const config = loadOrExit(opts.config);
+    const farm = await startFarm({}).catch(fail);
+    const b = await run(opts.config, config, () => farm.close());
+    const proxy = b.addresses.find((a) => a.kind === 'proxy')!;
+    const admin = b.addresses.find((a) => a.kind === 'admin')!;
+    const host = proxy.address === '0.0.0.0' ? '127.0.0.1' : proxy.address;
+    process.stderr.write(
+      `\nwslb demo is up:\n` +
+      `  balancer   ws://${host}:${proxy.port}/        (echo; try: npx wscat -c ws://${host}:${proxy.port}/)\n` +
+      `  room       ws://${host}:${proxy.port}/room    (ticks from the server you landed on)\n` +
+      `  status     http://${admin.address}:${admin.port}/status\n` +
+      `  farm       ${farm.servers.map((s) => `ws://127.0.0.1:${s.port}`).join(' ')}\n` +
+      `Ctrl-C stops everything.\n\n`);
+  });
+
+function loadOrExit(file: string) {
+  try {
+    return loadConfigFile(file);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      for (const i of err.issues) process.stderr.write(`${i.file}:${i.line}:${i.col} ${i.path}: ${i.message}\n`);
+      process.exit(2);
+    }
+    return fail(err);
+  }
+}
+
+function fail(err: unknown): never {
+  const e = err as NodeJS.ErrnoException;
+  const reason = e.code === 'EADDRINUSE' ? `address in use: ${(e as { address?: string }).address ?? ''}:${(e as { port?: number }).port ?? ''}`
+    : e.code === 'ENOENT' ? `no such file: ${(e as { path?: string }).path ?? e.message}`
+    : e.message ?? String(err);
+  process.stderr.write(`wslb: ${reason}\n`);
+  process.exit(1);
+}
+
+async function run(file: string, loaded = loadOrExit(file), onStopped?: () => Promise<void>): Promise<Balancer> {
+  const log = createLogger(loaded.log.level);
+  const balancer = new Balancer(loaded, log);
+  await balancer.start().catch(fail);
+  let stopping = false;
+  const stop = (signal: string): void => {
+    if (stopping) {
+      log.warn({ signal }, 'second signal: aborting');
+      balancer.destroy();
+      process.exit(1);
+    }
+    stopping = true;
+    log.info({ signal }, 'shutting down');
+    void balancer.close().then(() => onStopped?.()).then(() => process.exit(0));
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+  // Reload lands with the farm issue; until then SIGHUP must not kill the process (its default).
+  process.on('SIGHUP', () => log.warn('SIGHUP: configuration reload is not implemented yet; nothing changed'));
+  return balancer;
+}
+
+await program.parseAsync(process.argv);

@@ -1,0 +1,180 @@
+/** One client upgrade, start to finish: validate, route, admit, pick, connect (with retries), handshake, then hand over to a Tunnel. */
+
+import type { IncomingMessage } from 'node:http';
+import type { Socket } from 'node:net';
+import { WslbError, type ErrorCode } from '../errors.js';
+import type { Server } from '../pool/server.js';
+import { checkUpgradeResponse, relayedResponseHead, switchingProtocolsHead, upstreamRequestHeaders } from '../tunnel/headers.js';
+import { Tunnel } from '../tunnel/tunnel.js';
+import { connectServer, serverHandshake } from '../tunnel/upstream.js';
+import type { Runtime, RouteRuntime } from '../runtime.js';
+import { validateHandshake } from './handshake.js';
+import { rejectSocket, writeAndClose } from './respond.js';
+import { findRoute } from './router.js';
+
+/** Client bytes that arrive before the 101: held in order, reading paused past this many. */
+const PENDING_LIMIT = 64 * 1024;
+
+export class UpgradeAttempt {
+  readonly #rt: Runtime;
+  readonly #req: IncomingMessage;
+  readonly #client: Socket;
+  readonly #pending: Buffer[] = [];
+  #pendingBytes = 0;
+  #clientGone = false;
+  #upstream: Socket | null = null;
+  readonly #started = performance.now();
+
+  constructor(rt: Runtime, req: IncomingMessage, client: Socket, head: Buffer) {
+    this.#rt = rt;
+    this.#req = req;
+    this.#client = client;
+    client.on('error', this.clientOnError);
+    client.on('close', this.clientOnClose);
+    client.on('end', this.clientOnEnd);
+    if (head.length) this.#hold(head);
+    client.on('data', this.clientOnData);
+  }
+
+  clientOnError = (): void => { this.#clientGone = true; this.#upstream?.destroy(); };
+  clientOnClose = (): void => { this.#clientGone = true; this.#upstream?.destroy(); };
+  // A client FIN before the 101 means it gave up: nothing will be tunnelled.
+  clientOnEnd = (): void => { this.#clientGone = true; this.#upstream?.destroy(); this.#client.destroy(); };
+  clientOnData = (chunk: Buffer): void => this.#hold(chunk);
+
+  #hold(chunk: Buffer): void {
+    this.#pending.push(chunk);
+    this.#pendingBytes += chunk.length;
+    if (this.#pendingBytes >= PENDING_LIMIT) this.#client.pause();
+  }
+
+  async run(): Promise<void> {
+    const rt = this.#rt;
+    const req = this.#req;
+    const invalid = validateHandshake(req);
+    if (invalid) {
+      const extra: [string, string][] = invalid === 'WSLB_ERR_BAD_WS_VERSION' ? [['Sec-WebSocket-Version', '13']] : [];
+      return this.#reject(invalid, '', extra);
+    }
+    const route = findRoute(rt.routes, req.headers.host, req.url);
+    if (!route) return this.#reject('WSLB_ERR_NO_ROUTE', '');
+    const refused = rt.admit(route, this.#clientAddress());
+    if (refused) return this.#reject(refused, route.config.name, refused === 'WSLB_ERR_OVER_CAPACITY' || refused === 'WSLB_ERR_DRAINING' ? [['Retry-After', '1']] : []);
+
+    rt.pendingHandshakes++;
+    try {
+      await this.#proxy(route);
+    } catch (err) {
+      rt.log.error({ err, route: route.config.name }, 'upgrade failed');
+      this.#upstream?.destroy();
+      this.#reject(err instanceof WslbError ? err.code : 'WSLB_ERR_INTERNAL', route.config.name);
+    } finally {
+      rt.pendingHandshakes--;
+    }
+  }
+
+  async #proxy(route: RouteRuntime): Promise<void> {
+    const rt = this.#rt;
+    const pool = route.pool;
+    const tried = new Set<Server>();
+    const retryAfter: [string, string][] = [['Retry-After', String(Math.max(1, Math.ceil(pool.config.health.interval / 1000)))]];
+    let lastCode: ErrorCode = 'WSLB_ERR_NO_SERVER';
+
+    for (let attempt = 0; attempt <= pool.config.retries; attempt++) {
+      const servers = pool.ready(tried);
+      const server = servers.length ? route.balancer.pick({ servers, clientAddress: this.#clientAddress() }) : undefined;
+      if (!server) break;
+      tried.add(server);
+      // Counted as active from the pick, so least-connections sees handshakes in flight.
+      server.active++;
+      let upstream: Socket;
+      try {
+        upstream = await connectServer(server, rt.config.timeouts.connect);
+      } catch {
+        server.active--;
+        server.connectFailures++;
+        lastCode = 'WSLB_ERR_CONNECT';
+        if (this.#clientGone) return;
+        continue;   // nothing was sent: safe to try another server
+      }
+      server.active--;
+      if (this.#clientGone) { upstream.destroy(); return; }
+      this.#upstream = upstream;
+      return this.#handshake(route, server, upstream);
+    }
+    this.#reject(lastCode, route.config.name, retryAfter);
+  }
+
+  async #handshake(route: RouteRuntime, server: Server, upstream: Socket): Promise<void> {
+    const rt = this.#rt;
+    const req = this.#req;
+    server.active++;
+    const outcome = await serverHandshake(upstream, {
+      path: req.url ?? '/',
+      headers: upstreamRequestHeaders(req, { clientAddress: this.#clientAddress(), proto: rt.isTls(this.#client) ? 'wss' : 'ws' }),
+      timeoutMs: rt.config.timeouts.handshake,
+    });
+    server.active--;
+    if (this.#clientGone) {
+      if (outcome.kind === 'upgraded') outcome.socket.destroy();
+      else if (outcome.kind === 'response') outcome.res.socket?.destroy();
+      return;
+    }
+    if (outcome.kind === 'failed') return this.#reject(outcome.code, route.config.name);
+    if (outcome.kind === 'response') return this.#relay(outcome.res);
+
+    const why = checkUpgradeResponse(req, outcome.res);
+    if (why) {
+      outcome.socket.destroy();
+      rt.log.warn({ route: route.config.name, server: server.name, why }, 'invalid 101 from server');
+      return this.#reject('WSLB_ERR_BAD_101', route.config.name);
+    }
+
+    const client = this.#client;
+    client.off('data', this.clientOnData);
+    client.off('end', this.clientOnEnd);
+    client.off('close', this.clientOnClose);
+    client.off('error', this.clientOnError);
+    client.setNoDelay(true);
+    client.write(switchingProtocolsHead(outcome.res));
+    const tunnel = new Tunnel({
+      client,
+      upstream: outcome.socket,
+      server,
+      maxMessageBytes: rt.config.limits.max_message_bytes,
+      maxBufferedBytes: rt.config.limits.max_buffered_bytes,
+      finTimeout: rt.config.timeouts.fin,
+    });
+    rt.tunnels.add(tunnel);
+    const pending = this.#pending.length ? Buffer.concat(this.#pending) : null;
+    tunnel.start(pending, outcome.head.length ? outcome.head : null);
+    client.resume();
+    rt.onUpgraded(route, server, performance.now() - this.#started);
+  }
+
+  /** A server's own non-101 answer goes to the client as HTTP, then the connection closes: never a tunnel. */
+  #relay(res: IncomingMessage): void {
+    const client = this.#client;
+    client.write(relayedResponseHead(res));
+    const timer = setTimeout(() => { res.destroy(); client.destroy(); }, this.#rt.config.timeouts.handshake);
+    timer.unref();
+    res.on('data', (chunk: Buffer) => client.write(chunk));
+    res.on('error', () => { clearTimeout(timer); client.destroy(); });
+    res.on('end', () => {
+      clearTimeout(timer);
+      res.socket?.destroy();
+      writeAndClose(client, '');
+    });
+  }
+
+  #reject(code: ErrorCode, route: string, extra: [string, string][] = []): void {
+    this.#rt.onRejected(route, code);
+    if (this.#clientGone) { this.#client.destroy(); return; }
+    this.#client.off('data', this.clientOnData);
+    rejectSocket(this.#client, code, extra);
+  }
+
+  #clientAddress(): string {
+    return this.#client.remoteAddress ?? '';
+  }
+}

@@ -1,0 +1,74 @@
+/** Starts the parts of a balancer from a Config and stops them: listeners, admin, drain on shutdown. */
+
+import type { Config } from './config/types.js';
+import { AdminServer } from './admin/server.js';
+import type { ListenerAddress } from './admin/status.js';
+import { Listener } from './edge/listener.js';
+import type { Logger } from './log.js';
+import { Runtime } from './runtime.js';
+
+export class Balancer {
+  readonly runtime: Runtime;
+  readonly addresses: ListenerAddress[] = [];
+  readonly #listeners: Listener[];
+  readonly #admin: AdminServer;
+  readonly #log: Logger;
+  #closing: Promise<void> | null = null;
+
+  constructor(config: Config, log: Logger) {
+    this.#log = log;
+    this.runtime = new Runtime(config, log);
+    this.#listeners = config.listeners.map((l) => new Listener(this.runtime, l));
+    this.#admin = new AdminServer(this.runtime, () => this.addresses);
+  }
+
+  /** Opens every listener; throws (with the port in the message) when one cannot bind. */
+  async start(): Promise<void> {
+    try {
+      for (const l of this.#listeners) {
+        const a = await l.listen();
+        this.addresses.push({ kind: 'proxy', ...a });
+        this.#log.info({ kind: 'proxy', address: a.address, port: a.port }, 'listening');
+      }
+      const c = this.runtime.config.admin;
+      const a = await this.#admin.listen(c.port, c.host);
+      this.addresses.push({ kind: 'admin', ...a });
+      this.#log.info({ kind: 'admin', address: a.address, port: a.port }, 'listening');
+    } catch (err) {
+      this.destroy();
+      throw err;
+    }
+  }
+
+  proxyPort(i = 0): number {
+    return this.addresses.filter((a) => a.kind === 'proxy')[i]!.port;
+  }
+
+  adminPort(): number {
+    return this.addresses.find((a) => a.kind === 'admin')!.port;
+  }
+
+  /** Graceful: stop accepting, /healthz says 503, every tunnel closed with 1001 spread over `timeouts.drain`. */
+  close(windowMs = this.runtime.config.timeouts.drain): Promise<void> {
+    this.#closing ??= (async () => {
+      this.runtime.draining = true;
+      this.#log.info({ tunnels: this.runtime.tunnels.size, window_ms: windowMs }, 'draining');
+      await Promise.all(this.#listeners.map((l) => l.close()));
+      await this.runtime.tunnels.drain(windowMs);
+      await this.#admin.close();
+      this.runtime.tunnels.stop();
+      this.#log.info('stopped');
+    })();
+    return this.#closing;
+  }
+
+  /** Abort: every socket closed now. */
+  destroy(): void {
+    this.runtime.draining = true;
+    for (const l of this.#listeners) { l.server.close(); l.server.closeAllConnections(); }
+    this.#admin.server.close();
+    this.#admin.server.closeAllConnections();
+    this.runtime.tunnels.destroyAll();
+    this.runtime.tunnels.stop();
+  }
+}

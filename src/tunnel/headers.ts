@@ -1,0 +1,114 @@
+/** Header hygiene between client and server: hop-by-hop removal, X-Forwarded-*, and the 101 relayed to the client. */
+
+import type { IncomingMessage } from 'node:http';
+import { createHash } from 'node:crypto';
+
+const HOP_BY_HOP = new Set([
+  'connection', 'keep-alive', 'proxy-connection', 'proxy-authenticate', 'proxy-authorization',
+  'te', 'trailer', 'transfer-encoding', 'upgrade', 'http2-settings',
+]);
+
+const WS_GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11';
+
+export function acceptFor(key: string): string {
+  return createHash('sha1').update(key + WS_GUID).digest('base64');
+}
+
+/** Names listed in Connection are hop-by-hop too (RFC 9110 7.6.1). */
+function connectionListed(raw: readonly string[]): Set<string> {
+  const out = new Set<string>();
+  for (let i = 0; i < raw.length; i += 2) {
+    if (raw[i]!.toLowerCase() !== 'connection') continue;
+    for (const t of raw[i + 1]!.split(',')) out.add(t.trim().toLowerCase());
+  }
+  return out;
+}
+
+export interface ForwardInfo {
+  readonly clientAddress: string;
+  readonly proto: 'http' | 'https' | 'ws' | 'wss';
+}
+
+/** The request head sent to the server, as [name, value] pairs in the client's order and spelling. */
+export function upstreamRequestHeaders(req: IncomingMessage, info: ForwardInfo): [string, string][] {
+  const raw = req.rawHeaders;
+  const listed = connectionListed(raw);
+  const out: [string, string][] = [];
+  let xff: string | undefined;
+  let host = '';
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!;
+    const lower = name.toLowerCase();
+    if (HOP_BY_HOP.has(lower) || listed.has(lower)) continue;
+    if (lower === 'x-forwarded-for') { xff = xff === undefined ? raw[i + 1]! : `${xff}, ${raw[i + 1]!}`; continue; }
+    if (lower === 'x-forwarded-proto' || lower === 'x-forwarded-host') continue;
+    if (lower === 'host') host = raw[i + 1]!;
+    out.push([name, raw[i + 1]!]);
+  }
+  out.push(['Connection', 'Upgrade'], ['Upgrade', 'websocket']);
+  out.push(['X-Forwarded-For', xff === undefined ? info.clientAddress : `${xff}, ${info.clientAddress}`]);
+  out.push(['X-Forwarded-Proto', info.proto]);
+  if (host) out.push(['X-Forwarded-Host', host]);
+  return out;
+}
+
+/** Why a server's 101 must not become a tunnel, or null when it is a valid answer to this client's offer. */
+export function checkUpgradeResponse(req: IncomingMessage, res: IncomingMessage): string | null {
+  if (res.statusCode !== 101) return `status ${res.statusCode}`;
+  if ((res.headers.upgrade ?? '').trim().toLowerCase() !== 'websocket') return `Upgrade: ${res.headers.upgrade ?? '(none)'}`;
+  if (!tokenIn(res.headers.connection, 'upgrade')) return 'Connection without upgrade';
+  const key = String(req.headers['sec-websocket-key']).trim();
+  if (res.headers['sec-websocket-accept'] !== acceptFor(key)) return 'wrong Sec-WebSocket-Accept';
+  const proto = res.headers['sec-websocket-protocol'];
+  if (proto !== undefined) {
+    const offered = splitList(req.headers['sec-websocket-protocol']);
+    if (proto.includes(',') || !offered.includes(proto.trim())) return `subprotocol "${proto}" not offered`;
+  }
+  const ext = res.headers['sec-websocket-extensions'];
+  if (ext !== undefined) {
+    const offered = new Set(splitList(req.headers['sec-websocket-extensions']).map(extName));
+    for (const e of splitList(ext)) if (!offered.has(extName(e))) return `extension "${extName(e)}" not offered`;
+  }
+  return null;
+}
+
+/** The 101 written to the client: the server's end-to-end headers, our Connection/Upgrade. */
+export function switchingProtocolsHead(res: IncomingMessage): string {
+  let head = 'HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n';
+  const raw = res.rawHeaders;
+  const listed = connectionListed(raw);
+  for (let i = 0; i < raw.length; i += 2) {
+    const lower = raw[i]!.toLowerCase();
+    if (HOP_BY_HOP.has(lower) || listed.has(lower)) continue;
+    head += `${raw[i]}: ${raw[i + 1]}\r\n`;
+  }
+  return `${head}\r\n`;
+}
+
+/** A non-101 server answer relayed to the client: status and end-to-end headers, then Connection: close. */
+export function relayedResponseHead(res: IncomingMessage): string {
+  let head = `HTTP/1.1 ${res.statusCode} ${res.statusMessage ?? ''}\r\n`;
+  const raw = res.rawHeaders;
+  const listed = connectionListed(raw);
+  for (let i = 0; i < raw.length; i += 2) {
+    const lower = raw[i]!.toLowerCase();
+    if (HOP_BY_HOP.has(lower) || listed.has(lower)) continue;
+    head += `${raw[i]}: ${raw[i + 1]}\r\n`;
+  }
+  // Content-Length passes through; without it the body is delimited by our close.
+  return `${head}Connection: close\r\n\r\n`;
+}
+
+function tokenIn(value: string | undefined, token: string): boolean {
+  return splitList(value).some((t) => t.toLowerCase() === token);
+}
+
+function splitList(value: string | string[] | undefined): string[] {
+  if (value === undefined) return [];
+  const text = Array.isArray(value) ? value.join(',') : value;
+  return text.split(',').map((s) => s.trim()).filter(Boolean);
+}
+
+function extName(e: string): string {
+  return e.split(';')[0]!.trim().toLowerCase();
+}

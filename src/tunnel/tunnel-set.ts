@@ -1,0 +1,157 @@
+/** Every live tunnel of one process: membership, the one shared idle sweeper, and the drain that spreads closes over a window. */
+
+import { CLOSE } from '../errors.js';
+import type { Tunnel, TunnelOwner } from './tunnel.js';
+
+export interface TunnelSetOptions {
+  /** Close tunnels with no bytes either way for this long (timeouts.idle); 0 or Infinity: never. */
+  idleMs: number;
+  /** Clock for idle accounting and drain scheduling (injected in tests). */
+  now?: () => number;
+}
+
+const MIN_SWEEP_MS = 50;
+// Below this spacing, closes are batched: one timer per 10 ms at most, however many tunnels.
+const MIN_DRAIN_STEP_MS = 10;
+
+function sweepSet(s: TunnelSet): void {
+  s.sweep();
+}
+
+/**
+ * Idle precision: one setInterval for all tunnels (NOTES: no per-tunnel or per-message timers)
+ * with period P = max(idleMs / 4, 50 ms). Each tunnel's per-chunk `activity` flag is read and
+ * cleared at every sweep, and the sweep's time is recorded as "last seen active". Activity is
+ * therefore stamped up to P late, and the idle check itself runs every P, so a tunnel is closed
+ * (1001) between idleMs and idleMs + 2P after its last byte: never early, at most 2P late
+ * (1.5 x idleMs at the default P), plus timer jitter.
+ */
+export class TunnelSet implements TunnelOwner {
+  // tunnel -> time a sweep last saw it active (or it was added)
+  readonly #tunnels = new Map<Tunnel, number>();
+  readonly #idleMs: number;
+  readonly #period: number;
+  readonly #now: () => number;
+  #sweeper: NodeJS.Timeout | null = null;
+  #stopped = false;
+  #waiters: Array<() => void> = [];
+  #draining: Promise<void> | null = null;
+  #drainTimer: NodeJS.Timeout | null = null;
+
+  constructor(opts: TunnelSetOptions) {
+    this.#idleMs = opts.idleMs > 0 && Number.isFinite(opts.idleMs) ? opts.idleMs : 0;
+    this.#period = Math.max(MIN_SWEEP_MS, this.#idleMs / 4);
+    this.#now = opts.now ?? Date.now;
+  }
+
+  get size(): number {
+    return this.#tunnels.size;
+  }
+
+  /** The idle sweeper's period in ms. */
+  get sweepPeriod(): number {
+    return this.#period;
+  }
+
+  [Symbol.iterator](): IterableIterator<Tunnel> {
+    return this.#tunnels.keys();
+  }
+
+  /** Registers a tunnel (before or after its start); it leaves the set by itself when it finishes. */
+  add(t: Tunnel): void {
+    if (t.finished || this.#tunnels.has(t)) return;
+    t.owner = this;
+    this.#tunnels.set(t, this.#now());
+    if (this.#sweeper === null && this.#idleMs > 0 && !this.#stopped) {
+      this.#sweeper = setInterval(sweepSet, this.#period, this);
+      this.#sweeper.unref();
+    }
+  }
+
+  /** Called by a tunnel's single close path. */
+  tunnelClosed(t: Tunnel): void {
+    if (!this.#tunnels.delete(t) || this.#tunnels.size > 0) return;
+    this.#stopSweeper();
+    if (this.#drainTimer !== null) {
+      clearTimeout(this.#drainTimer);
+      this.#drainTimer = null;
+    }
+    const waiters = this.#waiters;
+    this.#waiters = [];
+    for (const w of waiters) w();
+  }
+
+  /** One idle pass (normally run by the interval): closes with 1001 tunnels idle for >= idleMs. */
+  sweep(now = this.#now()): void {
+    if (this.#idleMs === 0) return;
+    for (const [t, seen] of this.#tunnels) {
+      if (t.activity) {
+        t.activity = false;
+        this.#tunnels.set(t, now);
+      } else if (now - seen >= this.#idleMs) {
+        t.close(CLOSE.GOING_AWAY);
+      }
+    }
+  }
+
+  /**
+   * Graceful shutdown: close(1001) every tunnel present now, spread evenly over windowMs
+   * (n tunnels: one every windowMs / n, batched so no step is shorter than 10 ms), then
+   * destroy() whatever is left at the end of the window. Resolves when the set is empty.
+   * Tunnels added while draining are not closed gracefully, only destroyed at the window's end.
+   */
+  drain(windowMs: number): Promise<void> {
+    if (this.#draining !== null) return this.#draining;
+    if (this.#tunnels.size === 0) return Promise.resolve();
+    const list = [...this.#tunnels.keys()];
+    const n = list.length;
+    const steps = Math.max(1, Math.min(n, Math.floor(windowMs / MIN_DRAIN_STEP_MS)));
+    const start = this.#now();
+    let k = 0;
+    const step = (): void => {
+      this.#drainTimer = null;
+      if (k < steps) {
+        const to = Math.floor(((k + 1) * n) / steps);
+        for (let i = Math.floor((k * n) / steps); i < to; i++) {
+          const t = list[i];
+          if (this.#tunnels.has(t)) t.close(CLOSE.GOING_AWAY);
+        }
+        k++;
+        // The last step is followed by the end of the window itself.
+        const at = k < steps ? start + (k * windowMs) / steps : start + windowMs;
+        this.#drainTimer = setTimeout(step, Math.max(0, at - this.#now()));
+      } else {
+        this.destroyAll();
+      }
+    };
+    this.#draining = new Promise<void>((resolve) => {
+      this.#waiters.push(resolve);
+    }).finally(() => {
+      this.#draining = null;
+    });
+    step();
+    return this.#draining;
+  }
+
+  /** Aborts every tunnel now. */
+  destroyAll(): void {
+    for (const t of [...this.#tunnels.keys()]) t.destroy();
+  }
+
+  /** Stops the sweeper and any drain schedule for good (the tunnels themselves are left alone). */
+  stop(): void {
+    this.#stopped = true;
+    this.#stopSweeper();
+    if (this.#drainTimer !== null) {
+      clearTimeout(this.#drainTimer);
+      this.#drainTimer = null;
+    }
+  }
+
+  #stopSweeper(): void {
+    if (this.#sweeper !== null) {
+      clearInterval(this.#sweeper);
+      this.#sweeper = null;
+    }
+  }
+}

@@ -1,0 +1,416 @@
+/** One proxied WebSocket connection after the 101: pipes bytes both ways with bounded buffering, scans frame headers, and owns the single close path. */
+
+import type net from 'node:net';
+import { CLOSE } from '../errors.js';
+import type { Server } from '../pool/server.js';
+import { closeFrame, FrameScanner, SCAN_CLOSE, SCAN_OK, SCAN_TOO_BIG } from './frame-scanner.js';
+
+// Why 'data' + write() + pause/resume and not stream.pipe(): NOTES.md measured pipe() at
+// 10.8 KiB per idle connection against 7.0 KiB, for no CPU gain. Handlers are methods bound
+// once in the constructor, so the per-chunk path allocates nothing of its own.
+//
+// Backpressure bound, per direction: the source is paused as soon as a write leaves the
+// destination's writableLength >= maxBufferedBytes, and only resumed on 'drain' (buffer empty).
+// Writes happen only while writableLength < maxBufferedBytes, and one socket read is at most
+// 64 KiB, so the destination's writableLength never exceeds
+//   maxBufferedBytes - 1 + 65536 (+ at most 131 bytes for a balancer close frame),
+// plus the paused source's own readable buffer (its highWaterMark, 16 KiB, plus one read)
+// and the kernel socket buffers, which are outside the JS heap.
+
+export interface TunnelOptions {
+  client: net.Socket;
+  upstream: net.Socket;
+  server: Server;
+  maxMessageBytes: number;
+  maxBufferedBytes: number;
+  finTimeout: number;
+  /** Called exactly once, after both sockets are destroyed. */
+  onClose?: (t: Tunnel) => void;
+}
+
+/** What a TunnelSet implements to hear about a tunnel's end. */
+export interface TunnelOwner {
+  tunnelClosed(t: Tunnel): void;
+}
+
+export type CloseBy = 'client' | 'server' | 'balancer';
+
+// Direction states.
+const FWD = 0;        // forwarding
+const CLOSING = 1;    // balancer close requested: forwarding up to the next frame boundary
+const DONE = 2;       // destination ended (close frame sent, FIN propagated or gone); source bytes discarded
+
+const MAX_CLOSE_WAIT = 2000;
+const NO_STATUS = 1005;
+
+function destroyTunnel(t: Tunnel): void {
+  t.destroy();
+}
+
+/** One direction of the pipe: bytes read from src are written to dst. */
+class Direction {
+  state = FWD;
+  paused = false;     // src paused by us for backpressure
+  msgs = 0;           // scanner.messages already added to the server counter
+  cut = false;        // forwarding stopped at a boundary the scanner cannot see (message too big)
+  constructor(
+    readonly src: net.Socket,
+    readonly dst: net.Socket,
+    readonly scanner: FrameScanner,
+    readonly toServer: boolean,
+  ) {}
+}
+
+export class Tunnel {
+  /** Set on every chunk in either direction; read and cleared by the idle sweeper. */
+  activity = false;
+  owner: TunnelOwner | null = null;
+
+  readonly #client: net.Socket;
+  readonly #upstream: net.Socket;
+  readonly #server: Server;
+  readonly #up: Direction;      // client -> server
+  readonly #down: Direction;    // server -> client
+  readonly #maxBuffered: number;
+  readonly #finTimeout: number;
+  readonly #onClose: ((t: Tunnel) => void) | undefined;
+
+  #started = false;
+  #destroying = false;
+  #finished = false;
+  #clientEnded = false;         // no more bytes will come from the client (FIN, reset or closed)
+  #upstreamEnded = false;
+  #clientClosed = false;        // 'close' seen
+  #upstreamClosed = false;
+  #closeCode = 0;               // balancer close requested with this code
+  #closeReason = '';
+  #firstClose: CloseBy | null = null;
+  #balancerCode = 0;
+  #timer: NodeJS.Timeout | null = null;
+
+  constructor(opts: TunnelOptions) {
+    this.#client = opts.client;
+    this.#upstream = opts.upstream;
+    this.#server = opts.server;
+    this.#maxBuffered = opts.maxBufferedBytes;
+    this.#finTimeout = opts.finTimeout;
+    this.#onClose = opts.onClose;
+    this.#up = new Direction(opts.client, opts.upstream, new FrameScanner(opts.maxMessageBytes), true);
+    this.#down = new Direction(opts.upstream, opts.client, new FrameScanner(opts.maxMessageBytes), false);
+    this.clientOnData = this.clientOnData.bind(this);
+    this.clientOnDrain = this.clientOnDrain.bind(this);
+    this.clientOnEnd = this.clientOnEnd.bind(this);
+    this.clientOnError = this.clientOnError.bind(this);
+    this.clientOnClose = this.clientOnClose.bind(this);
+    this.upstreamOnData = this.upstreamOnData.bind(this);
+    this.upstreamOnDrain = this.upstreamOnDrain.bind(this);
+    this.upstreamOnEnd = this.upstreamOnEnd.bind(this);
+    this.upstreamOnError = this.upstreamOnError.bind(this);
+    this.upstreamOnClose = this.upstreamOnClose.bind(this);
+  }
+
+  /** True once both sockets are closed and onClose has run. */
+  get finished(): boolean {
+    return this.#finished;
+  }
+
+  /** Who sent the first close frame, and its code (1005 when it carried none or it was not read). */
+  get lastClose(): { code: number; by: CloseBy } | undefined {
+    const by = this.#firstClose;
+    if (by === null) return undefined;
+    const code = by === 'balancer' ? this.#balancerCode
+      : (by === 'client' ? this.#up : this.#down).scanner.closeCode;
+    return { code: code === 0 ? NO_STATUS : code, by };
+  }
+
+  /** Forwards the bytes held during the handshake, then pipes both ways. */
+  start(clientPending: Buffer | null, upstreamHead: Buffer | null): void {
+    if (this.#started) throw new Error('tunnel already started');
+    this.#started = true;
+    const c = this.#client;
+    const u = this.#upstream;
+    c.on('error', this.clientOnError);
+    u.on('error', this.upstreamOnError);
+    this.#server.active++;
+    this.#server.total++;
+    // A socket destroyed before start may already have emitted 'close': count it closed now.
+    if (c.destroyed || u.destroyed) {
+      this.#clientClosed = c.destroyed;
+      this.#upstreamClosed = u.destroyed;
+      if (!c.destroyed) c.on('close', this.clientOnClose);
+      if (!u.destroyed) u.on('close', this.upstreamOnClose);
+      this.destroy();
+      this.#maybeFinish();
+      return;
+    }
+    c.on('close', this.clientOnClose);
+    u.on('close', this.upstreamOnClose);
+    c.on('end', this.clientOnEnd);
+    u.on('end', this.upstreamOnEnd);
+    c.on('drain', this.clientOnDrain);
+    u.on('drain', this.upstreamOnDrain);
+    c.setNoDelay(true);
+    u.setNoDelay(true);
+    if (clientPending !== null && clientPending.length > 0) this.clientOnData(clientPending);
+    if (upstreamHead !== null && upstreamHead.length > 0) this.upstreamOnData(upstreamHead);
+    c.on('data', this.clientOnData);
+    u.on('data', this.upstreamOnData);
+    // The handshake code may have paused them explicitly; on('data') alone would not resume.
+    if (!this.#up.paused) c.resume();
+    if (!this.#down.paused) u.resume();
+  }
+
+  /** Graceful: a close frame with `code` to each side at that side's next frame boundary, then FIN. */
+  close(code: number, reason = ''): void {
+    if (this.#closeCode !== 0 || this.#destroying || this.#finished || !this.#started) return;
+    this.#closeCode = code;
+    this.#closeReason = reason;
+    this.#setTimer(Math.min(this.#finTimeout, MAX_CLOSE_WAIT));
+    this.#closeAtBoundary(this.#down);
+    this.#closeAtBoundary(this.#up);
+  }
+
+  /** Aborts both TCP connections now. */
+  destroy(): void {
+    if (this.#destroying) return;
+    this.#destroying = true;
+    this.#client.destroy();
+    this.#upstream.destroy();
+    if (!this.#started) {
+      // Never started: no 'close' listeners, no counters; just leave the owner's set.
+      this.#clientClosed = this.#upstreamClosed = true;
+      this.#maybeFinish();
+    }
+  }
+
+  // ---- per-chunk path ----
+
+  clientOnData(chunk: Buffer): void {
+    this.activity = true;
+    const d = this.#up;
+    if (d.state === FWD) {
+      const st = d.scanner.scan(chunk);
+      if (st === SCAN_OK) {
+        const m = d.scanner.messages;
+        this.#server.messagesIn += m - d.msgs;
+        d.msgs = m;
+        this.#server.bytesIn += chunk.length;
+        if (!this.#upstream.write(chunk) && this.#upstream.writableLength >= this.#maxBuffered) this.#pause(d);
+        return;
+      }
+      this.#scanned(d, chunk, st);
+      return;
+    }
+    this.#notForwarding(d, chunk);
+  }
+
+  upstreamOnData(chunk: Buffer): void {
+    this.activity = true;
+    const d = this.#down;
+    if (d.state === FWD) {
+      const st = d.scanner.scan(chunk);
+      if (st === SCAN_OK) {
+        const m = d.scanner.messages;
+        this.#server.messagesOut += m - d.msgs;
+        d.msgs = m;
+        this.#server.bytesOut += chunk.length;
+        if (!this.#client.write(chunk) && this.#client.writableLength >= this.#maxBuffered) this.#pause(d);
+        return;
+      }
+      this.#scanned(d, chunk, st);
+      return;
+    }
+    this.#notForwarding(d, chunk);
+  }
+
+  upstreamOnDrain(): void {
+    this.#resume(this.#up);
+  }
+
+  clientOnDrain(): void {
+    this.#resume(this.#down);
+  }
+
+  // ---- slower paths: status bits, closing, discarding ----
+
+  #forward(d: Direction, chunk: Buffer): void {
+    const m = d.scanner.messages;
+    if (d.toServer) {
+      this.#server.messagesIn += m - d.msgs;
+      this.#server.bytesIn += chunk.length;
+    } else {
+      this.#server.messagesOut += m - d.msgs;
+      this.#server.bytesOut += chunk.length;
+    }
+    d.msgs = m;
+    if (!d.dst.write(chunk) && d.dst.writableLength >= this.#maxBuffered) this.#pause(d);
+  }
+
+  /** A chunk whose scan reported a close frame or a message too big. */
+  #scanned(d: Direction, chunk: Buffer, st: number): void {
+    if ((st & SCAN_CLOSE) !== 0 && this.#firstClose === null) this.#firstClose = d.toServer ? 'client' : 'server';
+    if ((st & SCAN_TOO_BIG) === 0) {
+      this.#forward(d, chunk);
+      return;
+    }
+    const off = d.scanner.errorOffset;
+    if (off < 0 || this.#closeCode !== 0) {
+      // The receiver already holds part of the offending header: no boundary to close at.
+      this.destroy();
+      return;
+    }
+    if (off > 0) this.#forward(d, chunk.subarray(0, off));
+    d.cut = true;
+    this.close(CLOSE.TOO_BIG);
+  }
+
+  #notForwarding(d: Direction, chunk: Buffer): void {
+    if (d.state === DONE) return;           // read and discarded
+    const n = d.scanner.scanToBoundary(chunk);
+    if (n === -1) {
+      this.#forward(d, chunk);
+      return;
+    }
+    if (n === -2) {
+      this.destroy();
+      return;
+    }
+    if (n > 0) this.#forward(d, chunk.subarray(0, n));
+    this.#sendClose(d);
+  }
+
+  #closeAtBoundary(d: Direction): void {
+    if (d.state !== FWD) return;
+    if (d.scanner.atBoundary || d.cut) this.#sendClose(d);
+    else d.state = CLOSING;
+  }
+
+  /** Ends d's destination with the balancer's close frame (unless that side already got one). */
+  #sendClose(d: Direction): void {
+    d.state = DONE;
+    if (!d.scanner.closeSeen) {
+      d.dst.write(closeFrame(this.#closeCode, this.#closeReason, d.toServer));
+      if (this.#firstClose === null) {
+        this.#firstClose = 'balancer';
+        this.#balancerCode = this.#closeCode;
+      }
+    }
+    d.dst.end();
+    this.#resume(d);
+  }
+
+  #pause(d: Direction): void {
+    d.paused = true;
+    d.src.pause();
+  }
+
+  #resume(d: Direction): void {
+    if (!d.paused) return;
+    d.paused = false;
+    d.src.resume();
+  }
+
+  // ---- socket lifecycle ----
+
+  clientOnEnd(): void {
+    this.#clientEnded = true;
+    this.#sourceEnded(this.#up);
+  }
+
+  upstreamOnEnd(): void {
+    this.#upstreamEnded = true;
+    const d = this.#down;
+    // A server that stops without a close frame (and not in answer to the client's FIN)
+    // failed mid-stream: tell the client (1014).
+    if (d.state === FWD && !this.#clientEnded && !d.scanner.closeSeen && d.scanner.atBoundary && this.#closeCode === 0) {
+      this.#closeCode = CLOSE.BAD_GATEWAY;
+      this.#sendClose(d);
+    }
+    this.#sourceEnded(d);
+  }
+
+  /** d's source sent FIN: propagate it (upgraded sockets are half-open, NOTES.md) and bound the wait. */
+  #sourceEnded(d: Direction): void {
+    if (d.state !== DONE) {
+      d.state = DONE;
+      d.dst.end();
+    }
+    if (this.#clientEnded && this.#upstreamEnded) {
+      // Both sides are done sending and both got our FIN: each socket closes itself once its
+      // writes are flushed (autoDestroy); the timer still bounds a peer that never reads.
+      this.#destroyIfFlushed(this.#client);
+      this.#destroyIfFlushed(this.#upstream);
+    }
+    if (this.#timer === null) this.#setTimer(this.#finTimeout);
+  }
+
+  #destroyIfFlushed(s: net.Socket): void {
+    if (s.writableFinished) s.destroy();
+  }
+
+  clientOnError(): void {
+    // 'close' follows every socket error; clientOnClose does the work.
+  }
+
+  upstreamOnError(): void {
+    // 'close' follows every socket error; upstreamOnClose does the work.
+  }
+
+  clientOnClose(): void {
+    this.#clientClosed = true;
+    this.#up.state = DONE;
+    this.#resume(this.#down);
+    if (!this.#clientEnded) {
+      // Reset or destroyed without FIN: nothing to say to the server yet (a later version could send 1001).
+      this.#clientEnded = true;
+      if (!this.#destroying) this.#upstream.destroy();
+    }
+    this.#down.state = DONE;
+    this.#maybeFinish();
+  }
+
+  upstreamOnClose(): void {
+    this.#upstreamClosed = true;
+    this.#up.state = DONE;
+    this.#resume(this.#up);
+    if (!this.#upstreamEnded) {
+      this.#upstreamEnded = true;
+      if (!this.#destroying) this.#upstreamGone();
+    }
+    this.#maybeFinish();
+  }
+
+  /** The server reset or vanished: 1014 to the client if it is at a frame boundary, else abort it. */
+  #upstreamGone(): void {
+    const d = this.#down;
+    this.#resume(d);
+    if (d.state === FWD && d.scanner.atBoundary && !this.#client.writableEnded) {
+      if (this.#closeCode === 0) this.#closeCode = CLOSE.BAD_GATEWAY;
+      this.#sendClose(d);
+      if (this.#timer === null) this.#setTimer(Math.min(this.#finTimeout, MAX_CLOSE_WAIT));
+      if (this.#clientEnded) this.#destroyIfFlushed(this.#client);
+    } else if (d.state !== DONE || !this.#client.writableEnded) {
+      this.#client.destroy();
+    }
+    d.state = DONE;
+  }
+
+  #setTimer(ms: number): void {
+    if (this.#timer !== null) clearTimeout(this.#timer);
+    this.#timer = setTimeout(destroyTunnel, ms, this);
+  }
+
+  #maybeFinish(): void {
+    if (!this.#clientClosed || !this.#upstreamClosed || this.#finished) return;
+    this.#finished = true;
+    if (this.#timer !== null) {
+      clearTimeout(this.#timer);
+      this.#timer = null;
+    }
+    if (this.#started) this.#server.active--;
+    const owner = this.owner;
+    this.owner = null;
+    owner?.tunnelClosed(this);
+    this.#onClose?.(this);
+  }
+}

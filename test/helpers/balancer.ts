@@ -1,0 +1,57 @@
+/** Test helper: an in-process balancer on 127.0.0.1 port 0 built from a YAML-shaped object, stopped at test end. */
+
+import type { Test } from 'tap';
+import { stringify } from 'yaml';
+import { loadConfigText } from '../../src/config/load.js';
+import { createLogger } from '../../src/log.js';
+import { Balancer } from '../../src/main.js';
+
+export interface FarmSpec {
+  servers: { name: string; url: string; weight?: number }[];
+  algorithm?: string | Record<string, unknown>;
+  retries?: number;
+  timeouts?: Record<string, string>;
+  limits?: Record<string, string | number>;
+  route?: Record<string, unknown>;
+  pool?: Record<string, unknown>;
+}
+
+/** One listener, one pool `p`, one route `r` on `/` (unless `route` overrides), health checks off. */
+export function farmYaml(spec: FarmSpec): string {
+  return stringify({
+    listeners: [{ port: 0, host: '127.0.0.1' }],
+    admin: { port: 0, host: '127.0.0.1' },
+    log: { level: process.env.WSLB_TEST_LOG ?? 'silent' },
+    ...(spec.timeouts ? { timeouts: spec.timeouts } : {}),
+    ...(spec.limits ? { limits: spec.limits } : {}),
+    pools: {
+      p: {
+        algorithm: spec.algorithm ?? 'round-robin',
+        retries: spec.retries ?? 2,
+        health: { check: 'none' },
+        servers: spec.servers.map((s) => ({ name: s.name, url: s.url, ...(s.weight ? { weight: s.weight } : {}) })),
+        ...spec.pool,
+      },
+    },
+    routes: [{ name: 'r', match: { path: '/' }, pool: 'p', ...spec.route }],
+  });
+}
+
+export async function startBalancer(t: Test, spec: FarmSpec | string): Promise<Balancer> {
+  const text = typeof spec === 'string' ? spec : farmYaml(spec);
+  const config = loadConfigText(text, 'test.yaml', {});
+  const b = new Balancer(config, createLogger(config.log.level));
+  await b.start();
+  t.teardown(() => b.destroy());
+  return b;
+}
+
+/** Polls `cond` every 10 ms until true or `ms` pass; returns whether it became true. */
+export async function until(cond: () => boolean, ms = 2000): Promise<boolean> {
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    if (cond()) return true;
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  return cond();
+}
