@@ -164,7 +164,11 @@ class Child {
   }
 }
 
-process.on('exit', () => { for (const c of children) c.proc.kill('SIGKILL'); });
+let tmpDir: string | undefined;
+process.on('exit', () => {
+  for (const c of children) c.proc.kill('SIGKILL');
+  if (tmpDir) fs.rmSync(tmpDir, { recursive: true, force: true });
+});
 
 /** pid and all its descendants, from /proc/PID/task/TID/children. */
 function tree(pid: number): number[] {
@@ -305,7 +309,7 @@ function report(results: Record<string, Result | { error: string }>, o: Opts): v
 async function main(): Promise<number> {
   const o = parseArgs(process.argv.slice(2));
   if (o.role) { await runRole(o.role, o); return -1; }
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'wslb-core-measure-'));
+  const dir = tmpDir = fs.mkdtempSync(path.join(os.tmpdir(), 'wslb-core-measure-'));
   const results: Record<string, Result | { error: string }> = {};
   try {
     const backend = new Child('echo backend', process.execPath, [SELF, '--role', 'backend']);
@@ -324,7 +328,6 @@ async function main(): Promise<number> {
     }
   } finally {
     await Promise.all([...children].map((c) => c.stop()));
-    fs.rmSync(dir, { recursive: true, force: true });
   }
   report(results, o);
   return Object.values(results).some((r) => 'error' in r) ? 1 : 0;

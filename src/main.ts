@@ -53,8 +53,11 @@ export class Balancer {
     this.#closing ??= (async () => {
       this.runtime.draining = true;
       this.#log.info({ tunnels: this.runtime.tunnels.size, window_ms: windowMs }, 'draining');
-      await Promise.all(this.#listeners.map((l) => l.close()));
+      // A net.Server's close waits for every socket it accepted, upgraded ones included: stop
+      // accepting now, and let the listeners finish as the drain closes their tunnels.
+      const listenersClosed = Promise.all(this.#listeners.map((l) => l.close()));
       await this.runtime.tunnels.drain(windowMs);
+      await listenersClosed;
       await this.#admin.close();
       this.runtime.tunnels.stop();
       this.#log.info('stopped');

@@ -51,12 +51,13 @@ export class UpgradeAttempt {
   async run(): Promise<void> {
     const rt = this.#rt;
     const req = this.#req;
+    // Routed first only to label failures; the answer follows the contract's order (validation, then 404).
+    const route = findRoute(rt.routes, req.headers.host, req.url);
     const invalid = validateHandshake(req);
     if (invalid) {
       const extra: [string, string][] = invalid === 'WSLB_ERR_BAD_WS_VERSION' ? [['Sec-WebSocket-Version', '13']] : [];
-      return this.#reject(invalid, '', extra);
+      return this.#reject(invalid, route?.config.name ?? '', extra);
     }
-    const route = findRoute(rt.routes, req.headers.host, req.url);
     if (!route) return this.#reject('WSLB_ERR_NO_ROUTE', '');
     const refused = rt.admit(route, this.#clientAddress());
     if (refused) return this.#reject(refused, route.config.name, refused === 'WSLB_ERR_OVER_CAPACITY' || refused === 'WSLB_ERR_DRAINING' ? [['Retry-After', '1']] : []);

@@ -126,6 +126,7 @@ export class Tunnel {
   /** Forwards the bytes held during the handshake, then pipes both ways. */
   start(clientPending: Buffer | null, upstreamHead: Buffer | null): void {
     if (this.#started) throw new Error('tunnel already started');
+    if (this.#destroying) return;            // destroyed before start: sockets gone, nothing counted
     this.#started = true;
     const c = this.#client;
     const u = this.#upstream;

@@ -129,7 +129,7 @@ export interface Backend {
 
 /**
  * A real `ws` echo server. Text commands: `cmd:close:CODE:REASON` closes with that code,
- * anything else (text or binary) is echoed as it came.
+ * `cmd:send:N` sends N binary bytes; anything else (text or binary) is echoed as it came.
  */
 export async function startBackend(perMessageDeflate = false): Promise<Backend> {
   const wss = new WebSocketServer({ port: 0, host: '127.0.0.1', perMessageDeflate });
@@ -141,9 +141,10 @@ export async function startBackend(perMessageDeflate = false): Promise<Backend> 
     conns.push(ws);
     ws.on('error', noop);
     ws.on('message', (data: Buffer, isBinary: boolean) => {
-      if (!isBinary && data.length < 200 && data.toString().startsWith('cmd:close:')) {
-        const [, , code, reason] = data.toString().split(':');
-        ws.close(Number(code), reason);
+      if (!isBinary && data.length < 200 && data.toString().startsWith('cmd:')) {
+        const [, verb, arg, reason] = data.toString().split(':');
+        if (verb === 'close') ws.close(Number(arg), reason);
+        else ws.send(Buffer.alloc(Number(arg), 0x62));
         return;
       }
       ws.send(data, { binary: isBinary });
@@ -159,7 +160,7 @@ export async function startBackend(perMessageDeflate = false): Promise<Backend> 
 }
 
 /** A hand-written backend: answers the upgrade with a valid 101, then gives the raw socket to `onSocket`. */
-export async function startRawBackend(onSocket: (s: net.Socket, rest: Buffer) => void): Promise<{ port: number; sockets: net.Socket[]; stop(): Promise<void> }> {
+export async function startRawBackend(onSocket: (s: net.Socket, rest: Buffer) => void, greeting: Buffer = Buffer.alloc(0)): Promise<{ port: number; sockets: net.Socket[]; stop(): Promise<void> }> {
   const sockets: net.Socket[] = [];
   const srv = net.createServer({ allowHalfOpen: true }, (s) => {
     s.on('error', noop);
@@ -167,7 +168,11 @@ export async function startRawBackend(onSocket: (s: net.Socket, rest: Buffer) =>
     readHead(s, (head, rest) => {
       const key = /sec-websocket-key:\s*(\S+)/i.exec(head.toString('latin1'))?.[1] ?? '';
       const accept = createHash('sha1').update(key + GUID).digest('base64');
-      s.write(`HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${accept}\r\n\r\n`);
+      // `greeting` goes out in the same write as the 101: the relay gets it as upstream head bytes.
+      s.write(Buffer.concat([
+        Buffer.from(`HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${accept}\r\n\r\n`),
+        greeting,
+      ]));
       s.resume();
       onSocket(s, rest);
     });
@@ -183,14 +188,15 @@ export async function startRawBackend(onSocket: (s: net.Socket, rest: Buffer) =>
 }
 
 /** A raw WebSocket client: does the upgrade by hand and resolves with the socket (flowing, no listener) and any bytes after the 101. */
-export function rawClient(port: number, opts: { allowHalfOpen?: boolean } = {}): Promise<{ sock: net.Socket; rest: Buffer }> {
+export function rawClient(port: number, opts: { allowHalfOpen?: boolean; extra?: Buffer } = {}): Promise<{ sock: net.Socket; rest: Buffer }> {
   return new Promise((resolve, reject) => {
     const sock = net.connect({ port, host: '127.0.0.1', allowHalfOpen: opts.allowHalfOpen ?? true });
     sock.on('error', reject);
-    sock.write(
+    // `extra` (frames) goes out in the same write as the request head: the relay holds it as pending bytes.
+    sock.write(Buffer.concat([Buffer.from(
       'GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n' +
       `Sec-WebSocket-Key: ${randomBytes(16).toString('base64')}\r\nSec-WebSocket-Version: 13\r\n\r\n`,
-    );
+    ), opts.extra ?? Buffer.alloc(0)]));
     readHead(sock, (head, rest) => {
       if (!head.toString().startsWith('HTTP/1.1 101')) reject(new Error(`no 101: ${head.toString()}`));
       else resolve({ sock, rest });
