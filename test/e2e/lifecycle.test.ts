@@ -1,0 +1,107 @@
+/** Tunnels over time through a real balancer: a server dying, idle and half-close timeouts, slow readers, big messages. */
+
+import t from 'tap';
+import { once } from 'node:events';
+import net from 'node:net';
+import WebSocket, { WebSocketServer } from 'ws';
+import { startEchoBackends } from '../helpers/backend.js';
+import { startBalancer, until } from '../helpers/balancer.js';
+import { upgradeRequest } from '../helpers/raw-client.js';
+
+const client = async (port: number, path = '/') => {
+  const ws = new WebSocket(`ws://127.0.0.1:${port}${path}`, { perMessageDeflate: false });
+  await once(ws, 'open');
+  return ws;
+};
+
+t.test('server killed mid-stream: clients closed with 1014 within 2 s, counters back to 0', async (t) => {
+  const [backend] = await startEchoBackends(1, 'k');
+  const b = await startBalancer(t, { servers: [{ name: 'k-1', url: backend!.url }] });
+  const clients = await Promise.all(Array.from({ length: 5 }, () => client(b.proxyPort())));
+  const server = b.runtime.pools.get('p')!.servers[0]!;
+  t.equal(server.active, 5);
+  const codes = clients.map((ws) => new Promise<number>((r) => ws.on('close', r)));
+  const t0 = Date.now();
+  await backend!.close();   // terminates every server-side socket
+  const got = await Promise.all(codes);
+  t.ok(Date.now() - t0 < 2000, 'closed within 2 s');
+  t.same(got, Array(5).fill(1014));
+  t.ok(await until(() => server.active === 0 && b.runtime.tunnels.size === 0), 'active 0, no tunnel left');
+});
+
+t.test('idle tunnels are closed with 1001 after timeouts.idle', async (t) => {
+  const [backend] = await startEchoBackends(1, 'i');
+  t.teardown(() => backend!.close());
+  const b = await startBalancer(t, { servers: [{ name: 'i-1', url: backend!.url }], timeouts: { idle: '300ms' } });
+  const ws = await client(b.proxyPort());
+  const t0 = Date.now();
+  const [code] = await once(ws, 'close') as [number];
+  t.equal(code, 1001);
+  t.ok(Date.now() - t0 >= 280, 'not before the idle timeout');
+});
+
+t.test('half-close: a client FIN reaches the server, the tunnel is gone within timeouts.fin', async (t) => {
+  const wss = new WebSocketServer({ port: 0, host: '127.0.0.1' });
+  await once(wss, 'listening');
+  t.teardown(() => new Promise((r) => wss.close(r)));
+  // A server that neither closes nor answers after the client's FIN.
+  let serverSocket: net.Socket | undefined;
+  wss.on('connection', (_ws, req) => { serverSocket = req.socket; });
+  const b = await startBalancer(t, {
+    servers: [{ name: 'h', url: `ws://127.0.0.1:${(wss.address() as net.AddressInfo).port}` }],
+    timeouts: { fin: '300ms' },
+  });
+  const sock = net.connect(b.proxyPort(), '127.0.0.1');
+  sock.write(upgradeRequest('/'));
+  await once(sock, 'data');
+  await until(() => serverSocket !== undefined);
+  const serverEnded = once(serverSocket!, 'end');
+  sock.end();
+  await serverEnded;
+  t.pass('the server saw the FIN');
+  t.ok(await until(() => b.runtime.tunnels.size === 0, 2000), 'tunnel closed after timeouts.fin');
+  sock.destroy();
+});
+
+t.test('a client that never reads: balancer buffering stays bounded', async (t) => {
+  const wss = new WebSocketServer({ port: 0, host: '127.0.0.1' });
+  await once(wss, 'listening');
+  t.teardown(() => new Promise((r) => wss.close(r)));
+  const b = await startBalancer(t, {
+    servers: [{ name: 'f', url: `ws://127.0.0.1:${(wss.address() as net.AddressInfo).port}` }],
+    limits: { max_buffered_bytes: '64KiB' },
+  });
+  let serverWs: WebSocket | undefined;
+  wss.on('connection', (ws) => { serverWs = ws; });
+  const sock = net.connect(b.proxyPort(), '127.0.0.1');
+  sock.write(upgradeRequest('/'));
+  await once(sock, 'data');
+  sock.pause();   // never reads again
+  await until(() => serverWs !== undefined);
+  const chunk = Buffer.alloc(64 * 1024);
+  // Flood for a bounded time; the server sees backpressure through TCP once the balancer pauses.
+  const end = Date.now() + 1500;
+  while (Date.now() < end && serverWs!.bufferedAmount < 64 * 1024 * 1024) {
+    serverWs!.send(chunk);
+    await new Promise((r) => setImmediate(r));
+  }
+  const tunnel = [...b.runtime.tunnels][0]!;
+  const clientSocket = (tunnel as unknown as { client: net.Socket }).client;
+  t.ok(clientSocket, 'the tunnel exposes its client socket');
+  t.ok(clientSocket.writableLength < 64 * 1024 + 128 * 1024, `balancer->client buffer bounded (${clientSocket.writableLength})`);
+  t.ok(serverWs!.bufferedAmount > 1024 * 1024, 'the flood backed up at the server, not in the balancer');
+  sock.destroy();
+});
+
+t.test('a message over limits.max_message_bytes closes both sides with 1009', async (t) => {
+  const [backend] = await startEchoBackends(1, 'm');
+  t.teardown(() => backend!.close());
+  const b = await startBalancer(t, { servers: [{ name: 'm-1', url: backend!.url }], limits: { max_message_bytes: '1KiB' } });
+  const ws = await client(b.proxyPort());
+  ws.send(Buffer.alloc(512));
+  await once(ws, 'message');
+  ws.send(Buffer.alloc(4096));
+  const [code] = await once(ws, 'close') as [number];
+  t.equal(code, 1009);
+  t.ok(await until(() => b.runtime.tunnels.size === 0));
+});
