@@ -83,8 +83,7 @@ async function run(file: string, loaded = loadOrExit(file), onStopped?: () => Pr
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
-  // Reload lands with the farm issue; until then SIGHUP must not kill the process (its default).
-  process.on('SIGHUP', () => log.warn('SIGHUP: configuration reload is not implemented yet; nothing changed'));
+  process.on('SIGHUP', () => { balancer.reload(); });
   return balancer;
 }
 

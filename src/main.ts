@@ -1,11 +1,15 @@
 /** Starts the parts of a balancer from a Config and stops them: listeners, admin, drain on shutdown. */
 
-import type { Config } from './config/types.js';
+import { loadConfigFile } from './config/load.js';
+import { summarize } from './config/summary.js';
+import { ConfigError, formatIssue, type Config } from './config/types.js';
 import { AdminServer } from './admin/server.js';
 import type { ListenerAddress } from './admin/status.js';
 import { Listener } from './edge/listener.js';
 import type { Logger } from './log.js';
 import { Runtime } from './runtime.js';
+
+export type ReloadOutcome = { ok: true; summary: string } | { ok: false; errors: string[] };
 
 export class Balancer {
   readonly runtime: Runtime;
@@ -38,6 +42,30 @@ export class Balancer {
       this.destroy();
       throw err;
     }
+  }
+
+  /**
+   * Re-reads and validates the config file (SIGHUP, admin POST /reload). Invalid: nothing
+   * changes and the errors are returned. Valid: swapped in place (Runtime.applyConfig).
+   */
+  reload(env: NodeJS.ProcessEnv = process.env): ReloadOutcome {
+    const rt = this.runtime;
+    let next: Config;
+    try {
+      next = loadConfigFile(rt.config.file, env);
+    } catch (err) {
+      rt.reloads.error++;
+      const issues = err instanceof ConfigError ? err.issues.map(formatIssue) : [(err as Error).message];
+      this.#log.error({ result: 'error', errors: issues }, 'reload');
+      return { ok: false, errors: issues };
+    }
+    const changed = JSON.stringify(next.listeners) !== JSON.stringify(rt.config.listeners)
+      || JSON.stringify(next.admin) !== JSON.stringify(rt.config.admin);
+    rt.applyConfig(next);
+    rt.reloads.ok++;
+    const summary = summarize(next);
+    this.#log.info({ result: 'ok', summary, ...(changed ? { warning: 'listeners and admin changes need a restart; kept the old ones' } : {}) }, 'reload');
+    return { ok: true, summary };
   }
 
   proxyPort(i = 0): number {

@@ -8,6 +8,9 @@ import type { Logger } from './log.js';
 import { Pool } from './pool/pool.js';
 import type { Server } from './pool/server.js';
 import { TunnelSet } from './tunnel/tunnel-set.js';
+import type { Tunnel } from './tunnel/tunnel.js';
+import { spreadCloses } from './tunnel/spread.js';
+import { CLOSE } from './errors.js';
 import type { Socket } from 'node:net';
 import { TLSSocket } from 'node:tls';
 
@@ -37,11 +40,77 @@ export class Runtime {
     this.config = config;
     this.log = log;
     for (const p of Object.values(config.pools)) this.pools.set(p.name, new Pool(p));
-    this.routes = config.routes.map((r) => {
+    this.routes = this.#buildRoutes(config);
+    this.tunnels = new TunnelSet({ idleMs: config.timeouts.idle });
+  }
+
+  #buildRoutes(config: Config): RouteRuntime[] {
+    return config.routes.map((r) => {
       const pool = this.pools.get(r.pool)!;   // validated by the config loader
       return { config: r, pool, balancer: r.algorithm ? createBalancer(r.algorithm) : pool.balancer };
     });
-    this.tunnels = new TunnelSet({ idleMs: config.timeouts.idle });
+  }
+
+  /** Hooks run after a successful reload (listeners take new timeouts, metrics count it). */
+  readonly reloadHooks: ((config: Config) => void)[] = [];
+  readonly reloads = { ok: 0, error: 0 };
+
+  /**
+   * Swaps in a validated config in this process: pools updated in place (kept servers keep
+   * their counters, health and tunnels), new pools created, routes and algorithms rebuilt,
+   * limits and timeouts read from the new config from now on. Servers and pools that left the
+   * config drain with 1012 over their pool's drain window. Listeners are not touched.
+   */
+  applyConfig(next: Config): void {
+    const removed: { server: Server; windowMs: number }[] = [];
+    for (const [name, pool] of this.pools) {
+      if (next.pools[name]) continue;
+      for (const server of pool.servers) removed.push({ server, windowMs: pool.config.drain ?? this.config.timeouts.drain });
+      this.pools.delete(name);
+      this.poolRemoved(pool);
+    }
+    for (const pc of Object.values(next.pools)) {
+      const pool = this.pools.get(pc.name);
+      if (!pool) { const created = new Pool(pc); this.pools.set(pc.name, created); this.poolAdded(created); continue; }
+      for (const server of pool.update(pc)) removed.push({ server, windowMs: pc.drain ?? next.timeouts.drain });
+    }
+    this.routes = this.#buildRoutes(next);
+    this.config = next;
+    this.tunnels.setIdle(next.timeouts.idle);
+    for (const { server, windowMs } of removed) this.drainServer(server, windowMs, 'removed by reload');
+    for (const h of this.reloadHooks) h(next);
+  }
+
+  /** Extension points for pool-level machinery (health checkers, pollers) on reload. */
+  poolAdded(_pool: Pool): void {}
+  poolRemoved(_pool: Pool): void {}
+
+  /**
+   * No new tunnels to this server; its open tunnels close with 1012 at frame boundaries,
+   * spread over the window so clients reconnect gradually. Resolves when the server is empty.
+   */
+  drainServer(server: Server, windowMs: number, reason = 'drained by admin'): Promise<void> {
+    if (server.drainJob) return server.drainJob;
+    server.draining = true;
+    server.reason = reason;
+    this.log.info({ pool: server.pool, server: server.name, tunnels: server.tunnels.size, window_ms: windowMs, reason }, 'server draining');
+    const spread = spreadCloses([...server.tunnels], CLOSE.SERVICE_RESTART, windowMs);
+    server.drainCancel = spread.cancel;
+    server.drainJob = spread.done.then(() => {
+      server.drainJob = null;
+      server.drainCancel = null;
+      for (const pool of this.pools.values()) pool.retired.delete(server);
+    });
+    return server.drainJob;
+  }
+
+  /** Ends a drain early (admin enable): the server takes traffic again; tunnels already closing finish. */
+  undrainServer(server: Server): void {
+    server.drainCancel?.();
+    server.drainCancel = null;
+    server.drainJob = null;
+    server.draining = false;
+    server.reason = null;
   }
 
   get connections(): number {
@@ -66,6 +135,11 @@ export class Runtime {
 
   onUpgraded(route: RouteRuntime, _server: Server, _ms: number): void {
     this.#stats(route.config.name).upgrades++;
+  }
+
+  /** Runs once per tunnel, after both sockets are gone. */
+  onTunnelClosed(_route: RouteRuntime, t: Tunnel): void {
+    t.server.tunnels.delete(t);
   }
 
   #stats(route: string): RouteStats {

@@ -28,6 +28,11 @@ export class Listener {
       // Node checks head/request timeouts on this period (30 s by default): keep 408s prompt.
       connectionsCheckingInterval: Math.min(1000, Math.max(50, Math.floor(t / 4))),
     });
+    // A reload takes effect on the open listener; maxHeaderSize is fixed at creation (needs a restart).
+    rt.reloadHooks.push((c) => {
+      this.server.headersTimeout = c.timeouts.handshake;
+      this.server.requestTimeout = c.timeouts.handshake;
+    });
     this.server.on('upgrade', this.serverOnUpgrade);
     this.server.on('request', this.serverOnRequest);
     this.server.on('clientError', this.serverOnClientError);

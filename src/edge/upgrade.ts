@@ -145,8 +145,10 @@ export class UpgradeAttempt {
       maxMessageBytes: rt.config.limits.max_message_bytes,
       maxBufferedBytes: rt.config.limits.max_buffered_bytes,
       finTimeout: rt.config.timeouts.fin,
+      onClose: (t) => rt.onTunnelClosed(route, t),
     });
     rt.tunnels.add(tunnel);
+    server.tunnels.add(tunnel);
     const pending = this.#pending.length ? Buffer.concat(this.#pending) : null;
     tunnel.start(pending, outcome.head.length ? outcome.head : null);
     client.resume();

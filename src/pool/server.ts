@@ -1,6 +1,7 @@
 /** One backend server: its address, its state bits and its plain counters (read at scrape time, merged by later worker sync). */
 
 import type { ServerConfig } from '../config/types.js';
+import type { Tunnel } from '../tunnel/tunnel.js';
 
 export type ServerState = 'up' | 'down' | 'draining' | 'disabled' | 'ejected';
 
@@ -29,6 +30,12 @@ export class Server {
   messagesOut = 0;
   connectFailures = 0;
 
+  /** Open tunnels on this server, oldest first (insertion order): drains and rebalancing close from here. */
+  readonly tunnels = new Set<Tunnel>();
+  /** The drain in progress (admin, reload, discovery), if any. */
+  drainJob: Promise<void> | null = null;
+  drainCancel: (() => void) | null = null;
+
   // Fed by later issues (bandwidth EWMA, response time, reported load); read by algorithms.
   bandwidth = 0;
   rtt = 0;
@@ -41,6 +48,11 @@ export class Server {
     this.host = cfg.host;
     this.port = cfg.port;
     this.tls = cfg.tls;
+    this.weight = cfg.weight;
+  }
+
+  /** Takes the reloadable settings of a server kept across a reload. */
+  configure(cfg: ServerConfig): void {
     this.weight = cfg.weight;
   }
 

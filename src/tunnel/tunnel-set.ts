@@ -29,8 +29,8 @@ function sweepSet(s: TunnelSet): void {
 export class TunnelSet implements TunnelOwner {
   // tunnel -> time a sweep last saw it active (or it was added)
   readonly #tunnels = new Map<Tunnel, number>();
-  readonly #idleMs: number;
-  readonly #period: number;
+  #idleMs = 0;
+  #period = MIN_SWEEP_MS;
   readonly #now: () => number;
   #sweeper: NodeJS.Timeout | null = null;
   #stopped = false;
@@ -39,9 +39,16 @@ export class TunnelSet implements TunnelOwner {
   #drainTimer: NodeJS.Timeout | null = null;
 
   constructor(opts: TunnelSetOptions) {
-    this.#idleMs = opts.idleMs > 0 && Number.isFinite(opts.idleMs) ? opts.idleMs : 0;
-    this.#period = Math.max(MIN_SWEEP_MS, this.#idleMs / 4);
     this.#now = opts.now ?? Date.now;
+    this.setIdle(opts.idleMs);
+  }
+
+  /** Changes the idle timeout (config reload); the sweeper restarts with the new period. */
+  setIdle(idleMs: number): void {
+    this.#idleMs = idleMs > 0 && Number.isFinite(idleMs) ? idleMs : 0;
+    this.#period = Math.max(MIN_SWEEP_MS, this.#idleMs / 4);
+    this.#stopSweeper();
+    this.#startSweeper();
   }
 
   get size(): number {
@@ -62,10 +69,7 @@ export class TunnelSet implements TunnelOwner {
     if (t.finished || this.#tunnels.has(t)) return;
     t.owner = this;
     this.#tunnels.set(t, this.#now());
-    if (this.#sweeper === null && this.#idleMs > 0 && !this.#stopped) {
-      this.#sweeper = setInterval(sweepSet, this.#period, this);
-      this.#sweeper.unref();
-    }
+    this.#startSweeper();
   }
 
   /** Called by a tunnel's single close path. */
@@ -146,6 +150,12 @@ export class TunnelSet implements TunnelOwner {
       clearTimeout(this.#drainTimer);
       this.#drainTimer = null;
     }
+  }
+
+  #startSweeper(): void {
+    if (this.#sweeper !== null || this.#idleMs === 0 || this.#stopped || this.#tunnels.size === 0) return;
+    this.#sweeper = setInterval(sweepSet, this.#period, this);
+    this.#sweeper.unref();
   }
 
   #stopSweeper(): void {

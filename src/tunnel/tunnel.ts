@@ -12,10 +12,12 @@ import { closeFrame, FrameScanner, SCAN_CLOSE, SCAN_OK, SCAN_TOO_BIG } from './f
 // Backpressure bound, per direction: the source is paused as soon as a write leaves the
 // destination's writableLength >= maxBufferedBytes, and only resumed on 'drain' (buffer empty).
 // Writes happen only while writableLength < maxBufferedBytes, and one socket read is at most
-// 64 KiB, so the destination's writableLength never exceeds
-//   maxBufferedBytes - 1 + 65536 (+ at most 131 bytes for a balancer close frame),
-// plus the paused source's own readable buffer (its highWaterMark, 16 KiB, plus one read)
-// and the kernel socket buffers, which are outside the JS heap.
+// 64 KiB (16 KiB for TLS records), so the destination's writableLength never exceeds
+//   maxBufferedBytes - 1 + 65536 (+ at most 131 bytes for a balancer close frame;
+//   the held handshake bytes written by start() count as one read of their size),
+// plus the paused source's readable buffer (Node 20 stops reading once it holds its
+// highWaterMark, 16 KiB: at most 16 KiB - 1 + one 64 KiB read) and the kernel socket
+// buffers, which are outside the JS heap. Worst case per direction: maxBufferedBytes + ~144 KiB.
 
 export interface TunnelOptions {
   client: net.Socket;
@@ -40,6 +42,7 @@ const FWD = 0;        // forwarding
 const CLOSING = 1;    // balancer close requested: forwarding up to the next frame boundary
 const DONE = 2;       // destination ended (close frame sent, FIN propagated or gone); source bytes discarded
 
+const NOT_FORWARDING = -1;     // pseudo scan status: the direction is closing or done
 const MAX_CLOSE_WAIT = 2000;
 const NO_STATUS = 1005;
 
@@ -53,6 +56,8 @@ class Direction {
   paused = false;     // src paused by us for backpressure
   msgs = 0;           // scanner.messages already added to the server counter
   cut = false;        // forwarding stopped at a boundary the scanner cannot see (message too big)
+  ended = false;      // src will send nothing more (FIN, reset or closed)
+  closed = false;     // src emitted 'close'
   constructor(
     readonly src: net.Socket,
     readonly dst: net.Socket,
@@ -78,10 +83,6 @@ export class Tunnel {
   #started = false;
   #destroying = false;
   #finished = false;
-  #clientEnded = false;         // no more bytes will come from the client (FIN, reset or closed)
-  #upstreamEnded = false;
-  #clientClosed = false;        // 'close' seen
-  #upstreamClosed = false;
   #closeCode = 0;               // balancer close requested with this code
   #closeReason = '';
   #firstClose: CloseBy | null = null;
@@ -107,6 +108,11 @@ export class Tunnel {
     this.upstreamOnEnd = this.upstreamOnEnd.bind(this);
     this.upstreamOnError = this.upstreamOnError.bind(this);
     this.upstreamOnClose = this.upstreamOnClose.bind(this);
+  }
+
+  /** The server this tunnel is connected to (its counters are updated by the tunnel). */
+  get server(): Server {
+    return this.#server;
   }
 
   /** True once both sockets are closed and onClose has run. */
@@ -136,12 +142,12 @@ export class Tunnel {
     this.#server.total++;
     // A socket destroyed before start may already have emitted 'close': count it closed now.
     if (c.destroyed || u.destroyed) {
-      this.#clientClosed = c.destroyed;
-      this.#upstreamClosed = u.destroyed;
+      this.#up.closed = c.destroyed;
+      this.#down.closed = u.destroyed;
       if (!c.destroyed) c.on('close', this.clientOnClose);
       if (!u.destroyed) u.on('close', this.upstreamOnClose);
       this.destroy();
-      this.#maybeFinish();
+      this.#finish();
       return;
     }
     c.on('close', this.clientOnClose);
@@ -179,49 +185,35 @@ export class Tunnel {
     this.#upstream.destroy();
     if (!this.#started) {
       // Never started: no 'close' listeners, no counters; just leave the owner's set.
-      this.#clientClosed = this.#upstreamClosed = true;
-      this.#maybeFinish();
+      this.#up.closed = this.#down.closed = true;
+      this.#finish();
     }
   }
 
-  // ---- per-chunk path ----
+  // ---- per-chunk path: one scan, two counter adds, one write ----
 
   clientOnData(chunk: Buffer): void {
     this.activity = true;
     const d = this.#up;
-    if (d.state === FWD) {
-      const st = d.scanner.scan(chunk);
-      if (st === SCAN_OK) {
-        const m = d.scanner.messages;
-        this.#server.messagesIn += m - d.msgs;
-        d.msgs = m;
-        this.#server.bytesIn += chunk.length;
-        if (!this.#upstream.write(chunk) && this.#upstream.writableLength >= this.#maxBuffered) this.#pause(d);
-        return;
-      }
-      this.#scanned(d, chunk, st);
-      return;
-    }
-    this.#notForwarding(d, chunk);
+    const st = d.state === FWD ? d.scanner.scan(chunk) : NOT_FORWARDING;
+    if (st !== SCAN_OK) return st === NOT_FORWARDING ? this.#notForwarding(d, chunk) : this.#scanned(d, chunk, st);
+    const m = d.scanner.messages;
+    this.#server.messagesIn += m - d.msgs;
+    d.msgs = m;
+    this.#server.bytesIn += chunk.length;
+    if (!this.#upstream.write(chunk) && this.#upstream.writableLength >= this.#maxBuffered) this.#pause(d);
   }
 
   upstreamOnData(chunk: Buffer): void {
     this.activity = true;
     const d = this.#down;
-    if (d.state === FWD) {
-      const st = d.scanner.scan(chunk);
-      if (st === SCAN_OK) {
-        const m = d.scanner.messages;
-        this.#server.messagesOut += m - d.msgs;
-        d.msgs = m;
-        this.#server.bytesOut += chunk.length;
-        if (!this.#client.write(chunk) && this.#client.writableLength >= this.#maxBuffered) this.#pause(d);
-        return;
-      }
-      this.#scanned(d, chunk, st);
-      return;
-    }
-    this.#notForwarding(d, chunk);
+    const st = d.state === FWD ? d.scanner.scan(chunk) : NOT_FORWARDING;
+    if (st !== SCAN_OK) return st === NOT_FORWARDING ? this.#notForwarding(d, chunk) : this.#scanned(d, chunk, st);
+    const m = d.scanner.messages;
+    this.#server.messagesOut += m - d.msgs;
+    d.msgs = m;
+    this.#server.bytesOut += chunk.length;
+    if (!this.#client.write(chunk) && this.#client.writableLength >= this.#maxBuffered) this.#pause(d);
   }
 
   upstreamOnDrain(): void {
@@ -256,7 +248,8 @@ export class Tunnel {
     }
     const off = d.scanner.errorOffset;
     if (off < 0 || this.#closeCode !== 0) {
-      // The receiver already holds part of the offending header: no boundary to close at.
+      // The receiver already holds part of the offending header (no boundary to close at),
+      // or a close is already under way: abort.
       this.destroy();
       return;
     }
@@ -314,71 +307,65 @@ export class Tunnel {
   // ---- socket lifecycle ----
 
   clientOnEnd(): void {
-    this.#clientEnded = true;
     this.#sourceEnded(this.#up);
   }
 
   upstreamOnEnd(): void {
-    this.#upstreamEnded = true;
-    const d = this.#down;
-    // A server that stops without a close frame (and not in answer to the client's FIN)
-    // failed mid-stream: tell the client (1014).
-    if (d.state === FWD && !this.#clientEnded && !d.scanner.closeSeen && d.scanner.atBoundary && this.#closeCode === 0) {
-      this.#closeCode = CLOSE.BAD_GATEWAY;
-      this.#sendClose(d);
-    }
-    this.#sourceEnded(d);
+    this.#sourceEnded(this.#down);
   }
+
+  clientOnClose(): void {
+    this.#sourceClosed(this.#up);
+  }
+
+  upstreamOnClose(): void {
+    this.#sourceClosed(this.#down);
+  }
+
+  // 'close' follows every socket error: the close handlers do the work.
+  clientOnError(): void {}
+  upstreamOnError(): void {}
 
   /** d's source sent FIN: propagate it (upgraded sockets are half-open, NOTES.md) and bound the wait. */
   #sourceEnded(d: Direction): void {
+    d.ended = true;
+    const other = d === this.#up ? this.#down : this.#up;
+    // A server that stops without a close frame (and not in answer to the client's FIN)
+    // failed mid-stream: tell the client (1014).
+    if (!d.toServer && d.state === FWD && !other.ended && !d.scanner.closeSeen && d.scanner.atBoundary && this.#closeCode === 0) {
+      this.#closeCode = CLOSE.BAD_GATEWAY;
+      this.#sendClose(d);
+    }
     if (d.state !== DONE) {
       d.state = DONE;
       d.dst.end();
     }
-    if (this.#clientEnded && this.#upstreamEnded) {
+    if (other.ended) {
       // Both sides are done sending and both got our FIN: each socket closes itself once its
       // writes are flushed (autoDestroy); the timer still bounds a peer that never reads.
-      this.#destroyIfFlushed(this.#client);
-      this.#destroyIfFlushed(this.#upstream);
+      if (this.#client.writableFinished) this.#client.destroy();
+      if (this.#upstream.writableFinished) this.#upstream.destroy();
     }
     if (this.#timer === null) this.#setTimer(this.#finTimeout);
   }
 
-  #destroyIfFlushed(s: net.Socket): void {
-    if (s.writableFinished) s.destroy();
-  }
-
-  clientOnError(): void {
-    // 'close' follows every socket error; clientOnClose does the work.
-  }
-
-  upstreamOnError(): void {
-    // 'close' follows every socket error; upstreamOnClose does the work.
-  }
-
-  clientOnClose(): void {
-    this.#clientClosed = true;
-    this.#up.state = DONE;
-    this.#resume(this.#down);
-    if (!this.#clientEnded) {
-      // Reset or destroyed without FIN: nothing to say to the server yet (a later version could send 1001).
-      this.#clientEnded = true;
-      if (!this.#destroying) this.#upstream.destroy();
+  /** d's source socket is closed: nothing more can be written to it nor read from it. */
+  #sourceClosed(d: Direction): void {
+    d.closed = true;
+    const other = d === this.#up ? this.#down : this.#up;
+    other.state = DONE;
+    this.#resume(other);
+    if (!d.ended) {
+      // Reset or destroyed without FIN.
+      d.ended = true;
+      if (!this.#destroying) {
+        // A later version could send the server 1001 when the client vanishes.
+        if (d.toServer) this.#upstream.destroy();
+        else this.#upstreamGone();
+      }
     }
-    this.#down.state = DONE;
-    this.#maybeFinish();
-  }
-
-  upstreamOnClose(): void {
-    this.#upstreamClosed = true;
-    this.#up.state = DONE;
-    this.#resume(this.#up);
-    if (!this.#upstreamEnded) {
-      this.#upstreamEnded = true;
-      if (!this.#destroying) this.#upstreamGone();
-    }
-    this.#maybeFinish();
+    d.state = DONE;
+    this.#finish();
   }
 
   /** The server reset or vanished: 1014 to the client if it is at a frame boundary, else abort it. */
@@ -386,14 +373,12 @@ export class Tunnel {
     const d = this.#down;
     this.#resume(d);
     if (d.state === FWD && d.scanner.atBoundary && !this.#client.writableEnded) {
-      if (this.#closeCode === 0) this.#closeCode = CLOSE.BAD_GATEWAY;
+      this.#closeCode = CLOSE.BAD_GATEWAY;
       this.#sendClose(d);
       if (this.#timer === null) this.#setTimer(Math.min(this.#finTimeout, MAX_CLOSE_WAIT));
-      if (this.#clientEnded) this.#destroyIfFlushed(this.#client);
     } else if (d.state !== DONE || !this.#client.writableEnded) {
       this.#client.destroy();
     }
-    d.state = DONE;
   }
 
   #setTimer(ms: number): void {
@@ -401,8 +386,9 @@ export class Tunnel {
     this.#timer = setTimeout(destroyTunnel, ms, this);
   }
 
-  #maybeFinish(): void {
-    if (!this.#clientClosed || !this.#upstreamClosed || this.#finished) return;
+  /** The one close path: runs once, when both sockets have closed. */
+  #finish(): void {
+    if (!this.#up.closed || !this.#down.closed || this.#finished) return;
     this.#finished = true;
     if (this.#timer !== null) {
       clearTimeout(this.#timer);

@@ -18,7 +18,8 @@ const closed = (ws: WebSocket): Promise<number> => new Promise((resolve) => ws.o
 function collect(sock: net.Socket, first: Buffer): { data: () => Buffer; ended: Promise<void> } {
   const parts = [first];
   sock.on('data', (d: Buffer) => parts.push(d));
-  const ended = new Promise<void>((r) => sock.once('close', () => r()));
+  // 'end' (the balancer's FIN or reset) rather than 'close': these raw sockets are half-open.
+  const ended = new Promise<void>((r) => { sock.once('end', r); sock.once('close', () => r()); });
   sock.resume();
   return { data: () => Buffer.concat(parts), ended };
 }
@@ -214,4 +215,61 @@ t.test('balancer close to a server: masked close frame, then FIN', async (t) => 
   t.equal(maskedCloseCode(serverGot), 1012, 'server got a masked 1012');
   await relay.idle();
   t.equal(relay.server.active, 0);
+});
+
+t.test('too-big header split across reads: no boundary to close at, both connections aborted', async (t) => {
+  const backend = await startBackend();
+  const relay = await startRelay({ backendPort: backend.port, maxMessageBytes: 1000 });
+  t.teardown(async () => { await relay.stop(); await backend.stop(); });
+  const { sock, rest } = await rawClient(relay.port);
+  const got = collect(sock, rest);
+  await until(() => backend.conns.length === 1);
+  const srvClose = new Promise<number>((r) => backend.conns[0].once('close', (code: number) => r(code)));
+  const f = frame(0x2, Buffer.alloc(5000), { mask: true });
+  sock.write(f.subarray(0, 1));
+  await sleep(50);
+  sock.write(f.subarray(1, 200));
+  t.equal(await srvClose, 1006, 'server aborted');
+  await got.ended;
+  t.equal(findCloseCode(got.data()), undefined, 'client aborted without a close frame');
+  await relay.idle();
+  t.equal(relay.server.active, 0);
+});
+
+t.test('close() while a header is half-read, and that frame is too big: abort', async (t) => {
+  const backend = await startBackend();
+  const relay = await startRelay({ backendPort: backend.port, maxMessageBytes: 1000 });
+  t.teardown(async () => { await relay.stop(); await backend.stop(); });
+  const { sock, rest } = await rawClient(relay.port);
+  const got = collect(sock, rest);
+  const hop = await relay.hop(0);
+  const f = frame(0x2, Buffer.alloc(5000), { mask: true });
+  sock.write(f.subarray(0, 1));
+  await sleep(50);
+  hop.tunnel.close(1001);
+  await until(() => findCloseCode(got.data()) === 1001);
+  sock.write(f.subarray(1, 200));
+  await got.ended;
+  await relay.idle();
+  t.equal(relay.server.active, 0);
+});
+
+t.test('start() with a socket already destroyed: counted, then finished', async (t) => {
+  const { Server } = await import('../../src/pool/server.js');
+  const { Tunnel } = await import('../../src/tunnel/tunnel.js');
+  const { default: netm } = await import('node:net');
+  const server = new Server('p', { name: 'x', url: 'ws://127.0.0.1:1', host: '127.0.0.1', port: 1, tls: false, weight: 1 });
+  const a = new netm.Socket();
+  const b = new netm.Socket();
+  a.destroy();
+  let closes = 0;
+  const tun = new Tunnel({ client: a, upstream: b, server, maxMessageBytes: 10, maxBufferedBytes: 10, finTimeout: 100, onClose: () => closes++ });
+  tun.start(null, null);
+  t.equal(server.total, 1);
+  t.ok(await until(() => closes === 1));
+  t.ok(b.destroyed);
+  t.equal(server.active, 0);
+  tun.destroy();
+  await sleep(20);
+  t.equal(closes, 1, 'onClose exactly once');
 });

@@ -63,6 +63,10 @@ t.test('sweep() with an injected clock: exact idle accounting', async (t) => {
   t.same(closes, [1001], 'idle for >= idleMs: 1001');
   set.tunnelClosed(fake as unknown as Tunnel);
   t.equal(set.size, 0);
+  set.setIdle(800);
+  t.equal(set.sweepPeriod, 200, 'reload: new idle timeout, new period');
+  set.setIdle(100);
+  t.equal(set.sweepPeriod, 50, 'period never below 50 ms');
   const off = new TunnelSet({ idleMs: 0 });
   off.add(fake as unknown as Tunnel);
   off.sweep();

@@ -1,0 +1,204 @@
+/** The Prometheus metrics of one balancer: its own registry (several balancers share a test process), SPEC.md's table, and the per-connection events that feed it. */
+
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { Server } from '../pool/server.js';
+import type { Runtime } from '../runtime.js';
+import type { CloseBy } from '../tunnel/tunnel.js';
+import { closeCodeLabel } from './close-code.js';
+
+// Cost model (NOTES.md): a labelled update costs ~0.3-0.6 us, so prom-client is touched at most
+// once per connection event (101, close). Bytes, messages and active counts stay plain numbers
+// on Server / Runtime and are copied into the registry by `collect()` when Prometheus scrapes.
+
+const HANDSHAKE_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+const DURATION_BUCKETS = [0.1, 1, 10, 60, 300, 900, 1800, 3600, 7200, 21600, 86400];
+
+/** Established tunnels of one route on one server (the route x server pair SPEC.md labels). */
+interface RouteServerCount {
+  readonly route: string;
+  readonly pool: string;
+  readonly server: string;
+  active: number;
+  total: number;
+}
+
+export class Metrics {
+  readonly registry = new Registry();
+  /** pool -> close code label -> closes: plain counts, read at scrape time and by the dashboard's rates. */
+  readonly closes = new Map<string, Map<string, number>>();
+  readonly #rt: Runtime;
+  readonly #conns = new Map<string, RouteServerCount>();
+  readonly #handshake: Histogram<'route'>;
+  readonly #duration: Histogram<'route'>;
+
+  constructor(rt: Runtime) {
+    this.#rt = rt;
+    const registers = [this.registry];
+    collectDefaultMetrics({ register: this.registry });
+    const metrics = this;
+
+    new Gauge({
+      name: 'wslb_connections_active', help: 'Established tunnels (after the 101) by route and server.',
+      labelNames: ['route', 'pool', 'server'] as const, registers,
+      collect() {
+        this.reset();
+        for (const c of metrics.#liveCounts()) this.set({ route: c.route, pool: c.pool, server: c.server }, c.active);
+      },
+    });
+    new Counter({
+      name: 'wslb_connections_total', help: 'Tunnels established (101 relayed) by route and server.',
+      labelNames: ['route', 'pool', 'server'] as const, registers,
+      collect() {
+        this.reset();
+        for (const c of metrics.#liveCounts()) this.inc({ route: c.route, pool: c.pool, server: c.server }, c.total);
+      },
+    });
+    new Counter({
+      name: 'wslb_handshake_failures_total', help: 'Upgrades refused before the 101, by route ("" when none matched) and error code.',
+      labelNames: ['route', 'reason'] as const, registers,
+      collect() {
+        this.reset();
+        for (const [route, s] of rt.routeStats) for (const [reason, n] of s.rejections) this.inc({ route, reason }, n);
+      },
+    });
+    this.#handshake = new Histogram({
+      name: 'wslb_handshake_duration_seconds', help: 'Client upgrade request received to 101 relayed, by route.',
+      labelNames: ['route'] as const, buckets: HANDSHAKE_BUCKETS, registers,
+    });
+    this.#duration = new Histogram({
+      name: 'wslb_connection_duration_seconds', help: 'Tunnel lifetime, 101 to both sockets closed, by route.',
+      labelNames: ['route'] as const, buckets: DURATION_BUCKETS, registers,
+    });
+    new Counter({
+      name: 'wslb_bytes_total', help: 'Bytes tunnelled: upstream = client to server, downstream = server to client.',
+      labelNames: ['pool', 'server', 'direction'] as const, registers,
+      collect() {
+        this.reset();
+        for (const s of metrics.servers()) {
+          this.inc({ pool: s.pool, server: s.name, direction: 'upstream' }, s.bytesIn);
+          this.inc({ pool: s.pool, server: s.name, direction: 'downstream' }, s.bytesOut);
+        }
+      },
+    });
+    new Counter({
+      name: 'wslb_messages_total', help: 'WebSocket messages tunnelled (counted from frame headers), by direction.',
+      labelNames: ['pool', 'server', 'direction'] as const, registers,
+      collect() {
+        this.reset();
+        for (const s of metrics.servers()) {
+          this.inc({ pool: s.pool, server: s.name, direction: 'upstream' }, s.messagesIn);
+          this.inc({ pool: s.pool, server: s.name, direction: 'downstream' }, s.messagesOut);
+        }
+      },
+    });
+    new Counter({
+      name: 'wslb_closes_total', help: 'Tunnels closed, by the code of the first close frame (sent by either end or the balancer); 1006 when none was seen.',
+      labelNames: ['pool', 'code'] as const, registers,
+      collect() {
+        this.reset();
+        for (const [pool, codes] of metrics.closes) for (const [code, n] of codes) this.inc({ pool, code }, n);
+      },
+    });
+    new Gauge({
+      name: 'wslb_server_up', help: '1 when the server takes new tunnels (state "up"), else 0.',
+      labelNames: ['pool', 'server'] as const, registers,
+      collect() {
+        this.reset();
+        for (const s of metrics.servers()) this.set({ pool: s.pool, server: s.name }, s.ready ? 1 : 0);
+      },
+    });
+    new Gauge({
+      name: 'wslb_server_rtt_seconds', help: 'Last measured health-check / response round trip.',
+      labelNames: ['pool', 'server'] as const, registers,
+      collect() {
+        this.reset();
+        for (const s of metrics.servers()) this.set({ pool: s.pool, server: s.name }, s.rtt / 1000);
+      },
+    });
+    new Gauge({
+      name: 'wslb_server_load', help: 'Load score (custom-load: reported by the server; lower is less loaded).',
+      labelNames: ['pool', 'server'] as const, registers,
+      collect() {
+        this.reset();
+        for (const s of metrics.servers()) this.set({ pool: s.pool, server: s.name }, s.load);
+      },
+    });
+    new Counter({
+      name: 'wslb_config_reloads_total', help: 'Configuration reloads (SIGHUP, POST /reload) by result.',
+      labelNames: ['result'] as const, registers,
+      collect() {
+        this.reset();
+        this.inc({ result: 'success' }, rt.reloads.ok);
+        this.inc({ result: 'failure' }, rt.reloads.error);
+      },
+    });
+    // Extensions (README "Metrics").
+    new Counter({
+      name: 'wslb_server_connect_failures_total', help: 'TCP/TLS connects to a server that failed (each retried elsewhere when possible).',
+      labelNames: ['pool', 'server'] as const, registers,
+      collect() {
+        this.reset();
+        for (const s of metrics.servers()) this.inc({ pool: s.pool, server: s.name }, s.connectFailures);
+      },
+    });
+    new Gauge({
+      name: 'wslb_handshakes_in_flight', help: 'Upgrades admitted and not yet tunnelled or refused.',
+      registers,
+      collect() { this.set(rt.pendingHandshakes); },
+    });
+  }
+
+  /** Every server that may hold tunnels: pool members and removed ones still draining. */
+  *servers(): Generator<Server> {
+    for (const pool of this.#rt.pools.values()) {
+      yield* pool.servers;
+      if (pool.retired) yield* pool.retired;
+    }
+  }
+
+  /** At the 101 (once per connection). */
+  upgraded(route: string, server: Server, seconds: number): void {
+    const c = this.#count(route, server);
+    c.active++;
+    c.total++;
+    this.#handshake.observe({ route }, seconds);
+  }
+
+  /** After a tunnel's both sockets closed (once per connection). */
+  closed(route: string, server: Server, close: { code: number; by: CloseBy } | undefined, seconds: number): void {
+    this.#count(route, server).active--;
+    this.#duration.observe({ route }, seconds);
+    const code = closeCodeLabel(close?.code);
+    let codes = this.closes.get(server.pool);
+    if (!codes) this.closes.set(server.pool, (codes = new Map()));
+    codes.set(code, (codes.get(code) ?? 0) + 1);
+  }
+
+  /** Prometheus text exposition of this balancer's registry. */
+  text(): Promise<string> {
+    return this.registry.metrics();
+  }
+
+  get contentType(): string {
+    return this.registry.contentType;
+  }
+
+  #count(route: string, server: Server): RouteServerCount {
+    const key = `${route}\0${server.pool}\0${server.name}`;
+    let c = this.#conns.get(key);
+    if (!c) this.#conns.set(key, (c = { route, pool: server.pool, server: server.name, active: 0, total: 0 }));
+    return c;
+  }
+
+  /** Route x server counts, pruning idle pairs whose server left the config (bounded cardinality after reloads). */
+  *#liveCounts(): Generator<RouteServerCount> {
+    let present: Set<string> | null = null;
+    for (const [key, c] of this.#conns) {
+      if (c.active <= 0) {
+        present ??= new Set([...this.servers()].map((s) => `${s.pool}\0${s.name}`));
+        if (!present.has(`${c.pool}\0${c.server}`)) { this.#conns.delete(key); continue; }
+      }
+      yield c;
+    }
+  }
+}
