@@ -26,6 +26,7 @@ export const ERRORS = {
   WSLB_ERR_IP_CAP:            { status: 429, close: 1008, source: 'downstream', message: 'too many connections from this address' },
   WSLB_ERR_HEADERS_TOO_LARGE: { status: 431, close: 1002, source: 'downstream', message: 'request headers too large' },
   WSLB_ERR_OVER_CAPACITY:     { status: 503, close: 1013, source: 'internal',   message: 'balancer over capacity' },
+  WSLB_ERR_POOL_RATE:         { status: 503, close: 1013, source: 'internal',   message: 'pool handshake rate exceeded (reconnect storm guard)' },
   WSLB_ERR_NO_SERVER:         { status: 503, close: 1013, source: 'upstream',   message: 'no ready server in pool' },
   WSLB_ERR_CONNECT:           { status: 502, close: 1014, source: 'upstream',   message: 'could not connect to any server' },
   WSLB_ERR_BAD_101:           { status: 502, close: 1014, source: 'upstream',   message: 'server sent an invalid WebSocket handshake response' },

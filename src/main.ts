@@ -23,7 +23,7 @@ export class Balancer {
     this.#log = log;
     this.runtime = new Runtime(config, log);
     this.#listeners = config.listeners.map((l) => new Listener(this.runtime, l));
-    this.#admin = new AdminServer(this.runtime, () => this.addresses);
+    this.#admin = new AdminServer(this.runtime, () => this.addresses, { reload: () => this.reload() });
   }
 
   /** Opens every listener; throws (with the port in the message) when one cannot bind. */
@@ -38,6 +38,8 @@ export class Balancer {
       const a = await this.#admin.listen(c.port, c.host);
       this.addresses.push({ kind: 'admin', ...a });
       this.#log.info({ kind: 'admin', address: a.address, port: a.port }, 'listening');
+      this.runtime.telemetry.start();
+      this.runtime.start();
     } catch (err) {
       this.destroy();
       throw err;
@@ -80,6 +82,7 @@ export class Balancer {
   close(windowMs = this.runtime.config.timeouts.drain): Promise<void> {
     this.#closing ??= (async () => {
       this.runtime.draining = true;
+      this.runtime.stop();   // no rebalancing or discovery changes while shutting down
       this.#log.info({ tunnels: this.runtime.tunnels.size, window_ms: windowMs }, 'draining');
       // A net.Server's close waits for every socket it accepted, upgraded ones included: stop
       // accepting now, and let the listeners finish as the drain closes their tunnels.
@@ -88,6 +91,7 @@ export class Balancer {
       await listenersClosed;
       await this.#admin.close();
       this.runtime.tunnels.stop();
+      this.runtime.telemetry.stop();
       this.#log.info('stopped');
     })();
     return this.#closing;
@@ -101,5 +105,7 @@ export class Balancer {
     this.#admin.server.closeAllConnections();
     this.runtime.tunnels.destroyAll();
     this.runtime.tunnels.stop();
+    this.runtime.stop();
+    this.runtime.telemetry.stop();
   }
 }

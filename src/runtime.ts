@@ -2,17 +2,20 @@
 
 import type { Balancer } from './balancing/balancer.js';
 import { createBalancer } from './balancing/index.js';
-import type { Config, RouteConfig } from './config/types.js';
+import type { Config, RouteConfig, ServerConfig } from './config/types.js';
+import { Discovery } from './pool/discovery.js';
+import { Rebalancer } from './pool/rebalance.js';
 import type { ErrorCode } from './errors.js';
 import type { Logger } from './log.js';
 import { Pool } from './pool/pool.js';
-import type { Server } from './pool/server.js';
+import { serverConfigOf, type Server } from './pool/server.js';
 import { TunnelSet } from './tunnel/tunnel-set.js';
 import type { Tunnel } from './tunnel/tunnel.js';
 import { spreadCloses } from './tunnel/spread.js';
 import { CLOSE } from './errors.js';
 import type { Socket } from 'node:net';
 import { TLSSocket } from 'node:tls';
+import { Telemetry } from './metrics/telemetry.js';
 
 export interface RouteRuntime {
   readonly config: RouteConfig;
@@ -35,10 +38,13 @@ export class Runtime {
   readonly routeStats = new Map<string, RouteStats>();
   pendingHandshakes = 0;
   draining = false;
+  /** Metrics, rate-limited logs and the dashboard's sampler (src/metrics/). */
+  readonly telemetry: Telemetry;
 
   constructor(config: Config, log: Logger) {
     this.config = config;
     this.log = log;
+    this.telemetry = new Telemetry(this, log);
     for (const p of Object.values(config.pools)) this.pools.set(p.name, new Pool(p));
     this.routes = this.#buildRoutes(config);
     this.tunnels = new TunnelSet({ idleMs: config.timeouts.idle });
@@ -72,7 +78,10 @@ export class Runtime {
     for (const pc of Object.values(next.pools)) {
       const pool = this.pools.get(pc.name);
       if (!pool) { const created = new Pool(pc); this.pools.set(pc.name, created); this.poolAdded(created); continue; }
-      for (const server of pool.update(pc)) removed.push({ server, windowMs: pc.drain ?? next.timeouts.drain });
+      // A discovered pool keeps its current members until its next lookup.
+      const cfg = pc.discover ? { ...pc, servers: pool.servers.map(serverConfigOf) } : pc;
+      for (const server of pool.update(cfg)) removed.push({ server, windowMs: pc.drain ?? next.timeouts.drain });
+      this.poolAdded(pool);
     }
     this.routes = this.#buildRoutes(next);
     this.config = next;
@@ -81,9 +90,45 @@ export class Runtime {
     for (const h of this.reloadHooks) h(next);
   }
 
-  /** Extension points for pool-level machinery (health checkers, pollers) on reload. */
-  poolAdded(_pool: Pool): void {}
-  poolRemoved(_pool: Pool): void {}
+  /** Starts each pool's background parts (rebalancer, discovery). */
+  start(): void {
+    for (const p of this.pools.values()) this.poolAdded(p);
+  }
+
+  /** Stops every background part; tunnels are left to close()/destroy(). */
+  stop(): void {
+    for (const p of [...this.#parts.keys()]) this.poolRemoved(p);
+  }
+
+  readonly #parts = new Map<Pool, { close(): void }[]>();
+
+  poolAdded(pool: Pool): void {
+    this.poolRemoved(pool);
+    const parts: { close(): void }[] = [];
+    if (pool.config.rebalance) {
+      const r = new Rebalancer(pool);
+      pool.rebalancer = r;
+      r.start();
+      parts.push(r);
+    }
+    if (pool.config.discover) {
+      const d = new Discovery({ config: pool.config, apply: (servers) => this.#discovered(pool, servers) }, this.log);
+      pool.discovery = d;
+      void d.start();
+      parts.push(d);
+    }
+    this.#parts.set(pool, parts);
+  }
+
+  poolRemoved(pool: Pool): void {
+    for (const part of this.#parts.get(pool) ?? []) part.close();
+    this.#parts.delete(pool);
+  }
+
+  #discovered(pool: Pool, servers: ServerConfig[]): void {
+    const windowMs = pool.config.drain ?? this.config.timeouts.drain;
+    for (const s of pool.update({ ...pool.config, servers })) this.drainServer(s, windowMs, 'removed by discovery');
+  }
 
   /**
    * No new tunnels to this server; its open tunnels close with 1012 at frame boundaries,
@@ -131,15 +176,18 @@ export class Runtime {
   onRejected(route: string, code: ErrorCode): void {
     const s = this.#stats(route);
     s.rejections.set(code, (s.rejections.get(code) ?? 0) + 1);
+    this.telemetry.rejected(route, code);
   }
 
-  onUpgraded(route: RouteRuntime, _server: Server, _ms: number): void {
+  onUpgraded(route: RouteRuntime, server: Server, ms: number): void {
     this.#stats(route.config.name).upgrades++;
+    this.telemetry.upgraded(route.config.name, server, ms);
   }
 
   /** Runs once per tunnel, after both sockets are gone. */
-  onTunnelClosed(_route: RouteRuntime, t: Tunnel): void {
+  onTunnelClosed(route: RouteRuntime, t: Tunnel): void {
     t.server.tunnels.delete(t);
+    this.telemetry.closed(route.config.name, t);
   }
 
   #stats(route: string): RouteStats {

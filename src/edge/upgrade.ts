@@ -80,6 +80,10 @@ export class UpgradeAttempt {
     const tried = new Set<Server>();
     const retryAfter: [string, string][] = [['Retry-After', String(Math.max(1, Math.ceil(pool.config.health.interval / 1000)))]];
     let lastCode: ErrorCode = 'WSLB_ERR_NO_SERVER';
+    if (pool.handshakeBucket && !pool.handshakeBucket.take()) {
+      // Jittered so a refused wave does not come back as one wave.
+      return this.#reject('WSLB_ERR_POOL_RATE', route.config.name, [['Retry-After', String(1 + Math.floor(Math.random() * 5))]]);
+    }
 
     for (let attempt = 0; attempt <= pool.config.retries; attempt++) {
       const servers = pool.ready(tried);
@@ -91,9 +95,10 @@ export class UpgradeAttempt {
       let upstream: Socket;
       try {
         upstream = await connectServer(server, rt.config.timeouts.connect);
-      } catch {
+      } catch (err) {
         server.active--;
         server.connectFailures++;
+        pool.outlier.failure(server, `connect ${(err as NodeJS.ErrnoException).code ?? 'failed'}`);
         lastCode = 'WSLB_ERR_CONNECT';
         if (this.#clientGone) return;
         continue;   // nothing was sent: safe to try another server
@@ -121,15 +126,26 @@ export class UpgradeAttempt {
       else if (outcome.kind === 'response') outcome.res.socket?.destroy();
       return;
     }
-    if (outcome.kind === 'failed') return this.#reject(outcome.code, route.config.name);
-    if (outcome.kind === 'response') return this.#relay(outcome.res);
+    // Passive outlier detection: only the server's own failures count (checked after #clientGone).
+    const outlier = route.pool.outlier;
+    if (outcome.kind === 'failed') {
+      outlier.failure(server, outcome.detail);
+      return this.#reject(outcome.code, route.config.name);
+    }
+    if (outcome.kind === 'response') {
+      if ((outcome.res.statusCode ?? 0) >= 500) outlier.failure(server, `HTTP ${outcome.res.statusCode}`);
+      else outlier.success(server);
+      return this.#relay(outcome.res);
+    }
 
     const why = checkUpgradeResponse(req, outcome.res);
     if (why) {
+      outlier.failure(server, `invalid 101: ${why}`);
       outcome.socket.destroy();
       rt.log.warn({ route: route.config.name, server: server.name, why }, 'invalid 101 from server');
       return this.#reject('WSLB_ERR_BAD_101', route.config.name);
     }
+    outlier.success(server);
 
     const client = this.#client;
     client.off('data', this.clientOnData);

@@ -3,7 +3,13 @@
 import type { PoolConfig } from '../config/types.js';
 import type { Balancer, BalancerDeps } from '../balancing/balancer.js';
 import { createBalancer, defaultDeps } from '../balancing/index.js';
-import { Server } from './server.js';
+import { Server, type StateListener } from './server.js';
+import type { ServerConfig } from '../config/types.js';
+import { HealthChecker } from './health.js';
+import { OutlierDetector } from './outlier.js';
+import { TokenBucket } from '../edge/token-bucket.js';
+import type { Discovery } from './discovery.js';
+import type { Rebalancer } from './rebalance.js';
 
 export class Pool {
   readonly name: string;
@@ -14,13 +20,31 @@ export class Pool {
   readonly retired = new Set<Server>();
   balancer: Balancer;
   readonly #deps: BalancerDeps;
+  /** Background parts, set by the Runtime when configured (read by /status and metrics). */
+  rebalancer: Rebalancer | null = null;
+  /** Reconnect-storm guard (`max_handshakes_per_second`), null when unset. */
+  handshakeBucket: TokenBucket | null = null;
+  discovery: Discovery | null = null;
+  /** Active checks (`health`) and passive ejection (`outlier`, a no-op when unset); both read the live config. */
+  readonly health: HealthChecker;
+  readonly outlier: OutlierDetector;
+  readonly #stateListeners: StateListener[] = [];
 
   constructor(config: PoolConfig, deps: BalancerDeps = defaultDeps) {
     this.name = config.name;
     this.config = config;
-    this.servers = config.servers.map((s) => new Server(config.name, s));
-    this.balancer = createBalancer(config.algorithm, deps);
     this.#deps = deps;
+    this.servers = config.servers.map((s) => this.#newServer(s, false));
+    this.balancer = createBalancer(config.algorithm, deps);
+    this.health = new HealthChecker(this, deps);
+    this.outlier = new OutlierDetector(this, deps.now);
+    this.#configureGuard();
+  }
+
+  #configureGuard(): void {
+    const rate = this.config.max_handshakes_per_second;
+    if (!rate) this.handshakeBucket = null;
+    else if (this.handshakeBucket?.rate !== rate) this.handshakeBucket = new TokenBucket(rate);
   }
 
   /**
@@ -35,16 +59,52 @@ export class Pool {
       const key = `${sc.name} ${sc.url}`;
       const kept = byKey.get(key);
       if (kept) { kept.configure(sc); byKey.delete(key); next.push(kept); }
-      else next.push(new Server(config.name, sc));
+      else next.push(this.#newServer(sc, true));
     }
     if (JSON.stringify(config.algorithm) !== JSON.stringify(this.config.algorithm)) {
       this.balancer = createBalancer(config.algorithm, this.#deps);
     }
     this.config = config;
+    this.#configureGuard();
     this.servers.splice(0, this.servers.length, ...next);
     const removed = [...byKey.values()];
     for (const s of removed) this.retired.add(s);
+    void this.health.sync();
     return removed;
+  }
+
+  /**
+   * A member built for this pool: not healthy until its first check passes (unless `check: none`),
+   * weight ramped by `slow_start`; `later` = added after start, so it ramps from its first readiness.
+   */
+  #newServer(sc: ServerConfig, later: boolean): Server {
+    return new Server(this.name, sc, {
+      healthy: this.config.health.check === 'none',
+      ramp: { now: this.#deps.now, window: () => this.config.slow_start },
+      rampFirst: later,
+      onStateChange: (server, from, to, reason) => { for (const l of this.#stateListeners) l(server, from, to, reason); },
+    });
+  }
+
+  /** Hooks a listener to every state change of this pool's servers (log line, metrics, hash-ring rebuilds). */
+  onStateChange(listener: StateListener): void {
+    this.#stateListeners.push(listener);
+  }
+
+  /** Starts health checks; resolves when every server has its first result (bounded by `health.timeout`). */
+  start(): Promise<void> {
+    return this.health.start();
+  }
+
+  /** Stops checks (waiting for those in flight) and ejection timers. */
+  async close(): Promise<void> {
+    this.outlier.close();
+    await this.health.close();
+  }
+
+  destroy(): void {
+    this.outlier.destroy();
+    this.health.destroy();
   }
 
   /** Ready servers in config order, minus those already tried for this request. Allocates once per handshake, never per chunk. */

@@ -2,8 +2,26 @@
 
 import type { ServerConfig } from '../config/types.js';
 import type { Tunnel } from '../tunnel/tunnel.js';
+import { NO_RAMP, rampFactor, type RampSource } from './slow-start.js';
 
 export type ServerState = 'up' | 'down' | 'draining' | 'disabled' | 'ejected';
+
+export type StateListener = (server: Server, from: ServerState, to: ServerState, reason: string | null) => void;
+
+export interface ServerOptions {
+  /** Health at creation: false when the pool runs active checks (no traffic before the first pass). */
+  readonly healthy?: boolean;
+  /** Clock and `slow_start` window; default: no ramp. */
+  readonly ramp?: RampSource;
+  /** Ramp on the first readiness too (members added after start); members present at start begin at full weight. */
+  readonly rampFirst?: boolean;
+  readonly onStateChange?: StateListener;
+}
+
+/** The config a live server was built from (discovered pools keep members across a reload with it). */
+export function serverConfigOf(s: Server): ServerConfig {
+  return { name: s.name, url: s.url, host: s.host, port: s.port, tls: s.tls, weight: s.configWeight };
+}
 
 export class Server {
   readonly name: string;
@@ -12,14 +30,66 @@ export class Server {
   readonly port: number;
   readonly tls: boolean;
   readonly pool: string;
-  weight: number;
+  /** The weight from the config; `weight` is what algorithms see (slow start ramps it). */
+  configWeight: number;
 
-  // State bits: ready = healthy && enabled && !draining && !ejected (STYLE habit 3).
-  healthy = true;
-  enabled = true;
-  draining = false;
-  ejected = false;
-  reason: string | null = null;
+  /** What algorithms see: `configWeight`, ramped by slow start after the server becomes ready. */
+  get weight(): number {
+    if (this.#readySince === -Infinity) return this.configWeight;
+    const f = rampFactor(this.#ramp.now() - this.#readySince, this.#ramp.window());
+    if (f === 1) this.#readySince = -Infinity;   // ramp over: no more clock reads
+    return this.configWeight * f;
+  }
+  set weight(w: number) { this.configWeight = w; }
+
+  // State bits: ready = healthy && enabled && !draining && !ejected (STYLE habit 3). Each setter
+  // reports a `state` change to `onStateChange` and starts the slow-start ramp on becoming ready.
+  #healthy: boolean;
+  #enabled = true;
+  #draining = false;
+  #ejected = false;
+  /** Why health checks / outlier detection took the server out; `reason` shows the one matching `state`. */
+  downReason: string | null = null;
+  ejectReason: string | null = null;
+  #note: string | null = null;
+  readonly #ramp: RampSource;
+  readonly #rampFirst: boolean;
+  #readySince = -Infinity;   // start of the slow-start ramp; -Infinity = full weight
+  #everReady: boolean;
+  /** Called on every `state` change (the Pool fans it out: log line, metrics, hash-ring rebuilds). */
+  onStateChange: StateListener | null;
+
+  get healthy(): boolean { return this.#healthy; }
+  set healthy(v: boolean) { const from = this.state; this.#healthy = v; this.#changed(from); }
+  get enabled(): boolean { return this.#enabled; }
+  set enabled(v: boolean) { const from = this.state; this.#enabled = v; this.#changed(from); }
+  get draining(): boolean { return this.#draining; }
+  set draining(v: boolean) { const from = this.state; this.#draining = v; this.#changed(from); }
+  get ejected(): boolean { return this.#ejected; }
+  set ejected(v: boolean) { const from = this.state; this.#ejected = v; this.#changed(from); }
+
+  /** Why the server is not up (null when up). Assigning sets the admin note shown while disabled or draining. */
+  get reason(): string | null {
+    switch (this.state) {
+      case 'up': return null;
+      case 'down': return this.downReason ?? 'waiting for the first health check';
+      case 'ejected': return this.ejectReason ?? 'ejected';
+      case 'disabled': return this.#note ?? 'disabled by admin';
+      case 'draining': return this.#note ?? 'draining';
+    }
+  }
+  set reason(v: string | null) { this.#note = v; }
+
+  /** When a server becomes ready it ramps (slow start), except the first time for members present at start (HAProxy). */
+  #changed(from: ServerState): void {
+    const to = this.state;
+    if (to === from) return;
+    if (to === 'up') {
+      if (this.#everReady || this.#rampFirst) this.#readySince = this.#ramp.now();
+      this.#everReady = true;
+    }
+    this.onStateChange?.(this, from, to, this.reason);
+  }
 
   // Counters: the tunnel increments on connect and decrements in its single close path.
   active = 0;
@@ -41,18 +111,26 @@ export class Server {
   rtt = 0;
   load = 0;
 
-  constructor(pool: string, cfg: ServerConfig) {
+  constructor(pool: string, cfg: ServerConfig, opts: ServerOptions = {}) {
+    this.#healthy = opts.healthy ?? true;
+    this.#ramp = opts.ramp ?? NO_RAMP;
+    this.#rampFirst = opts.rampFirst ?? false;
+    this.#everReady = this.#healthy;
+    if (this.#healthy && this.#rampFirst) this.#readySince = this.#ramp.now();
+    this.onStateChange = opts.onStateChange ?? null;
     this.pool = pool;
     this.name = cfg.name;
     this.url = cfg.url;
     this.host = cfg.host;
     this.port = cfg.port;
     this.tls = cfg.tls;
+    this.configWeight = cfg.weight;
     this.weight = cfg.weight;
   }
 
   /** Takes the reloadable settings of a server kept across a reload. */
   configure(cfg: ServerConfig): void {
+    this.configWeight = cfg.weight;
     this.weight = cfg.weight;
   }
 

@@ -2,7 +2,10 @@
 
 import type { Test } from 'tap';
 import { stringify } from 'yaml';
-import { loadConfigText } from '../../src/config/load.js';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { loadConfigFile, loadConfigText } from '../../src/config/load.js';
 import { createLogger } from '../../src/log.js';
 import { Balancer } from '../../src/main.js';
 
@@ -54,4 +57,17 @@ export async function until(cond: () => boolean, ms = 2000): Promise<boolean> {
     await new Promise((r) => setTimeout(r, 10));
   }
   return cond();
+}
+
+/** A balancer whose config lives in a real file, for reload tests: `write(spec)` then `b.reload()`. */
+export async function startBalancerFromFile(t: Test, spec: FarmSpec): Promise<{ b: Balancer; write(spec: FarmSpec): void; file: string }> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'wslb-test-'));
+  const file = path.join(dir, 'balancer.yaml');
+  const write = (s: FarmSpec): void => fs.writeFileSync(file, farmYaml(s));
+  write(spec);
+  const config = loadConfigFile(file, {});
+  const b = new Balancer(config, createLogger(config.log.level));
+  await b.start();
+  t.teardown(() => { b.destroy(); fs.rmSync(dir, { recursive: true, force: true }); });
+  return { b, write, file };
 }
