@@ -29,6 +29,9 @@ export class Balancer {
   /** Opens every listener; throws (with the port in the message) when one cannot bind. */
   async start(): Promise<void> {
     try {
+      await this.runtime.loadAlgorithms();   // `{ module }` algorithms: a broken one fails the start (ConfigError)
+      // First health checks before the first client: every reachable server is up by "listening".
+      await Promise.all([...this.runtime.pools.values()].map((p) => p.start()));
       for (const l of this.#listeners) {
         const a = await l.listen();
         this.addresses.push({ kind: 'proxy', ...a });
@@ -83,6 +86,7 @@ export class Balancer {
     this.#closing ??= (async () => {
       this.runtime.draining = true;
       this.runtime.stop();   // no rebalancing or discovery changes while shutting down
+      const poolsClosed = Promise.all([...this.runtime.pools.values()].map((p) => p.close()));   // health checks, ejection timers
       this.#log.info({ tunnels: this.runtime.tunnels.size, window_ms: windowMs }, 'draining');
       // A net.Server's close waits for every socket it accepted, upgraded ones included: stop
       // accepting now, and let the listeners finish as the drain closes their tunnels.
@@ -90,6 +94,7 @@ export class Balancer {
       await this.runtime.tunnels.drain(windowMs);
       await listenersClosed;
       await this.#admin.close();
+      await poolsClosed;
       this.runtime.tunnels.stop();
       this.runtime.telemetry.stop();
       this.#log.info('stopped');
@@ -106,6 +111,7 @@ export class Balancer {
     this.runtime.tunnels.destroyAll();
     this.runtime.tunnels.stop();
     this.runtime.stop();
+    for (const p of this.runtime.pools.values()) p.destroy();
     this.runtime.telemetry.stop();
   }
 }

@@ -8,6 +8,7 @@ import { Rebalancer } from './pool/rebalance.js';
 import type { ErrorCode } from './errors.js';
 import type { Logger } from './log.js';
 import { Pool } from './pool/pool.js';
+import { logStateChanges } from './pool/health.js';
 import { serverConfigOf, type Server } from './pool/server.js';
 import { TunnelSet } from './tunnel/tunnel-set.js';
 import type { Tunnel } from './tunnel/tunnel.js';
@@ -16,11 +17,17 @@ import { CLOSE } from './errors.js';
 import type { Socket } from 'node:net';
 import { TLSSocket } from 'node:tls';
 import { Telemetry } from './metrics/telemetry.js';
+import { parseKeySpec, type KeySpec } from './balancing/hash-key.js';
+import { startBalancers, type BalancerEntry } from './balancing/module.js';
+import { Monitors } from './pool/monitors.js';
+import { recordRtt } from './pool/rtt.js';
 
 export interface RouteRuntime {
   readonly config: RouteConfig;
   readonly pool: Pool;
   readonly balancer: Balancer;
+  /** What `ctx.key` is read from (the algorithm's `key` option), when it has one. */
+  readonly key?: KeySpec | undefined;
 }
 
 /** Per-route counters read at scrape time (metrics land with the observability issue). */
@@ -45,7 +52,7 @@ export class Runtime {
     this.config = config;
     this.log = log;
     this.telemetry = new Telemetry(this, log);
-    for (const p of Object.values(config.pools)) this.pools.set(p.name, new Pool(p));
+    for (const p of Object.values(config.pools)) this.pools.set(p.name, this.#watch(new Pool(p)));
     this.routes = this.#buildRoutes(config);
     this.tunnels = new TunnelSet({ idleMs: config.timeouts.idle });
   }
@@ -53,8 +60,21 @@ export class Runtime {
   #buildRoutes(config: Config): RouteRuntime[] {
     return config.routes.map((r) => {
       const pool = this.pools.get(r.pool)!;   // validated by the config loader
-      return { config: r, pool, balancer: r.algorithm ? createBalancer(r.algorithm) : pool.balancer };
+      const key = (r.algorithm ?? pool.config.algorithm).options['key'];
+      return { config: r, pool, balancer: r.algorithm ? createBalancer(r.algorithm) : pool.balancer, key: typeof key === 'string' ? parseKeySpec(key) : undefined };
     });
+  }
+
+  /** Bandwidth samplers and load pollers per pool (src/pool/monitors.ts), matched to the algorithms in force. */
+  readonly monitors = new Monitors(this.log);
+
+  /** Imports `{ module }` algorithms (a broken one is a ConfigError located at its `module:` key); awaited before listening. */
+  loadAlgorithms(): Promise<void> {
+    const entries: BalancerEntry[] = [
+      ...[...this.pools.values()].map((p) => ({ balancer: p.balancer, path: ['pools', p.name, 'algorithm'] })),
+      ...this.routes.flatMap((r, i) => (r.config.algorithm ? [{ balancer: r.balancer, path: ['routes', i, 'algorithm'] }] : [])),
+    ];
+    return startBalancers(this.config, entries);
   }
 
   /** Hooks run after a successful reload (listeners take new timeouts, metrics count it). */
@@ -74,10 +94,11 @@ export class Runtime {
       for (const server of pool.servers) removed.push({ server, windowMs: pool.config.drain ?? this.config.timeouts.drain });
       this.pools.delete(name);
       this.poolRemoved(pool);
+      pool.destroy();   // its health checks and ejection timers
     }
     for (const pc of Object.values(next.pools)) {
       const pool = this.pools.get(pc.name);
-      if (!pool) { const created = new Pool(pc); this.pools.set(pc.name, created); this.poolAdded(created); continue; }
+      if (!pool) { const created = this.#watch(new Pool(pc)); this.pools.set(pc.name, created); this.poolAdded(created); continue; }
       // A discovered pool keeps its current members until its next lookup.
       const cfg = pc.discover ? { ...pc, servers: pool.servers.map(serverConfigOf) } : pc;
       for (const server of pool.update(cfg)) removed.push({ server, windowMs: pc.drain ?? next.timeouts.drain });
@@ -85,6 +106,9 @@ export class Runtime {
     }
     this.routes = this.#buildRoutes(next);
     this.config = next;
+    this.monitors.sync(this.pools.values(), this.routes);
+    // Reload is synchronous: a new algorithm module loads now and picks nothing (503) until it has.
+    this.loadAlgorithms().catch((err: unknown) => this.log.error({ err }, 'algorithm module failed to load after reload'));
     this.tunnels.setIdle(next.timeouts.idle);
     for (const { server, windowMs } of removed) this.drainServer(server, windowMs, 'removed by reload');
     for (const h of this.reloadHooks) h(next);
@@ -93,16 +117,26 @@ export class Runtime {
   /** Starts each pool's background parts (rebalancer, discovery). */
   start(): void {
     for (const p of this.pools.values()) this.poolAdded(p);
+    this.monitors.sync(this.pools.values(), this.routes);
   }
 
   /** Stops every background part; tunnels are left to close()/destroy(). */
   stop(): void {
     for (const p of [...this.#parts.keys()]) this.poolRemoved(p);
+    this.monitors.close();
+    for (const b of new Set([...this.pools.values()].map((p) => p.balancer).concat(this.routes.map((r) => r.balancer)))) b.close?.();
   }
 
   readonly #parts = new Map<Pool, { close(): void }[]>();
 
+  /** Logs every server state change of `pool` (the `server state changed` line). */
+  #watch(pool: Pool): Pool {
+    pool.onStateChange(logStateChanges(this.log));
+    return pool;
+  }
+
   poolAdded(pool: Pool): void {
+    void pool.start();   // health checks: idempotent, they live as long as the pool
     this.poolRemoved(pool);
     const parts: { close(): void }[] = [];
     if (pool.config.rebalance) {
@@ -179,7 +213,9 @@ export class Runtime {
     this.telemetry.rejected(route, code);
   }
 
-  onUpgraded(route: RouteRuntime, server: Server, ms: number): void {
+  /** `ms`: the whole handshake; `serverMs`: the server's own upgrade round trip (request sent -> 101), fed to its RTT EWMA. */
+  onUpgraded(route: RouteRuntime, server: Server, ms: number, serverMs?: number): void {
+    if (serverMs !== undefined) recordRtt(server, serverMs);
     this.#stats(route.config.name).upgrades++;
     this.telemetry.upgraded(route.config.name, server, ms);
   }

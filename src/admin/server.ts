@@ -1,39 +1,140 @@
-/** The admin listener: /healthz and /status (metrics, control endpoints and the dashboard land with the observability issue). */
+/** The admin listener: /healthz, /status, /metrics, control endpoints (drain, enable, disable, reload) and the live dashboard. */
 
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import { once } from 'node:events';
 import type { Runtime } from '../runtime.js';
+import { TokenCheck } from './auth.js';
+import { applyAction, isAction } from './control.js';
+import { DASHBOARD_ASSETS } from './dashboard/assets.js';
+import { EventStreams } from './events.js';
+import { fail, json, noContent, text } from './respond.js';
 import { statusDocument, type ListenerAddress } from './status.js';
+
+/** What Balancer.reload() answers (src/main.ts). */
+export type ReloadOutcome = { ok: true; summary: string } | { ok: false; errors: string[] };
+
+export interface AdminHooks {
+  /** Re-reads the config file; absent: POST /reload answers 501. */
+  reload?: () => ReloadOutcome;
+}
+
+const SERVER_ACTION = /^\/pools\/([^/]+)\/servers\/([^/]+)\/([^/]+)$/;
 
 export class AdminServer {
   readonly #rt: Runtime;
   readonly #listeners: () => readonly ListenerAddress[];
+  readonly #hooks: AdminHooks;
+  // Read once: admin settings need a restart to change (as the listener's address does).
+  readonly #token: TokenCheck;
+  readonly #events: EventStreams;
   readonly server: http.Server;
 
-  constructor(rt: Runtime, listeners: () => readonly ListenerAddress[]) {
+  constructor(rt: Runtime, listeners: () => readonly ListenerAddress[], hooks: AdminHooks = {}) {
     this.#rt = rt;
     this.#listeners = listeners;
+    this.#hooks = hooks;
+    this.#token = new TokenCheck(rt.config.admin.token);
+    this.#events = new EventStreams(rt.telemetry.sampler, (tick) => ({
+      t: tick.sample.t,
+      auth: this.#token.required,
+      status: statusDocument(this.#rt, this.#listeners()),
+      rates: tick.rates,
+      totals: tick.totals,
+      sample: tick.sample,
+    }));
     this.server = http.createServer({ headersTimeout: 10_000, requestTimeout: 30_000 }, this.onRequest);
   }
 
   onRequest = (req: IncomingMessage, res: ServerResponse): void => {
-    const path = (req.url ?? '/').split('?')[0];
-    if (path === '/healthz') {
-      if (!this.#allow(req, res, 'GET')) return;
-      return text(res, this.#rt.draining ? 503 : 200, this.#rt.draining ? 'draining\n' : 'ok\n');
+    const path = (req.url ?? '/').split('?')[0]!;
+    // Request bodies are not used: read and drop them so the connection stays usable.
+    req.resume();
+    switch (path) {
+      case '/healthz':
+        if (!this.#allow(req, res, 'GET')) return;
+        return text(res, this.#rt.draining ? 503 : 200, this.#rt.draining ? 'draining\n' : 'ok\n');
+      case '/status':
+        if (!this.#allow(req, res, 'GET')) return;
+        return json(res, 200, statusDocument(this.#rt, this.#listeners()));
+      case '/metrics':
+        if (!this.#allow(req, res, 'GET')) return;
+        return void this.#metrics(res);
+      case '/events':
+        if (!this.#allow(req, res, 'GET')) return;
+        return this.#events.open(req, res);
+      case '/reload':
+        if (!this.#allow(req, res, 'POST') || !this.#authorized(req, res)) return;
+        return this.#reload(res);
     }
-    if (path === '/status') {
+    const asset = DASHBOARD_ASSETS[path];
+    if (asset) {
       if (!this.#allow(req, res, 'GET')) return;
-      return json(res, 200, statusDocument(this.#rt, this.#listeners()));
+      return text(res, 200, asset.body, asset.type, asset.headers);
     }
-    json(res, 404, { error: { code: 'WSLB_ERR_ADMIN_NOT_FOUND', message: `no admin endpoint ${path}` } });
+    const m = SERVER_ACTION.exec(path);
+    if (m && isAction(m[3]!)) {
+      if (!this.#allow(req, res, 'POST') || !this.#authorized(req, res)) return;
+      return this.#serverAction(res, m[1]!, m[2]!, m[3]);
+    }
+    fail(res, 'WSLB_ERR_ADMIN_NOT_FOUND', `no admin endpoint ${path}`);
   };
 
-  #allow(req: IncomingMessage, res: ServerResponse, method: string): boolean {
+  async #metrics(res: ServerResponse): Promise<void> {
+    try {
+      const m = this.#rt.telemetry.metrics;
+      text(res, 200, await m.text(), m.contentType);
+    } catch (err) {
+      this.#rt.log.error({ err }, 'metrics collection failed');
+      fail(res, 'WSLB_ERR_ADMIN_INTERNAL', 'metrics collection failed');
+    }
+  }
+
+  #serverAction(res: ServerResponse, rawPool: string, rawServer: string, action: 'drain' | 'enable' | 'disable'): void {
+    let poolName: string;
+    let serverName: string;
+    try {
+      poolName = decodeURIComponent(rawPool);
+      serverName = decodeURIComponent(rawServer);
+    } catch {
+      return fail(res, 'WSLB_ERR_ADMIN_BAD_PATH', 'malformed percent-encoding in the path');
+    }
+    const pool = this.#rt.pools.get(poolName);
+    if (!pool) return fail(res, 'WSLB_ERR_ADMIN_UNKNOWN_POOL', `no pool "${poolName}"`);
+    const server = pool.server(serverName);
+    if (!server) return fail(res, 'WSLB_ERR_ADMIN_UNKNOWN_SERVER', `no server "${serverName}" in pool "${poolName}"`);
+    applyAction(this.#rt, server, action);
+    noContent(res);
+  }
+
+  #reload(res: ServerResponse): void {
+    const reload = this.#hooks.reload;
+    if (!reload) return fail(res, 'WSLB_ERR_ADMIN_NO_RELOAD', 'reload is not available in this process');
+    const outcome = reload();
+    if (outcome.ok) return json(res, 200, { result: 'ok', summary: outcome.summary });
+    fail(res, 'WSLB_ERR_ADMIN_RELOAD', 'invalid configuration; the old one stays', {}, { errors: outcome.errors });
+  }
+
+  #allow(req: IncomingMessage, res: ServerResponse, method: 'GET' | 'POST'): boolean {
     if (req.method === method || (method === 'GET' && req.method === 'HEAD')) return true;
-    res.setHeader('Allow', method);
-    json(res, 405, { error: { code: 'WSLB_ERR_ADMIN_METHOD', message: `${req.method} not allowed; use ${method}` } });
+    fail(res, 'WSLB_ERR_ADMIN_METHOD', `${req.method} not allowed; use ${method}`, { 'Allow': method === 'GET' ? 'GET, HEAD' : 'POST' });
     return false;
+  }
+
+  /**
+   * POSTs change state: the bearer token when one is set, and never from a page of another
+   * origin (a browser's cross-site form POST to 127.0.0.1 carries an Origin that differs from Host).
+   */
+  #authorized(req: IncomingMessage, res: ServerResponse): boolean {
+    if (!this.#token.allows(req)) {
+      fail(res, 'WSLB_ERR_ADMIN_UNAUTHORIZED', 'missing or wrong bearer token', { 'WWW-Authenticate': 'Bearer realm="wslb"' });
+      return false;
+    }
+    const origin = req.headers.origin;
+    if (origin !== undefined && !sameOrigin(origin, req.headers.host)) {
+      fail(res, 'WSLB_ERR_ADMIN_ORIGIN', `cross-origin request from ${origin} refused`);
+      return false;
+    }
+    return true;
   }
 
   async listen(port: number, host: string): Promise<{ address: string; port: number }> {
@@ -46,19 +147,17 @@ export class AdminServer {
 
   close(): Promise<void> {
     return new Promise((resolve) => {
+      this.#events.closeAll();
       this.server.close(() => resolve());
       this.server.closeAllConnections();
     });
   }
 }
 
-function text(res: ServerResponse, status: number, body: string): void {
-  res.writeHead(status, { 'Content-Type': 'text/plain; charset=utf-8', 'Content-Length': Buffer.byteLength(body) });
-  res.end(body);
-}
-
-function json(res: ServerResponse, status: number, doc: unknown): void {
-  const body = `${JSON.stringify(doc)}\n`;
-  res.writeHead(status, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) });
-  res.end(body);
+function sameOrigin(origin: string, host: string | undefined): boolean {
+  try {
+    return host !== undefined && new URL(origin).host === host.toLowerCase();
+  } catch {
+    return false;
+  }
 }

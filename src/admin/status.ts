@@ -1,5 +1,6 @@
 /** The /status document (SPEC.md shape), built from live state at request time. */
 
+import type { Server, ServerState } from '../pool/server.js';
 import type { Runtime } from '../runtime.js';
 
 export interface ListenerAddress { readonly kind: 'proxy' | 'admin'; readonly address: string; readonly port: number }
@@ -8,14 +9,15 @@ export function statusDocument(rt: Runtime, listeners: readonly ListenerAddress[
   const pools: Record<string, unknown> = {};
   for (const pool of rt.pools.values()) {
     pools[pool.name] = {
-      algorithm: pool.config.algorithm.name,
+      algorithm: pool.balancer.name,   // a `{ module }` shows the name its factory returned
       servers: pool.servers.map((s) => ({
-        name: s.name, url: s.url, state: s.state, reason: s.reason,
-        weight: s.weight, effective_weight: s.weight,
+        name: s.name, url: s.url, state: s.state, reason: reasonOf(s),
+        weight: s.configWeight, effective_weight: s.weight,   // effective: ramped by slow start
         active: s.active, total: s.total,
         bytes_in: s.bytesIn, bytes_out: s.bytesOut,
         messages_in: s.messagesIn, messages_out: s.messagesOut,
-        bandwidth_bps: s.bandwidth, rtt_ms: s.rtt, load: s.load, load_stale: false,
+        bandwidth_bps: s.bandwidth, rtt_ms: s.rtt, load: s.load,
+        load_stale: s.loadStale, load_error: s.loadError,   // stale: custom-load uses least-connections for it
       })),
     };
   }
@@ -23,7 +25,17 @@ export function statusDocument(rt: Runtime, listeners: readonly ListenerAddress[
     draining: rt.draining,
     connections: rt.connections,
     listeners: listeners.filter((l) => l.kind === 'proxy'),
-    routes: rt.routes.map((r) => ({ name: r.config.name, pool: r.pool.name, algorithm: r.balancer.name })),
+    routes: rt.routes.map((r) => ({ name: r.config.name, pool: r.pool.name, algorithm: r.balancer.name, match: r.config.match })),
     pools,
   };
+}
+
+const DEFAULT_REASON: Record<ServerState, string | null> = {
+  up: null, down: 'health check failing', draining: 'draining', disabled: 'disabled', ejected: 'ejected (outlier)',
+};
+
+/** Why a server is not up: what the part that changed its state said, else a generic word for the state; null when up. */
+function reasonOf(s: Server): string | null {
+  const state = s.state;
+  return state === 'up' ? null : (s.reason ?? DEFAULT_REASON[state]);
 }

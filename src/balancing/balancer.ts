@@ -1,14 +1,21 @@
 /** The interface every balancing algorithm implements: pick one of the ready servers, reading state only. */
 
+import type { AlgorithmConfig } from '../config/types.js';
+
 /** What an algorithm may read of a server (STYLE habit 2: counters live on the Server, algorithms only read). */
 export interface ServerView {
   readonly name: string;
   readonly url: string;
   readonly weight: number;
   readonly active: number;
+  /** EWMA of bytes per second, both directions (src/pool/bandwidth.ts). */
   readonly bandwidth: number;
+  /** EWMA of response time in ms: upgrade latency and health-check round trips (src/pool/rtt.ts); 0 = not measured yet. */
   readonly rtt: number;
+  /** Last reported load score (custom-load); lower is better. */
   readonly load: number;
+  /** True when the pool polls load and this server's report is missing, failed or older than `stale_after`. */
+  readonly loadStale?: boolean;
 }
 
 export interface PickContext<S extends ServerView = ServerView> {
@@ -23,6 +30,10 @@ export interface Balancer {
   readonly name: string;
   /** Returns one element of ctx.servers, or undefined for "none" (503). */
   pick<S extends ServerView>(ctx: PickContext<S>): S | undefined;
+  /** Optional: runs once before the first pick (a user module is imported here); a throw stops the start. */
+  start?(): Promise<void>;
+  /** Optional: runs when the balancer stops. */
+  close?(): void;
 }
 
 export interface BalancerDeps {
@@ -30,6 +41,23 @@ export interface BalancerDeps {
   readonly random: () => number;
   /** Milliseconds, monotonic. */
   readonly now: () => number;
+  /** Builds another algorithm by config with the same deps (hash uses it for its fallback); set by the registry. */
+  readonly create?: (cfg: AlgorithmConfig) => Balancer;
 }
 
 export type BalancerFactory = (options: Readonly<Record<string, unknown>>, deps: BalancerDeps) => Balancer;
+
+/**
+ * The type for authors of `{ module: ./file.js }` algorithms: the module's default export.
+ * `options` are the keys written next to `module:` in balancer.yaml; `pick` receives frozen
+ * copies of the ready servers (so it cannot change their counters) and returns one of them,
+ * or undefined for "none" (the client gets 503). See examples/algorithm-module.js.
+ */
+export type AlgorithmModuleFactory = (
+  options: Readonly<Record<string, unknown>>,
+  deps: { readonly random: () => number; readonly now: () => number },
+) => {
+  readonly name: string;
+  pick(ctx: PickContext<ServerView>): ServerView | undefined;
+  close?(): void;
+};

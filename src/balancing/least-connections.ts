@@ -4,11 +4,11 @@
  */
 
 import type { BalancerFactory, PickContext, ServerView } from './balancer.js';
-import { pickAmongLowest } from './lowest.js';
+import { perWeight, pickAmongLowest } from './lowest.js';
 
 export const leastConnections: BalancerFactory = (_options, { random }) => ({
   name: 'least-connections',
   pick<S extends ServerView>(ctx: PickContext<S>): S | undefined {
-    return pickAmongLowest(ctx.servers, (s) => s.active / (s.weight > 0 ? s.weight : 1e-9), random);
+    return pickAmongLowest(ctx.servers, (s) => perWeight(s.active, s.weight), random);
   },
 });

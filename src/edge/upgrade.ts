@@ -4,6 +4,7 @@ import type { IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
 import { WslbError, type ErrorCode } from '../errors.js';
 import type { Server } from '../pool/server.js';
+import { extractKey } from '../balancing/hash-key.js';
 import { checkUpgradeResponse, relayedResponseHead, switchingProtocolsHead, upstreamRequestHeaders } from '../tunnel/headers.js';
 import { Tunnel } from '../tunnel/tunnel.js';
 import { connectServer, serverHandshake } from '../tunnel/upstream.js';
@@ -85,9 +86,11 @@ export class UpgradeAttempt {
       return this.#reject('WSLB_ERR_POOL_RATE', route.config.name, [['Retry-After', String(1 + Math.floor(Math.random() * 5))]]);
     }
 
+    // The hash key (when the route's algorithm names one) is read once; retries hash it again over fewer servers.
+    const key = route.key ? extractKey(route.key, this.#req, this.#clientAddress()) : undefined;
     for (let attempt = 0; attempt <= pool.config.retries; attempt++) {
       const servers = pool.ready(tried);
-      const server = servers.length ? route.balancer.pick({ servers, clientAddress: this.#clientAddress() }) : undefined;
+      const server = servers.length ? route.balancer.pick({ servers, key, clientAddress: this.#clientAddress() }) : undefined;
       if (!server) break;
       tried.add(server);
       // Counted as active from the pick, so least-connections sees handshakes in flight.
@@ -115,12 +118,14 @@ export class UpgradeAttempt {
     const rt = this.#rt;
     const req = this.#req;
     server.active++;
+    const sentAt = performance.now();
     const outcome = await serverHandshake(upstream, {
       path: req.url ?? '/',
       headers: upstreamRequestHeaders(req, { clientAddress: this.#clientAddress(), proto: rt.isTls(this.#client) ? 'wss' : 'ws' }),
       timeoutMs: rt.config.timeouts.handshake,
     });
     server.active--;
+    const serverMs = performance.now() - sentAt;   // the server's upgrade round trip (least-response-time)
     if (this.#clientGone) {
       if (outcome.kind === 'upgraded') outcome.socket.destroy();
       else if (outcome.kind === 'response') outcome.res.socket?.destroy();
@@ -167,8 +172,7 @@ export class UpgradeAttempt {
     server.tunnels.add(tunnel);
     const pending = this.#pending.length ? Buffer.concat(this.#pending) : null;
     tunnel.start(pending, outcome.head.length ? outcome.head : null);
-    client.resume();
-    rt.onUpgraded(route, server, performance.now() - this.#started);
+    rt.onUpgraded(route, server, performance.now() - this.#started, serverMs);
   }
 
   /** A server's own non-101 answer goes to the client as HTTP, then the connection closes: never a tunnel. */

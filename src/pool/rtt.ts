@@ -1,12 +1,14 @@
-/** Server round-trip time: an EWMA of measured samples (websocket health-check ping/pong), read by least-response-time. */
+/** The server's response-time EWMA (`server.rtt`, ms), fed by upgrade latency (Runtime.onUpgraded) and by health-check round trips. */
 
-import type { Server } from './server.js';
-
-/** Weight of the newest sample; 0.3 follows a change within ~5 samples while smoothing single outliers. */
+/** Weight of a new sample: 0.3 forgets a past sample to under 3% after ten new ones. */
 export const RTT_ALPHA = 0.3;
 
-/** Folds one round trip (ms) into `server.rtt`; the first sample (rtt still 0) is taken as is. */
-export function recordRtt(server: Server, ms: number): void {
-  if (!Number.isFinite(ms) || ms < 0) return;
-  server.rtt = server.rtt === 0 ? ms : server.rtt + RTT_ALPHA * (ms - server.rtt);
+/**
+ * Folds one measured round trip (ms) into `server.rtt`. The first sample is taken as is, so
+ * a new server is not compared at a made-up value; negative or non-finite samples are ignored.
+ * Health checkers call this with each check's round trip (ping/pong for `websocket`).
+ */
+export function recordRtt(server: { rtt: number }, ms: number): void {
+  if (!(ms >= 0) || !Number.isFinite(ms)) return;
+  server.rtt = server.rtt > 0 ? server.rtt + RTT_ALPHA * (ms - server.rtt) : ms;
 }

@@ -110,6 +110,9 @@ export class Server {
   bandwidth = 0;
   rtt = 0;
   load = 0;
+  /** Set by the pool's load poller (custom-load): no, failed or old report; `loadError` says why. */
+  loadStale = false;
+  loadError: string | null = null;
 
   constructor(pool: string, cfg: ServerConfig, opts: ServerOptions = {}) {
     this.#healthy = opts.healthy ?? true;

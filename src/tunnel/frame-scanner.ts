@@ -1,4 +1,4 @@
-/** Incremental RFC 6455 frame-header scanner for one direction of a tunnel: counts messages, enforces the message size limit and spots close frames without copying or unmasking payload. */
+/** Incremental RFC 6455 frame-header scanner for one direction of a tunnel (counts messages, enforces the message size limit, spots close frames, never copies or unmasks payload), plus the close frame the balancer writes itself. */
 
 // Hand-written rather than ws's Receiver: the tunnel forwards bytes untouched, so all it
 // needs is header arithmetic per chunk. A full parser buffers and unmasks payload, which is

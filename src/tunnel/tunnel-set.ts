@@ -1,6 +1,7 @@
 /** Every live tunnel of one process: membership, the one shared idle sweeper, and the drain that spreads closes over a window. */
 
 import { CLOSE } from '../errors.js';
+import { spreadCloses } from './spread.js';
 import type { Tunnel, TunnelOwner } from './tunnel.js';
 
 export interface TunnelSetOptions {
@@ -11,8 +12,6 @@ export interface TunnelSetOptions {
 }
 
 const MIN_SWEEP_MS = 50;
-// Below this spacing, closes are batched: one timer per 10 ms at most, however many tunnels.
-const MIN_DRAIN_STEP_MS = 10;
 
 function sweepSet(s: TunnelSet): void {
   s.sweep();
@@ -37,6 +36,7 @@ export class TunnelSet implements TunnelOwner {
   #waiters: Array<() => void> = [];
   #draining: Promise<void> | null = null;
   #drainTimer: NodeJS.Timeout | null = null;
+  #drainCancel: (() => void) | null = null;
 
   constructor(opts: TunnelSetOptions) {
     this.#now = opts.now ?? Date.now;
@@ -107,33 +107,15 @@ export class TunnelSet implements TunnelOwner {
   drain(windowMs: number): Promise<void> {
     if (this.#draining !== null) return this.#draining;
     if (this.#tunnels.size === 0) return Promise.resolve();
-    const list = [...this.#tunnels.keys()];
-    const n = list.length;
-    const steps = Math.max(1, Math.min(n, Math.floor(windowMs / MIN_DRAIN_STEP_MS)));
-    const start = this.#now();
-    let k = 0;
-    const step = (): void => {
-      this.#drainTimer = null;
-      if (k < steps) {
-        const to = Math.floor(((k + 1) * n) / steps);
-        for (let i = Math.floor((k * n) / steps); i < to; i++) {
-          const t = list[i];
-          if (this.#tunnels.has(t)) t.close(CLOSE.GOING_AWAY);
-        }
-        k++;
-        // The last step is followed by the end of the window itself.
-        const at = k < steps ? start + (k * windowMs) / steps : start + windowMs;
-        this.#drainTimer = setTimeout(step, Math.max(0, at - this.#now()));
-      } else {
-        this.destroyAll();
-      }
-    };
+    const spread = spreadCloses([...this.#tunnels.keys()], CLOSE.GOING_AWAY, windowMs, this.#now);
+    this.#drainCancel = spread.cancel;
+    // Tunnels that joined during the drain are cut with the stragglers at the window's end.
+    this.#drainTimer = setTimeout(() => this.destroyAll(), windowMs);
     this.#draining = new Promise<void>((resolve) => {
       this.#waiters.push(resolve);
     }).finally(() => {
       this.#draining = null;
     });
-    step();
     return this.#draining;
   }
 
@@ -146,6 +128,7 @@ export class TunnelSet implements TunnelOwner {
   stop(): void {
     this.#stopped = true;
     this.#stopSweeper();
+    this.#drainCancel?.();
     if (this.#drainTimer !== null) {
       clearTimeout(this.#drainTimer);
       this.#drainTimer = null;

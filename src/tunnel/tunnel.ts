@@ -115,6 +115,19 @@ export class Tunnel {
     return this.#server;
   }
 
+  /** performance.now() at creation (the 101): the connection-duration histogram's start. */
+  readonly openedAt = performance.now();
+
+  /** Bytes written to each side over the tunnel's life, handshake heads included (socket counters: no per-chunk cost). */
+  get bytesWritten(): { upstream: number; downstream: number } {
+    return { upstream: this.#upstream.bytesWritten, downstream: this.#client.bytesWritten };
+  }
+
+  /** Bytes queued in the balancer towards each side (bounded by backpressure; for /status and tests). */
+  get buffered(): { toClient: number; toServer: number } {
+    return { toClient: this.#client.writableLength, toServer: this.#upstream.writableLength };
+  }
+
   /** True once both sockets are closed and onClose has run. */
   get finished(): boolean {
     return this.#finished;
@@ -167,7 +180,12 @@ export class Tunnel {
     if (!this.#down.paused) u.resume();
   }
 
-  /** Graceful: a close frame with `code` to each side at that side's next frame boundary, then FIN. */
+  /**
+   * Graceful: a close frame with `code` to each side at that side's next frame boundary, then
+   * FIN; later bytes from either side are read and discarded. The first call wins; a no-op
+   * before start(). The whole closing handshake (boundary, frames, the peers' FIN) gets
+   * min(finTimeout, 2 s), then both sockets are destroyed.
+   */
   close(code: number, reason = ''): void {
     if (this.#closeCode !== 0 || this.#destroying || this.#finished || !this.#started) return;
     this.#closeCode = code;

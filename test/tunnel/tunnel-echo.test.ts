@@ -40,6 +40,8 @@ t.test('echo fidelity: text and binary at every length encoding boundary and 1 M
     sent += 2;
   }
   const hop = await relay.hop(0);
+  t.equal(hop.tunnel.server, relay.server);
+  t.equal(hop.tunnel.lastClose, undefined, 'no close frame yet');
   t.equal(relay.server.messagesIn, sent);
   t.equal(relay.server.messagesOut, sent);
   t.ok(relay.server.bytesIn > 2 * (1024 * 1024 + 65536), 'bytes counted client -> server');
@@ -130,13 +132,12 @@ t.test('permessage-deflate negotiated end to end', async (t) => {
   t.equal(relay.server.active, 0);
 });
 
-t.test('client bytes sent before the 101 reach the server first', async (t) => {
+t.test('a message the server sends right after the handshake is delivered', async (t) => {
   const backend = await startBackend();
   const relay = await startRelay({ backendPort: backend.port });
   t.teardown(async () => { await relay.stop(); await backend.stop(); });
   const ws = await open(relay.url);
-  // ws cannot send before open; the raw path is covered in tunnel-close tests. Here: the
-  // server's first message right after its 101 (upstreamHead) is delivered.
+  // Bytes held during the handshake (both ways) are covered with raw sockets in tunnel-close.
   backend.conns[0].send('first');
   const got = await nextMessage(ws);
   t.equal(got.data.toString(), 'first');

@@ -1,0 +1,41 @@
+/** The control endpoints' effects on one server: drain (close its tunnels with 1012 over the pool's drain window), enable, disable. */
+
+import type { Server } from '../pool/server.js';
+import type { Runtime } from '../runtime.js';
+
+export const ACTIONS = ['drain', 'enable', 'disable'] as const;
+export type Action = (typeof ACTIONS)[number];
+
+export const DISABLED_REASON = 'disabled by admin';
+
+export function isAction(s: string): s is Action {
+  return (ACTIONS as readonly string[]).includes(s);
+}
+
+/**
+ * drain: no new tunnels; open ones close with 1012 spread over `pools.X.drain` (default
+ * `timeouts.drain`). disable: no new tunnels; open ones stay. enable: undoes both (a drain in
+ * progress stops; tunnels already sent their close frame finish closing).
+ * Health state is never touched (STYLE habit 3): an enabled server that fails its checks stays down.
+ */
+export function applyAction(rt: Runtime, server: Server, action: Action): void {
+  switch (action) {
+    case 'drain': {
+      const pool = rt.pools.get(server.pool);
+      const windowMs = pool?.config.drain ?? rt.config.timeouts.drain;
+      void rt.drainServer(server, windowMs, 'drained by admin');
+      break;
+    }
+    case 'disable':
+      server.enabled = false;
+      server.reason = DISABLED_REASON;
+      break;
+    case 'enable':
+      if (server.draining) rt.undrainServer(server);
+      server.enabled = true;
+      if (server.reason === DISABLED_REASON) server.reason = null;
+      break;
+  }
+  rt.log.info({ pool: server.pool, server: server.name, action }, 'admin action');
+  rt.telemetry.checkStates();
+}

@@ -1,0 +1,65 @@
+/** What the runtime reports to: connection events into metrics and logs, plus the once-a-second sampler the dashboard reads. */
+
+import { ERRORS, type ErrorCode } from '../errors.js';
+import type { Logger } from '../log.js';
+import type { Server } from '../pool/server.js';
+import type { Runtime } from '../runtime.js';
+import type { Tunnel } from '../tunnel/tunnel.js';
+import { Metrics } from './metrics.js';
+import { RejectionLog } from './rejection-log.js';
+import { Sampler } from './sampler.js';
+import { StateLog } from './state-log.js';
+
+export class Telemetry {
+  readonly metrics: Metrics;
+  readonly states: StateLog;
+  readonly rejections: RejectionLog;
+  readonly sampler: Sampler;
+  readonly #log: Logger;
+
+  constructor(rt: Runtime, log: Logger) {
+    this.#log = log;
+    this.metrics = new Metrics(rt);
+    this.states = new StateLog(log);
+    this.rejections = new RejectionLog(log);
+    this.sampler = new Sampler(rt, this.metrics, this.states, this.rejections);
+  }
+
+  start(): void {
+    this.sampler.start();
+  }
+
+  stop(): void {
+    this.sampler.stop();
+  }
+
+  /** At the 101. */
+  upgraded(route: string, server: Server, ms: number): void {
+    this.metrics.upgraded(route, server, ms / 1000);
+  }
+
+  /** Every pre-upgrade refusal (route "" when none matched). */
+  rejected(route: string, code: ErrorCode): void {
+    this.rejections.note(route, code, ERRORS[code].status);
+  }
+
+  /** Once per tunnel, after both sockets closed. */
+  closed(route: string, t: Tunnel): void {
+    const ms = performance.now() - t.openedAt;
+    const close = t.lastClose;
+    this.metrics.closed(route, t.server, close, ms / 1000);
+    if (this.#log.isLevelEnabled('debug')) {
+      const bytes = t.bytesWritten;
+      this.#log.debug({
+        route, pool: t.server.pool, server: t.server.name, duration_ms: Math.round(ms),
+        bytes_upstream: bytes.upstream, bytes_downstream: bytes.downstream,
+        code: close?.code ?? null, by: close?.by ?? null,
+      }, 'tunnel closed');
+    }
+  }
+
+  /** Logs state changes now rather than at the next sample (admin actions). */
+  checkStates(): void {
+    this.states.check(this.metrics.servers());
+  }
+}

@@ -1,0 +1,72 @@
+/**
+ * The per-pool background measurements algorithms read: the bandwidth sampler (every pool,
+ * window from a least-bandwidth algorithm on it, else 10 s) and the load poller (pools with a
+ * `load:` block or a custom-load algorithm on them). Kept across reloads when their settings
+ * did not change, so a reload does not reset load reports.
+ */
+
+import { DEFAULT_BANDWIDTH_WINDOW_MS } from '../balancing/least-bandwidth.js';
+import type { AlgorithmConfig, RouteConfig } from '../config/types.js';
+import type { Logger } from '../log.js';
+import { BandwidthSampler } from './bandwidth.js';
+import { DEFAULT_LOAD, LoadPoller, type LoadSettings } from './load-poller.js';
+import type { Pool } from './pool.js';
+
+interface Running { readonly sampler: BandwidthSampler; readonly window: number; readonly poller: LoadPoller | null; readonly load: string }
+
+export class Monitors {
+  readonly #log: Logger | undefined;
+  readonly #running = new Map<Pool, Running>();
+
+  constructor(log?: Logger) {
+    this.#log = log;
+  }
+
+  /** Starts, keeps or replaces each pool's monitors to match the pools and routes now in force; stops those of pools gone. */
+  sync(pools: Iterable<Pool>, routes: readonly { readonly config: RouteConfig; readonly pool: Pool }[]): void {
+    const live = new Set(pools);
+    for (const [pool, r] of this.#running) if (!live.has(pool)) { stop(r); this.#running.delete(pool); }
+    for (const pool of live) {
+      const algorithms = [pool.config.algorithm, ...routes.filter((r) => r.pool === pool).map((r) => r.config.algorithm ?? pool.config.algorithm)];
+      const window = bandwidthWindow(algorithms);
+      const settings = loadSettings(pool, algorithms);
+      const load = JSON.stringify(settings ?? null) + JSON.stringify(pool.config.tls ?? null);
+      const prev = this.#running.get(pool);
+      if (prev && prev.window === window && prev.load === load) continue;
+      const keepSampler = prev && prev.window === window;
+      const keepPoller = prev && prev.load === load;
+      if (prev && !keepSampler) prev.sampler.close();
+      if (prev && !keepPoller) prev.poller?.close();
+      const sampler = keepSampler ? prev.sampler : new BandwidthSampler(() => pool.servers, window);
+      const poller = keepPoller ? prev.poller : settings ? new LoadPoller(pool, settings, this.#log) : null;
+      if (!keepSampler) sampler.start();
+      if (!keepPoller) poller?.start();
+      this.#running.set(pool, { sampler, window, poller, load });
+    }
+  }
+
+  /** The load poller of a pool, when it has one (tests drive rounds through it). */
+  poller(pool: Pool): LoadPoller | null {
+    return this.#running.get(pool)?.poller ?? null;
+  }
+
+  close(): void {
+    for (const r of this.#running.values()) stop(r);
+    this.#running.clear();
+  }
+}
+
+function stop(r: Running): void {
+  r.sampler.close();
+  r.poller?.close();
+}
+
+function bandwidthWindow(algorithms: readonly AlgorithmConfig[]): number {
+  const lb = algorithms.find((a) => a.name === 'least-bandwidth' && typeof a.options['window'] === 'number');
+  return lb ? (lb.options['window'] as number) : DEFAULT_BANDWIDTH_WINDOW_MS;
+}
+
+function loadSettings(pool: Pool, algorithms: readonly AlgorithmConfig[]): LoadSettings | null {
+  if (pool.config.load) return { ...DEFAULT_LOAD, ...(pool.config.load as Partial<LoadSettings>) };
+  return algorithms.some((a) => a.name === 'custom-load') ? DEFAULT_LOAD : null;
+}

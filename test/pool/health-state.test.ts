@@ -1,0 +1,124 @@
+/** Pure parts of health, slow start and ejection: rise/fall counting, jitter, ramp factors, backoff, Server state bits. */
+
+import t from 'tap';
+import { nextDelay, RiseFall } from '../../src/pool/health.js';
+import { ejectionMs, MAX_EJECTION_MS } from '../../src/pool/outlier.js';
+import { Server, type ServerState } from '../../src/pool/server.js';
+import { rampFactor, SLOW_START_FLOOR } from '../../src/pool/slow-start.js';
+import { recordRtt } from '../../src/pool/rtt.js';
+
+const CFG = { name: 's', url: 'ws://127.0.0.1:1', host: '127.0.0.1', port: 1, tls: false, weight: 4 };
+
+t.test('rise/fall: first pass marks a new server up, then rise and fall apply', async (t) => {
+  const rf = new RiseFall(false);
+  const run = (results: string): (boolean | null)[] => [...results].map((r) => rf.observe(r === '+', 2, 3));
+  t.same(run('-'), [null], 'a failure keeps a never-up server down');
+  t.same(run('+'), [true], 'one pass at start marks it up');
+  t.same(run('--+---'), [null, null, null, null, null, false], 'fall=3 failures in a row; a pass resets the count');
+  t.same(run('+-++'), [null, null, null, true], 'rise=2 passes in a row; a failure resets the count');
+  t.equal(rf.up, true);
+});
+
+t.test('rise/fall: a server born up (check none turned on) needs fall failures', async (t) => {
+  const rf = new RiseFall(true);
+  t.same([rf.observe(false, 1, 2), rf.observe(false, 1, 2)], [null, false]);
+  t.same([rf.observe(true, 1, 2)], [true], 'rise=1');
+});
+
+t.test('jitter: +-10% of the interval, first re-check at a uniform offset', async (t) => {
+  t.equal(nextDelay(1000, () => 0), 900);
+  t.equal(nextDelay(1000, () => 0.5), 1000);
+  t.equal(nextDelay(1000, () => 0.999999), 1099.9998);
+  t.equal(nextDelay(1000, () => 0.25, true), 250);
+  // Long run: mean near the interval, never outside the band.
+  let seed = 7;
+  const random = (): number => ((seed = (seed * 48271) % 2147483647) / 2147483647);
+  const ds = Array.from({ length: 2000 }, () => nextDelay(2000, random));
+  t.ok(ds.every((d) => d >= 1800 && d <= 2200));
+  const mean = ds.reduce((a, b) => a + b, 0) / ds.length;
+  t.ok(Math.abs(mean - 2000) < 20, `mean ${mean}`);
+});
+
+t.test('slow start ramp factor: floor, linear, full', async (t) => {
+  t.equal(rampFactor(0, 30_000), SLOW_START_FLOOR);
+  t.equal(rampFactor(1_500, 30_000), SLOW_START_FLOOR);
+  t.equal(rampFactor(15_000, 30_000), 0.5);
+  t.equal(rampFactor(30_000, 30_000), 1);
+  t.equal(rampFactor(5, 0), 1, 'off');
+});
+
+t.test('ejection backoff doubles and is capped', async (t) => {
+  t.same([1, 2, 3, 4].map((n) => ejectionMs(10_000, n)), [10_000, 20_000, 40_000, 80_000]);
+  t.equal(ejectionMs(10_000, 10), MAX_EJECTION_MS);
+  t.equal(ejectionMs(10_000, 1000), MAX_EJECTION_MS, 'no overflow');
+  t.equal(ejectionMs(600_000, 3), 600_000, 'a base above the cap is used as is');
+});
+
+t.test('server: state bits, reasons and the state-change callback', async (t) => {
+  const seen: [ServerState, ServerState, string | null][] = [];
+  const s = new Server('p', CFG, { healthy: false, onStateChange: (_s, from, to, reason) => seen.push([from, to, reason]) });
+  t.equal(s.state, 'down');
+  t.equal(s.reason, 'waiting for the first health check');
+  t.notOk(s.ready);
+  s.downReason = 'health check failed: connect ECONNREFUSED';
+  t.equal(s.reason, 'health check failed: connect ECONNREFUSED');
+  s.healthy = true;
+  s.healthy = true;   // no change, no callback
+  s.ejectReason = 'ejected: 3 consecutive upgrade failures';
+  s.ejected = true;
+  s.enabled = false;
+  s.reason = 'disabled by admin (maintenance)';
+  s.enabled = true;
+  s.ejected = false;
+  t.same(seen, [
+    ['down', 'up', null],
+    ['up', 'ejected', 'ejected: 3 consecutive upgrade failures'],
+    ['ejected', 'disabled', 'disabled by admin'],
+    ['disabled', 'ejected', 'ejected: 3 consecutive upgrade failures'],
+    ['ejected', 'up', null],
+  ]);
+  t.equal(s.reason, null);
+  s.draining = true;
+  t.equal(s.reason, 'disabled by admin (maintenance)', 'the admin note shows while draining');
+  s.reason = null;
+  t.equal(s.reason, 'draining');
+});
+
+t.test('server: slow start ramps the weight algorithms see after it becomes ready', async (t) => {
+  let now = 1000;
+  const ramp = { now: () => now, window: () => 10_000 };
+  const s = new Server('p', CFG, { healthy: false, ramp });
+  s.healthy = true;
+  t.equal(s.weight, 4, 'a member present at start is at full weight on its first readiness');
+  s.healthy = false;
+  now += 5000;
+  s.healthy = true;
+  t.equal(s.weight, 4 * SLOW_START_FLOOR, 'recovered: starts at the floor');
+  t.equal(s.configWeight, 4);
+  now += 5000;
+  t.equal(s.weight, 2, 'half way');
+  now += 5000;
+  t.equal(s.weight, 4, 'full after the window');
+  s.ejected = true;
+  s.ejected = false;
+  t.equal(s.weight, 0.4, 'un-ejected: ramps again');
+  s.weight = 8;   // reload: configure() sets the config weight
+  t.equal(s.configWeight, 8);
+  t.equal(s.weight, 0.8);
+
+  const added = new Server('p', CFG, { healthy: true, ramp, rampFirst: true });
+  t.equal(added.weight, 0.4, 'added after start with check none: ramps from creation');
+  const plain = new Server('p', CFG);
+  t.equal(plain.weight, 4, 'no ramp source: no ramp');
+});
+
+t.test('rtt: first sample as is, then an EWMA', async (t) => {
+  const s = new Server('p', CFG);
+  recordRtt(s, 10);
+  t.equal(s.rtt, 10);
+  recordRtt(s, 20);
+  t.equal(s.rtt, 13);
+  recordRtt(s, NaN);
+  recordRtt(s, -1);
+  t.equal(s.rtt, 13, 'nonsense ignored');
+});
