@@ -74,29 +74,26 @@ export function checkUpgradeResponse(req: IncomingMessage, res: IncomingMessage)
 
 /** The 101 written to the client: the server's end-to-end headers, our Connection/Upgrade. */
 export function switchingProtocolsHead(res: IncomingMessage): string {
-  let head = 'HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n';
-  const raw = res.rawHeaders;
-  const listed = connectionListed(raw);
-  for (let i = 0; i < raw.length; i += 2) {
-    const lower = raw[i]!.toLowerCase();
-    if (HOP_BY_HOP.has(lower) || listed.has(lower)) continue;
-    head += `${raw[i]}: ${raw[i + 1]}\r\n`;
-  }
-  return `${head}\r\n`;
+  return `HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n${endToEndLines(res)}\r\n`;
 }
 
 /** A non-101 server answer relayed to the client: status and end-to-end headers, then Connection: close. */
 export function relayedResponseHead(res: IncomingMessage): string {
-  let head = `HTTP/1.1 ${res.statusCode} ${res.statusMessage ?? ''}\r\n`;
+  // Content-Length passes through; without it the body is delimited by our close.
+  return `HTTP/1.1 ${res.statusCode} ${res.statusMessage ?? ''}\r\n${endToEndLines(res)}Connection: close\r\n\r\n`;
+}
+
+/** The response's headers minus hop-by-hop ones, as CRLF-terminated lines in the server's spelling. */
+function endToEndLines(res: IncomingMessage): string {
+  let out = '';
   const raw = res.rawHeaders;
   const listed = connectionListed(raw);
   for (let i = 0; i < raw.length; i += 2) {
     const lower = raw[i]!.toLowerCase();
     if (HOP_BY_HOP.has(lower) || listed.has(lower)) continue;
-    head += `${raw[i]}: ${raw[i + 1]}\r\n`;
+    out += `${raw[i]}: ${raw[i + 1]}\r\n`;
   }
-  // Content-Length passes through; without it the body is delimited by our close.
-  return `${head}Connection: close\r\n\r\n`;
+  return out;
 }
 
 function tokenIn(value: string | undefined, token: string): boolean {
