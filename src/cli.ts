@@ -8,6 +8,8 @@ import { ConfigError } from './config/types.js';
 import { createLogger } from './log.js';
 import { Balancer } from './main.js';
 import { startFarm } from './demo/farm.js';
+import { defaultDeps } from './balancing/index.js';
+import { checkModules } from './balancing/module.js';
 
 const program = new Command('wslb')
   .description('Layer-7 WebSocket load balancer')
@@ -21,8 +23,11 @@ program.command('run', { isDefault: true })
 program.command('check')
   .description('validate a configuration file')
   .option('-c, --config <file>', 'configuration file', 'balancer.yaml')
-  .action((opts: { config: string }) => {
+  .action(async (opts: { config: string }) => {
     const config = loadOrExit(opts.config);
+    // `{ module }` algorithms are imported and instantiated too, so a broken one fails here, not at start.
+    const issues = await checkModules(config, defaultDeps);
+    if (issues.length) fail(new ConfigError(issues));
     process.stdout.write(`${summarize(config)}\n`);
   });
 
@@ -40,6 +45,7 @@ program.command('demo')
       `\nwslb demo is up:\n` +
       `  balancer   ws://${host}:${proxy.port}/        (echo; try: npx wscat -c ws://${host}:${proxy.port}/)\n` +
       `  room       ws://${host}:${proxy.port}/room    (ticks from the server you landed on)\n` +
+      `  dashboard  http://${admin.address}:${admin.port}/\n` +
       `  status     http://${admin.address}:${admin.port}/status\n` +
       `  farm       ${farm.servers.map((s) => `ws://127.0.0.1:${s.port}`).join(' ')}\n` +
       `Ctrl-C stops everything.\n\n`);
@@ -58,6 +64,10 @@ function loadOrExit(file: string) {
 }
 
 function fail(err: unknown): never {
+  if (err instanceof ConfigError) {   // e.g. an algorithm module that does not load: exit 2 like any config error
+    for (const i of err.issues) process.stderr.write(`${i.file}:${i.line}:${i.col} ${i.path}: ${i.message}\n`);
+    process.exit(2);
+  }
   const e = err as NodeJS.ErrnoException;
   const reason = e.code === 'EADDRINUSE' ? `address in use: ${(e as { address?: string }).address ?? ''}:${(e as { port?: number }).port ?? ''}`
     : e.code === 'ENOENT' ? `no such file: ${(e as { path?: string }).path ?? e.message}`

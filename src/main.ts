@@ -91,7 +91,8 @@ export class Balancer {
       // A net.Server's close waits for every socket it accepted, upgraded ones included: stop
       // accepting now, and let the listeners finish as the drain closes their tunnels.
       const listenersClosed = Promise.all(this.#listeners.map((l) => l.close()));
-      await this.runtime.tunnels.drain(windowMs);
+      // Plain-HTTP exchanges too: SSE streams end cleanly, held polls may finish, the rest is cut at the window's end.
+      await Promise.all([this.runtime.tunnels.drain(windowMs), this.runtime.http.close(windowMs)]);
       await listenersClosed;
       await this.#admin.close();
       await poolsClosed;
@@ -109,6 +110,7 @@ export class Balancer {
     this.#admin.server.close();
     this.#admin.server.closeAllConnections();
     this.runtime.tunnels.destroyAll();
+    this.runtime.http.destroyAll();
     this.runtime.tunnels.stop();
     this.runtime.stop();
     for (const p of this.runtime.pools.values()) p.destroy();

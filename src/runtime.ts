@@ -11,6 +11,7 @@ import { Pool } from './pool/pool.js';
 import { logStateChanges } from './pool/health.js';
 import { serverConfigOf, type Server } from './pool/server.js';
 import { TunnelSet } from './tunnel/tunnel-set.js';
+import { HttpFallback } from './http/fallback.js';
 import type { Tunnel } from './tunnel/tunnel.js';
 import { spreadCloses } from './tunnel/spread.js';
 import { CLOSE } from './errors.js';
@@ -42,6 +43,8 @@ export class Runtime {
   readonly pools = new Map<string, Pool>();
   routes: RouteRuntime[] = [];
   readonly tunnels: TunnelSet;
+  /** Plain-HTTP exchanges on `http: true` routes (long-poll, SSE) and route affinity (src/http/). */
+  readonly http: HttpFallback = new HttpFallback(this);
   readonly routeStats = new Map<string, RouteStats>();
   pendingHandshakes = 0;
   draining = false;
@@ -66,7 +69,7 @@ export class Runtime {
   }
 
   /** Bandwidth samplers and load pollers per pool (src/pool/monitors.ts), matched to the algorithms in force. */
-  readonly monitors = new Monitors(this.log);
+  readonly monitors = new Monitors();
 
   /** Imports `{ module }` algorithms (a broken one is a ConfigError located at its `module:` key); awaited before listening. */
   loadAlgorithms(): Promise<void> {
@@ -106,7 +109,7 @@ export class Runtime {
     }
     this.routes = this.#buildRoutes(next);
     this.config = next;
-    this.monitors.sync(this.pools.values(), this.routes);
+    this.monitors.sync(this.pools.values(), this.routes, this.log);
     // Reload is synchronous: a new algorithm module loads now and picks nothing (503) until it has.
     this.loadAlgorithms().catch((err: unknown) => this.log.error({ err }, 'algorithm module failed to load after reload'));
     this.tunnels.setIdle(next.timeouts.idle);
@@ -117,7 +120,7 @@ export class Runtime {
   /** Starts each pool's background parts (rebalancer, discovery). */
   start(): void {
     for (const p of this.pools.values()) this.poolAdded(p);
-    this.monitors.sync(this.pools.values(), this.routes);
+    this.monitors.sync(this.pools.values(), this.routes, this.log);
   }
 
   /** Stops every background part; tunnels are left to close()/destroy(). */
@@ -173,7 +176,8 @@ export class Runtime {
     server.draining = true;
     server.reason = reason;
     this.log.info({ pool: server.pool, server: server.name, tunnels: server.tunnels.size, window_ms: windowMs, reason }, 'server draining');
-    const spread = spreadCloses([...server.tunnels], CLOSE.SERVICE_RESTART, windowMs);
+    // SSE streams on the server end cleanly (EventSource reconnects elsewhere), spread with the tunnels.
+    const spread = spreadCloses([...server.tunnels, ...this.http.streams(server)], CLOSE.SERVICE_RESTART, windowMs);
     server.drainCancel = spread.cancel;
     server.drainJob = spread.done.then(() => {
       server.drainJob = null;

@@ -27,15 +27,15 @@ export function applyAction(rt: Runtime, server: Server, action: Action): void {
       break;
     }
     case 'disable':
+      server.reason = DISABLED_REASON;   // set first: the state-change log line carries it
       server.enabled = false;
-      server.reason = DISABLED_REASON;
       break;
     case 'enable':
       if (server.draining) rt.undrainServer(server);
       server.enabled = true;
-      if (server.reason === DISABLED_REASON) server.reason = null;
+      server.reason = null;   // the admin note; health and ejection keep their own reasons
       break;
   }
+  // The state change itself is logged by the pool's state listener ("server state changed").
   rt.log.info({ pool: server.pool, server: server.name, action }, 'admin action');
-  rt.telemetry.checkStates();
 }

@@ -1,6 +1,5 @@
 /** The /status document (SPEC.md shape), built from live state at request time. */
 
-import type { Server, ServerState } from '../pool/server.js';
 import type { Runtime } from '../runtime.js';
 
 export interface ListenerAddress { readonly kind: 'proxy' | 'admin'; readonly address: string; readonly port: number }
@@ -11,7 +10,7 @@ export function statusDocument(rt: Runtime, listeners: readonly ListenerAddress[
     pools[pool.name] = {
       algorithm: pool.balancer.name,   // a `{ module }` shows the name its factory returned
       servers: pool.servers.map((s) => ({
-        name: s.name, url: s.url, state: s.state, reason: reasonOf(s),
+        name: s.name, url: s.url, state: s.state, reason: s.reason,
         weight: s.configWeight, effective_weight: s.weight,   // effective: ramped by slow start
         active: s.active, total: s.total,
         bytes_in: s.bytesIn, bytes_out: s.bytesOut,
@@ -28,14 +27,4 @@ export function statusDocument(rt: Runtime, listeners: readonly ListenerAddress[
     routes: rt.routes.map((r) => ({ name: r.config.name, pool: r.pool.name, algorithm: r.balancer.name, match: r.config.match })),
     pools,
   };
-}
-
-const DEFAULT_REASON: Record<ServerState, string | null> = {
-  up: null, down: 'health check failing', draining: 'draining', disabled: 'disabled', ejected: 'ejected (outlier)',
-};
-
-/** Why a server is not up: what the part that changed its state said, else a generic word for the state; null when up. */
-function reasonOf(s: Server): string | null {
-  const state = s.state;
-  return state === 'up' ? null : (s.reason ?? DEFAULT_REASON[state]);
 }

@@ -14,7 +14,7 @@ export function pickAmongLowest<S>(
   for (const s of servers) {
     const v = score(s);
     const t = tie && v <= best ? tie(s) : 0;
-    if (v < best || (v === best && t < bestTie)) { best = v; bestTie = t; chosen = s; ties = 1; }
+    if (chosen === undefined || v < best || (v === best && t < bestTie)) { best = v; bestTie = t; chosen = s; ties = 1; }
     else if (v === best && t === bestTie) {
       ties++;
       if (random() * ties < 1) chosen = s;

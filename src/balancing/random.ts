@@ -5,7 +5,7 @@ import type { BalancerFactory, PickContext, ServerView } from './balancer.js';
 export const randomAlgorithm: BalancerFactory = (_options, { random }) => ({
   name: 'random',
   pick<S extends ServerView>(ctx: PickContext<S>): S | undefined {
-    return weightedDraw(ctx.servers, random(), null);
+    return ctx.servers.length ? weightedDraw(ctx.servers, random(), null) : undefined;
   },
 });
 

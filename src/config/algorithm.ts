@@ -4,14 +4,13 @@ import { resolve } from 'node:path';
 import * as z from 'zod';
 import type { SchemaContext } from './fields.js';
 import type { AlgorithmConfig } from './types.js';
+import { checkAlgorithmOptions, checkModuleOptions } from './algorithm-options.js';
 
 /** The built-in algorithm names; the balancing registry is the source of truth and may pass its own list. */
 export const KNOWN_ALGORITHMS: readonly string[] = [
   'round-robin', 'least-connections', 'least-bandwidth', 'least-response-time',
   'hash', 'p2c', 'random', 'custom-load',
 ];
-
-const HASH_KEY_RE = /^(ip|path|(header|cookie|query):[^\s:]+)$/;
 
 type Issue = { message: string; path: (string | number)[] };
 
@@ -43,27 +42,15 @@ function normalize(v: string | Record<string, unknown>, ctx: SchemaContext, issu
     // Resolved here, and checked to exist, so a typo fails `wslb check` rather than the first reload.
     const file = resolve(ctx.baseDir, module);
     if (!existsSync(file)) issues.push({ path: ['module'], message: `algorithm module not found: ${file}` });
-    return { name: 'module', module: file, options };
+    return { name: 'module', module: file, options: checkModuleOptions(options, issues) };
   }
   const n = name as string;
   checkName(n, ['name'], ctx, issues);
-  if (n === 'hash') checkHashOptions(options, issues);
-  return { name: n, options };
+  return { name: n, options: checkAlgorithmOptions(n, options, ctx.algorithms, issues) };
 }
 
 function checkName(n: string, path: (string | number)[], ctx: SchemaContext, issues: Issue[]): void {
   if (!ctx.algorithms.includes(n)) {
     issues.push({ path, message: `unknown algorithm "${n}"; expected one of ${ctx.algorithms.join(', ')}` });
-  }
-}
-
-function checkHashOptions(options: Record<string, unknown>, issues: Issue[]): void {
-  const key = options['key'];
-  if (key !== undefined && (typeof key !== 'string' || !HASH_KEY_RE.test(key))) {
-    issues.push({ path: ['key'], message: `invalid hash key ${JSON.stringify(key)}: expected ip, path, header:NAME, cookie:NAME or query:NAME` });
-  }
-  const bf = options['balance_factor'];
-  if (bf !== undefined && (typeof bf !== 'number' || !(bf > 1))) {
-    issues.push({ path: ['balance_factor'], message: `balance_factor must be a number greater than 1 (e.g. 1.25), got ${JSON.stringify(bf)}` });
   }
 }

@@ -66,11 +66,15 @@ const loadSchema = z.strictObject({
   source: z.enum(['http', 'snmp']).default('http'),
   path: httpPath().default('/load'),
   interval: duration({ positive: true }).prefault('1s'),
-  stale_after: duration({ positive: true }).prefault('3s'),
+  stale_after: duration({ positive: true }).optional(),  // default: 3 x interval (src/pool/load-poller.ts)
   score: z.record(z.string(), z.number()).optional(),
   port: port({ allowZero: false }).optional(),          // snmp: default 161; http: the server's own port
   community: z.string().default('public'),
   oids: z.record(z.string(), z.string().regex(/^\d+(\.\d+)*$/, { error: 'expected a numeric OID such as 1.3.6.1.4.1.2021.10.1.3.1' })).optional(),
+}).superRefine((v, ctx) => {
+  if (v.source === 'snmp' && (!v.oids || !Object.keys(v.oids).length)) {
+    ctx.addIssue({ code: 'custom', path: ['oids'], message: 'source: snmp needs oids: { NAME: OID, ... } (the fields the score formula reads)' });
+  }
 });
 
 const rebalanceSchema = z.strictObject({

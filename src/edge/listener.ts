@@ -1,4 +1,4 @@
-/** A client-facing HTTP/1.1 listener: strict head timeout and size, upgrades to UpgradeAttempt, plain HTTP refused for now. */
+/** A client-facing HTTP/1.1 listener: strict head timeout and size, upgrades to UpgradeAttempt, plain HTTP proxied on `http: true` routes (else 426). */
 
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
@@ -8,6 +8,7 @@ import { ERRORS, type ErrorCode } from '../errors.js';
 import type { Runtime } from '../runtime.js';
 import { looksLikeUpgrade, validateHandshake } from './handshake.js';
 import { rejectSocket } from './respond.js';
+import { respondError } from '../http/respond.js';
 import { findRoute } from './router.js';
 import { UpgradeAttempt } from './upgrade.js';
 
@@ -45,19 +46,14 @@ export class Listener {
   /** Non-upgrade requests (and Upgrade without Connection: upgrade, which Node delivers here). */
   serverOnRequest = (req: IncomingMessage, res: ServerResponse): void => {
     const route = findRoute(this.#rt.routes, req.headers.host, req.url);
+    const upgrade = looksLikeUpgrade(req);
+    // `http: true` routes proxy plain HTTP (long-polling, SSE fallbacks: src/http/); others refuse it with 426.
+    if (route?.config.http && !upgrade) { this.#rt.http.handle(route, req, res); return; }
     let code: ErrorCode;
-    if (looksLikeUpgrade(req)) code = validateHandshake(req) ?? 'WSLB_ERR_BAD_CONNECTION';
+    if (upgrade) code = validateHandshake(req) ?? 'WSLB_ERR_BAD_CONNECTION';
     else code = route ? 'WSLB_ERR_NOT_WEBSOCKET' : 'WSLB_ERR_NO_ROUTE';
     this.#rt.onRejected(route?.config.name ?? '', code);
-    const spec = ERRORS[code];
-    const body = `${spec.message}\n`;
-    const headers: Record<string, string | number> = {
-      'Connection': 'close', 'Content-Type': 'text/plain; charset=utf-8',
-      'Content-Length': Buffer.byteLength(body), 'X-Wslb-Error': code,
-    };
-    if (spec.status === 426) { headers['Upgrade'] = 'websocket'; headers['Sec-WebSocket-Version'] = '13'; }
-    res.writeHead(spec.status, headers);
-    res.end(body);
+    respondError(res, code, ERRORS[code].status === 426 ? [['Upgrade', 'websocket'], ['Sec-WebSocket-Version', '13']] : []);
     req.resume();
   };
 

@@ -90,7 +90,10 @@ export class UpgradeAttempt {
     const key = route.key ? extractKey(route.key, this.#req, this.#clientAddress()) : undefined;
     for (let attempt = 0; attempt <= pool.config.retries; attempt++) {
       const servers = pool.ready(tried);
-      const server = servers.length ? route.balancer.pick({ servers, key, clientAddress: this.#clientAddress() }) : undefined;
+      // Route affinity (cookie, Engine.IO sid, SockJS session) first, while its server is ready (src/http/affinity.ts).
+      const server = servers.length
+        ? rt.http.pinned(route, this.#req, servers) ?? route.balancer.pick({ servers, key, clientAddress: this.#clientAddress() })
+        : undefined;
       if (!server) break;
       tried.add(server);
       // Counted as active from the pick, so least-connections sees handshakes in flight.

@@ -1,9 +1,8 @@
-/** Once a second: per-server active and bandwidth samples (a ring of the last minutes), rates of handshakes, rejections and closes, and the state-change log. */
+/** Once a second: per-server active and bandwidth samples (a ring of the last minutes), rates of handshakes, rejections and closes; flushes the rejection log. */
 
 import type { Runtime } from '../runtime.js';
 import type { Metrics } from './metrics.js';
 import type { RejectionLog } from './rejection-log.js';
-import type { StateLog } from './state-log.js';
 
 /** [active tunnels, bytes/s client->server, bytes/s server->client] */
 export type ServerPoint = [number, number, number];
@@ -48,7 +47,6 @@ export class Sampler {
   readonly #now: () => number;
   readonly #rt: Runtime;
   readonly #metrics: Metrics;
-  readonly #states: StateLog;
   readonly #rejections: RejectionLog;
   readonly #history: Sample[] = [];
   readonly #bytes = new WeakMap<object, Bytes>();
@@ -58,10 +56,9 @@ export class Sampler {
   #timer: NodeJS.Timeout | null = null;
   #last: Tick | null = null;
 
-  constructor(rt: Runtime, metrics: Metrics, states: StateLog, rejections: RejectionLog, opts: SamplerOptions = {}) {
+  constructor(rt: Runtime, metrics: Metrics, rejections: RejectionLog, opts: SamplerOptions = {}) {
     this.#rt = rt;
     this.#metrics = metrics;
-    this.#states = states;
     this.#rejections = rejections;
     this.intervalMs = opts.intervalMs ?? 1000;
     this.#points = opts.points ?? 300;
@@ -123,7 +120,6 @@ export class Sampler {
     const tick: Tick = { sample, rates, totals };
     this.#last = tick;
 
-    this.#states.check(this.#metrics.servers());
     this.#rejections.flush(now);
     for (const fn of this.#listeners) fn(tick);
     return tick;

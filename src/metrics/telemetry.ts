@@ -8,11 +8,9 @@ import type { Tunnel } from '../tunnel/tunnel.js';
 import { Metrics } from './metrics.js';
 import { RejectionLog } from './rejection-log.js';
 import { Sampler } from './sampler.js';
-import { StateLog } from './state-log.js';
 
 export class Telemetry {
   readonly metrics: Metrics;
-  readonly states: StateLog;
   readonly rejections: RejectionLog;
   readonly sampler: Sampler;
   readonly #log: Logger;
@@ -20,9 +18,8 @@ export class Telemetry {
   constructor(rt: Runtime, log: Logger) {
     this.#log = log;
     this.metrics = new Metrics(rt);
-    this.states = new StateLog(log);
     this.rejections = new RejectionLog(log);
-    this.sampler = new Sampler(rt, this.metrics, this.states, this.rejections);
+    this.sampler = new Sampler(rt, this.metrics, this.rejections);
   }
 
   start(): void {
@@ -56,10 +53,5 @@ export class Telemetry {
         code: close?.code ?? null, by: close?.by ?? null,
       }, 'tunnel closed');
     }
-  }
-
-  /** Logs state changes now rather than at the next sample (admin actions). */
-  checkStates(): void {
-    this.states.check(this.metrics.servers());
   }
 }

@@ -35,6 +35,14 @@ export interface PolledPool {
   readonly config: Pick<PoolConfig, 'tls' | 'servers'>;
 }
 
+export interface PollerOptions {
+  readonly log?: Logger | undefined;
+  /** Clock (ms) for staleness; default performance.now. */
+  readonly now?: () => number;
+  /** Replaces the http/snmp source (tests): resolves with the report body. */
+  readonly fetch?: (s: Server) => Promise<unknown>;
+}
+
 export class LoadPoller {
   readonly #pool: PolledPool;
   readonly #settings: LoadSettings;
@@ -47,14 +55,17 @@ export class LoadPoller {
   #timer: NodeJS.Timeout | null = null;
   #closed = false;
 
-  constructor(pool: PolledPool, settings: LoadSettings, log?: Logger, now: () => number = () => performance.now()) {
+  constructor(pool: PolledPool, settings: LoadSettings, opts: PollerOptions = {}) {
     this.#pool = pool;
     this.#settings = settings;
     this.#staleMs = settings.stale_after ?? 3 * settings.interval;
-    this.#log = log;
-    this.#now = now;
+    this.#log = opts.log;
+    this.#now = opts.now ?? (() => performance.now());
     const timeoutMs = Math.min(settings.interval, this.#staleMs);
-    if (settings.source === 'snmp') {
+    if (opts.fetch) {
+      this.#fetch = opts.fetch;
+      this.#closeSource = () => {};
+    } else if (settings.source === 'snmp') {
       const src = new SnmpLoadSource({ port: settings.port ?? 161, community: settings.community, oids: settings.oids ?? {}, timeoutMs });
       this.#fetch = (s) => src.fetch(s);
       this.#closeSource = () => src.close();

@@ -46,7 +46,7 @@ export class SnmpLoadSource {
         const out: Record<string, number> = {};
         for (let i = 0; i < this.#names.length; i++) {
           const vb = varbinds?.[i];
-          if (!vb || snmp.isVarbindError(vb)) return reject(new Error(`snmp: ${vb ? snmp.varbindError(vb) : 'no value'} for ${this.#oids[i]}`));
+          if (!vb || snmp.isVarbindError(vb)) return reject(new Error(vb ? `snmp: ${snmp.varbindError(vb)}` : `snmp: no value for ${this.#oids[i]}`));
           const v = Buffer.isBuffer(vb.value) ? Number(vb.value.toString('latin1').trim() || NaN) : Number(vb.value);
           if (!Number.isFinite(v)) return reject(new Error(`snmp: ${this.#oids[i]} is not a number`));
           out[this.#names[i]!] = v;

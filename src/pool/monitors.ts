@@ -15,15 +15,10 @@ import type { Pool } from './pool.js';
 interface Running { readonly sampler: BandwidthSampler; readonly window: number; readonly poller: LoadPoller | null; readonly load: string }
 
 export class Monitors {
-  readonly #log: Logger | undefined;
   readonly #running = new Map<Pool, Running>();
 
-  constructor(log?: Logger) {
-    this.#log = log;
-  }
-
   /** Starts, keeps or replaces each pool's monitors to match the pools and routes now in force; stops those of pools gone. */
-  sync(pools: Iterable<Pool>, routes: readonly { readonly config: RouteConfig; readonly pool: Pool }[]): void {
+  sync(pools: Iterable<Pool>, routes: readonly { readonly config: RouteConfig; readonly pool: Pool }[], log?: Logger): void {
     const live = new Set(pools);
     for (const [pool, r] of this.#running) if (!live.has(pool)) { stop(r); this.#running.delete(pool); }
     for (const pool of live) {
@@ -38,7 +33,7 @@ export class Monitors {
       if (prev && !keepSampler) prev.sampler.close();
       if (prev && !keepPoller) prev.poller?.close();
       const sampler = keepSampler ? prev.sampler : new BandwidthSampler(() => pool.servers, window);
-      const poller = keepPoller ? prev.poller : settings ? new LoadPoller(pool, settings, this.#log) : null;
+      const poller = keepPoller ? prev.poller : settings ? new LoadPoller(pool, settings, { log }) : null;
       if (!keepSampler) sampler.start();
       if (!keepPoller) poller?.start();
       this.#running.set(pool, { sampler, window, poller, load });

@@ -31,6 +31,11 @@ export interface ForwardInfo {
 
 /** The request head sent to the server, as [name, value] pairs in the client's order and spelling. */
 export function upstreamRequestHeaders(req: IncomingMessage, info: ForwardInfo): [string, string][] {
+  return forwardedRequestHeaders(req, info, [['Connection', 'Upgrade'], ['Upgrade', 'websocket']]);
+}
+
+/** End-to-end request headers in the client's order, then `own` (hop-by-hop ones the proxy sets), then X-Forwarded-*. */
+export function forwardedRequestHeaders(req: IncomingMessage, info: ForwardInfo, own: readonly [string, string][] = []): [string, string][] {
   const raw = req.rawHeaders;
   const listed = connectionListed(raw);
   const out: [string, string][] = [];
@@ -45,7 +50,7 @@ export function upstreamRequestHeaders(req: IncomingMessage, info: ForwardInfo):
     if (lower === 'host') host = raw[i + 1]!;
     out.push([name, raw[i + 1]!]);
   }
-  out.push(['Connection', 'Upgrade'], ['Upgrade', 'websocket']);
+  out.push(...own);
   out.push(['X-Forwarded-For', xff === undefined ? info.clientAddress : `${xff}, ${info.clientAddress}`]);
   out.push(['X-Forwarded-Proto', info.proto]);
   if (host) out.push(['X-Forwarded-Host', host]);
@@ -75,6 +80,17 @@ export function checkUpgradeResponse(req: IncomingMessage, res: IncomingMessage)
 /** The 101 written to the client: the server's end-to-end headers, our Connection/Upgrade. */
 export function switchingProtocolsHead(res: IncomingMessage): string {
   return `HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n${endToEndLines(res)}\r\n`;
+}
+
+/** A response's end-to-end headers as [name, value] pairs (plain-HTTP proxying writes them with writeHead). */
+export function endToEndHeaders(raw: readonly string[]): [string, string][] {
+  const listed = connectionListed(raw);
+  const out: [string, string][] = [];
+  for (let i = 0; i < raw.length; i += 2) {
+    const lower = raw[i]!.toLowerCase();
+    if (!HOP_BY_HOP.has(lower) && !listed.has(lower)) out.push([raw[i]!, raw[i + 1]!]);
+  }
+  return out;
 }
 
 /** A non-101 server answer relayed to the client: status and end-to-end headers, then Connection: close. */

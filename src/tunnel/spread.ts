@@ -4,7 +4,12 @@
  * is still open at the window's end is destroyed. Used by shutdown, admin drain and removal.
  */
 
-import type { Tunnel } from './tunnel.js';
+/** What a spread close needs: tunnels, and plain-HTTP streams (src/http/exchange.ts) that end cleanly on a drain. */
+export interface Closable {
+  readonly finished: boolean;
+  close(code: number): void;
+  destroy(): void;
+}
 
 const MIN_STEP_MS = 10;
 
@@ -14,7 +19,7 @@ export interface SpreadClose {
   cancel(): void;
 }
 
-export function spreadCloses(list: readonly Tunnel[], code: number, windowMs: number, now: () => number = Date.now): SpreadClose {
+export function spreadCloses(list: readonly Closable[], code: number, windowMs: number, now: () => number = Date.now): SpreadClose {
   const n = list.length;
   let timer: NodeJS.Timeout | null = null;
   let cancelled = false;

@@ -117,7 +117,8 @@ t.test('the full SPEC.md example (both blocks) loads with every key', async (t) 
   t.same(chat.tls, { ca: resolve(dir, 'ca.pem'), servername: 'chat.internal', reject_unauthorized: true });
   t.same(c.pools['found']!.discover, { dns: 'chat.default.svc.cluster.local', port: 9001, refresh: 5000, resolver: '127.0.0.1:5353' });
   t.same(c.pools['found']!.servers, []);
-  t.same(c.pools['snmp']!.load, { source: 'snmp', path: '/load', interval: 1000, stale_after: 3000, port: 161, community: 'public', oids: { cpu: '1.3.6.1.4.1.2021.10.1.3.1' } });
+  // stale_after unset: the poller uses 3 x interval (issue 3: "older than 3 intervals").
+  t.same(c.pools['snmp']!.load, { source: 'snmp', path: '/load', interval: 1000, port: 161, community: 'public', oids: { cpu: '1.3.6.1.4.1.2021.10.1.3.1' } });
   t.same(c.routes[0], {
     name: 'chat', match: { host: 'chat.example.com', path: '/chat' }, pool: 'chat',
     algorithm: { name: 'hash', options: { key: 'query:room', balance_factor: 1.25 } },

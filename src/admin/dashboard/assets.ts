@@ -50,7 +50,7 @@ const HTML = `<!doctype html>
           <line x1="0" x2="600" y1="60" y2="60" class="grid" vector-effect="non-scaling-stroke"></line>
           <line x1="0" x2="600" y1="120" y2="120" class="grid" vector-effect="non-scaling-stroke"></line>
         </svg>
-        <div class="xaxis"><span>-5 min</span><span>now</span></div>
+        <div class="xaxis"><span class="xstart">-5 min</span><span>now</span></div>
       </figure>
     </section>
     <section class="card">

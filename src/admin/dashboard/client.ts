@@ -22,7 +22,9 @@ export function dashboardClient(): void {
   }
   interface Doc { t: number; auth: boolean; status: Status; rates: Counts; totals: Counts; sample: Sample; history?: Sample[] }
 
-  const WINDOW_MS = 5 * 60 * 1000;
+  // The charts show the last 5 minutes, or everything since the page's history began when that is shorter (at least 1 minute).
+  const MAX_WINDOW_MS = 5 * 60 * 1000;
+  const MIN_WINDOW_MS = 60 * 1000;
   const MAX_POINTS = 600;
   const COLORS = ['#5b9bd5', '#f4a340', '#6cc070', '#e8625f', '#7fd0cb', '#e9cf5b', '#c08cc0', '#ff9fae', '#b58b6e', '#a6a6a6'];
   const CLOSE_NAMES: Record<string, string> = {
@@ -216,7 +218,7 @@ export function dashboardClient(): void {
     const chart = (kind: string, title: string) => el('figure', {},
       el('figcaption', {}, title, el('span', { class: 'ymax' })),
       chartSvg(kind),
-      el('div', { class: 'xaxis' }, el('span', {}, '-5 min'), el('span', {}, 'now')));
+      el('div', { class: 'xaxis' }, el('span', { class: 'xstart' }, '-5 min'), el('span', {}, 'now')));
     return el('section', { class: 'pool card', 'data-pool': name },
       el('h2', {}, el('span', { class: 'pool-name' }, name), el('span', { class: 'algo' }), el('span', { class: 'updown' })),
       el('div', { class: 'table-wrap' }, el('table', { class: 'servers' }, el('thead', {}, head), el('tbody', {}, ...rows))),
@@ -258,20 +260,25 @@ export function dashboardClient(): void {
 
   function drawChart(chart: SVGSVGElement | null, series: { color: string; points: [number, number][] }[], end: number, fmt: (v: number) => string, minMax: number): void {
     if (!chart) return;
+    const span = history.length > 0 ? end - history[0]!.t : 0;
+    const windowMs = Math.min(MAX_WINDOW_MS, Math.max(MIN_WINDOW_MS, span));
+    const start = end - windowMs;
     let max = minMax;
-    for (const s of series) for (const [, v] of s.points) if (v > max) max = v;
+    for (const s of series) for (const [t, v] of s.points) if (t >= start && v > max) max = v;
     max = niceCeil(max);
     for (const old of chart.querySelectorAll('polyline')) old.remove();
-    const start = end - WINDOW_MS;
     for (const s of series) {
       const pts = s.points.filter(([t]) => t >= start)
-        .map(([t, v]) => `${(((t - start) / WINDOW_MS) * 600).toFixed(1)},${(120 - (v / max) * 116).toFixed(1)}`);
+        .map(([t, v]) => `${(((t - start) / windowMs) * 600).toFixed(1)},${(120 - (v / max) * 116).toFixed(1)}`);
       if (pts.length === 0) continue;
       if (pts.length === 1) pts.push(`600,${pts[0]!.split(',')[1]}`);
       chart.append(svg('polyline', { points: pts.join(' '), fill: 'none', stroke: s.color, 'stroke-width': 2, 'vector-effect': 'non-scaling-stroke', 'stroke-linejoin': 'round' }));
     }
     const label = chart.parentElement?.querySelector('.ymax');
     if (label) label.textContent = `max ${fmt(max)}`;
+    const from = chart.parentElement?.querySelector('.xstart');
+    const minutes = windowMs / 60_000;
+    if (from) from.textContent = `-${minutes >= 1.5 ? `${Math.round(minutes * 2) / 2} min` : `${Math.round(windowMs / 1000)} s`}`;
   }
 
   function niceCeil(x: number): number {

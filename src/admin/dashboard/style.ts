@@ -8,6 +8,7 @@ export const DASHBOARD_CSS = `
   font-family: system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; font-size: 14px;
 }
 * { box-sizing: border-box; }
+[hidden] { display: none !important; }
 body { margin: 0; background: var(--bg); color: var(--text); }
 header { display: flex; align-items: center; gap: 16px; padding: 10px 20px; background: #0b0f13; border-bottom: 1px solid var(--line); flex-wrap: wrap; }
 header h1 { margin: 0; font-size: 20px; letter-spacing: .5px; }

@@ -1,0 +1,179 @@
+#!/usr/bin/env node
+/** npm run bench:compare: the same scenarios direct to the demo farm, through wslb, HAProxy, nginx and node http-proxy, repeated, as medians with ratios. */
+
+import { Command } from 'commander';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { DEFAULTS, parseAddresses, type BenchOptions, type ScenarioName } from '../options.js';
+import { writeJson } from '../report/json.js';
+import { runBench, type BenchResult } from '../run.js';
+import { direct, ROOT, Skip, startFarm, startHaproxy, startHttpProxy, startNginx, startWslb, type Farm, type Target } from './peers.js';
+import { formatProfile, readProfile, summarizeProfile, type ProfileSummary } from './profile.js';
+import { figuresOf, markdownTable, medians, verdicts, verdictTable, type RunFigures } from './summary.js';
+
+const TARGETS = ['direct', 'wslb', 'haproxy', 'nginx', 'http-proxy'] as const;
+const SCENARIOS: ScenarioName[] = ['idle', 'echo', 'rate', 'handshake'];   // idle first: RSS per connection on a fresh proxy
+
+type Sizes = Record<ScenarioName, Partial<BenchOptions>>;
+
+/** Default run: a few minutes. Sizes of the issue's targets, except idle (and durations). */
+const QUICK: Sizes = {
+  idle: { connections: 2000, ramp: 2000, warmupMs: 2000, durationMs: 2000 },
+  echo: { connections: 100, size: 64, warmupMs: 1000, durationMs: 4000 },
+  rate: { connections: 1000, rate: 10_000, size: 128, ramp: 2000, warmupMs: 1500, durationMs: 4000 },
+  handshake: { concurrency: 16, warmupMs: 1000, durationMs: 3000 },
+  broadcast: {},
+};
+
+/** --full: the issue's sizes. 10,000 proxied connections need 20,000+ fds in the proxy; `ulimit -n` caps it just below. */
+const FULL: Sizes = {
+  idle: { connections: 9900, ramp: 2000, processes: 2, warmupMs: 3000, durationMs: 5000 },
+  echo: { connections: 100, size: 64, warmupMs: 2000, durationMs: 15_000 },
+  rate: { connections: 1000, rate: 10_000, size: 128, ramp: 2000, warmupMs: 3000, durationMs: 15_000 },
+  handshake: { concurrency: 16, warmupMs: 2000, durationMs: 10_000 },
+  broadcast: {},
+};
+
+interface CompareOptions { full: boolean; reps: number; targets: string[]; out: string; profile: boolean; verbose: boolean; localAddresses: string }
+
+function benchOptions(scenario: ScenarioName, sizes: Sizes, t: Target, co: CompareOptions): BenchOptions {
+  return {
+    ...DEFAULTS, scenario,
+    urls: t.urls,
+    // Source addresses only where the connection count needs them: bind() before connect() makes
+    // short-lived connections (handshake) markedly slower.
+    localAddresses: scenario === 'idle' ? parseAddresses(co.localAddresses) : [],
+    watchPids: t.child ? [t.child.pid] : [],
+    statusUrl: scenario === 'echo' ? t.statusUrl : undefined,
+    quiet: !co.verbose,
+    ...sizes[scenario],
+  };
+}
+
+async function startTarget(name: string, farm: Farm, dir: string, nodeArgs: string[] = []): Promise<Target> {
+  switch (name) {
+    case 'direct': return direct(farm);
+    case 'wslb': return startWslb(farm, dir, nodeArgs);
+    case 'haproxy': return startHaproxy(farm, dir);
+    case 'nginx': return startNginx(farm, dir);
+    case 'http-proxy': return startHttpProxy(farm);
+    default: throw new Error(`unknown target "${name}"; expected ${TARGETS.join(', ')}`);
+  }
+}
+
+const say = (s: string): void => { process.stderr.write(s + '\n'); };
+
+function oneLine(r: BenchResult): string {
+  const f = figuresOf(r);
+  return Object.entries(f).map(([k, v]) => `${k} ${v == null ? '-' : Math.round(v * 100) / 100}`).join(', ');
+}
+
+async function profileWslb(farm: Farm, dir: string, sizes: Sizes, co: CompareOptions): Promise<ProfileSummary[]> {
+  const out: ProfileSummary[] = [];
+  for (const scenario of ['echo', 'rate'] as ScenarioName[]) {
+    const profDir = path.join(dir, `prof-${scenario}`);
+    const t = await startTarget('wslb', farm, dir, ['--cpu-prof', '--cpu-prof-dir', profDir]);
+    try {
+      await runBench(benchOptions(scenario, sizes, t, co));
+    } finally {
+      await t.child?.stop();
+    }
+    const file = fs.readdirSync(profDir).find((f) => f.endsWith('.cpuprofile'));
+    if (!file) throw new Error(`no .cpuprofile written in ${profDir}`);
+    const s = summarizeProfile(readProfile(path.join(profDir, file)));
+    say(`\nwslb profile, ${scenario} (node --cpu-prof):\n${formatProfile(s)}`);
+    out.push(s);
+  }
+  return out;
+}
+
+async function main(co: CompareOptions): Promise<void> {
+  const sizes = co.full ? FULL : QUICK;
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'wslb-compare-'));
+  const started = new Date();
+  const runs: RunFigures[] = [];
+  const results: { target: string; rep: number; result: Omit<BenchResult, 'timeseries'> }[] = [];
+  const versions: Record<string, string> = {};
+  const skipped: Record<string, string> = {};
+  const failed: { target: string; rep: number; scenario?: string; error: string }[] = [];
+  let profiles: ProfileSummary[] = [];
+  const farm = await startFarm();
+  try {
+    for (let rep = 1; rep <= co.reps; rep++) {
+      for (const name of co.targets) {
+        if (skipped[name]) continue;
+        let t: Target;
+        try {
+          t = await startTarget(name, farm, dir);
+        } catch (err) {
+          if (err instanceof Skip) { skipped[name] = err.message; say(`${name}: skipped: ${err.message}`); continue; }
+          failed.push({ target: name, rep, error: (err as Error).message });
+          say(`${name}: failed to start: ${(err as Error).message}`);
+          continue;
+        }
+        versions[name] = t.version;
+        try {
+          for (const scenario of SCENARIOS) {
+            try {
+              const r = await runBench(benchOptions(scenario, sizes, t, co), co.verbose ? { progress: say } : {});
+              runs.push({ target: name, rep, scenario, figures: figuresOf(r) });
+              const { timeseries: _ts, ...rest } = r;
+              results.push({ target: name, rep, result: rest });
+              say(`rep ${rep} ${name.padEnd(10)} ${scenario.padEnd(9)} ${oneLine(r)}`);
+            } catch (err) {
+              failed.push({ target: name, rep, scenario, error: (err as Error).message });
+              say(`rep ${rep} ${name} ${scenario}: FAILED: ${(err as Error).message}`);
+            }
+          }
+        } finally {
+          await t.child?.stop();
+        }
+      }
+    }
+    if (co.profile && co.targets.includes('wslb')) profiles = await profileWslb(farm, dir, sizes, co);
+  } finally {
+    await farm.child.stop();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+
+  const m = medians(runs);
+  const targets = co.targets.filter((t) => m[t]);
+  const table = markdownTable(m, targets);
+  const vs = verdicts(m, sizes.idle.connections ?? 0);
+  const stamp = started.toISOString().replace(/[:.]/g, '-').slice(0, 19);
+  const file = path.join(co.out, `compare-${stamp}${co.full ? '-full' : ''}.json`);
+  writeJson(file, {
+    tool: 'wslb-bench compare', date: started.toISOString(), finished: new Date().toISOString(),
+    machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model ?? '?', memoryMiB: Math.round(os.totalmem() / 2 ** 20), os: `${os.type()} ${os.release()}`, node: process.version },
+    command: `npm run bench:compare --${co.full ? ' --full' : ''}${co.reps !== 3 ? ` --reps ${co.reps}` : ''}`,
+    mode: co.full ? 'full' : 'quick', reps: co.reps, sizes, versions, skipped, failed,
+    medians: m, verdicts: vs, table, runs, profiles, results,
+  });
+  process.stdout.write(`\nmedians of ${co.reps} repetition(s), ${co.full ? 'full' : 'quick'} sizes:\n\n${table}\n\n${verdictTable(vs)}\n\n`);
+  for (const [k, v] of Object.entries(versions)) process.stdout.write(`${k}: ${v}\n`);
+  for (const [k, v] of Object.entries(skipped)) process.stdout.write(`${k}: skipped (${v})\n`);
+  for (const f of failed) process.stdout.write(`FAILED: rep ${f.rep} ${f.target} ${f.scenario ?? ''}: ${f.error}\n`);
+  process.stdout.write(`results: ${path.relative(process.cwd(), file)}\n`);
+  if (failed.length) process.exitCode = 1;
+}
+
+const program = new Command('bench-compare')
+  .description('direct / wslb / HAProxy / nginx / node http-proxy, one after another in the same run, repeated: medians and ratios')
+  .option('--full', "the issue's sizes (10 s+ windows, ~10,000 idle connections); default: a run of a few minutes", false)
+  .option('--reps <n>', 'repetitions', (v) => Number(v), 3)
+  .option('--targets <list>', 'comma-separated subset', (v) => v.split(','), [...TARGETS])
+  .option('--out <dir>', 'where the results JSON goes', path.join(ROOT, 'bench/results'))
+  .option('--no-profile', "skip the final pass that profiles wslb (node --cpu-prof) on echo and rate")
+  .option('--local-addresses <list>', 'generator source addresses', '127.0.0.1-127.0.0.16')
+  .option('--verbose', 'per-second progress of every run', false)
+  .action(async (co: CompareOptions) => {
+    try {
+      await main(co);
+    } catch (err) {
+      process.stderr.write(`bench:compare: ${(err as Error).message}\n`);
+      process.exitCode = 1;
+    }
+  });
+
+await program.parseAsync();

@@ -1,0 +1,136 @@
+/** bench:compare's arithmetic: per-run figures, medians over repetitions, ratios, and the issue's targets with a verdict. */
+
+import type { BenchResult } from '../run.js';
+
+export interface RunFigures {
+  target: string;
+  rep: number;
+  scenario: string;
+  figures: Record<string, number | null>;
+}
+
+/** The figures bench:compare keeps from one wslb-bench result. */
+export function figuresOf(r: BenchResult): Record<string, number | null> {
+  const l = r.latency.latency;
+  const w = r.watched;
+  switch (r.scenario) {
+    case 'echo': return { msgsPerSec: r.throughput.messagesPerSec, p50: l?.p50 ?? null, p99: l?.p99 ?? null, cpuUsPerMsg: w?.cpuUsPerMessage ?? null };
+    case 'rate': return {
+      msgsPerSec: r.throughput.messagesPerSec, p50: l?.p50 ?? null, p99: l?.p99 ?? null, serviceP99: r.latency.service?.p99 ?? null,
+      cpuUsPerMsg: w?.cpuUsPerMessage ?? null, late: r.counts.late ?? 0, dropped: r.counts.dropped ?? 0,
+    };
+    case 'idle': return { held: r.connections.openAtEnd, kibPerConn: w?.rssPerConnectionKiB ?? null };
+    case 'handshake': return { perSec: r.throughput.handshakesPerSec, p99: l?.p99 ?? null, cpuUsPerUpgrade: w?.cpuUsPerHandshake ?? null, errors: r.totals.errors ?? 0 };
+    default: return { msgsPerSec: r.throughput.messagesPerSec, p99: l?.p99 ?? null };
+  }
+}
+
+export function median(xs: readonly number[]): number | null {
+  if (xs.length === 0) return null;
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
+
+/** Adds rate.p99Added (p99 minus direct's p99 in the same repetition) to every proxied run. */
+export function addDerived(runs: RunFigures[]): RunFigures[] {
+  const out = runs.map((r) => ({ ...r, figures: { ...r.figures } }));
+  for (const r of out) {
+    if (r.scenario !== 'rate' || r.target === 'direct') continue;
+    const d = out.find((x) => x.target === 'direct' && x.rep === r.rep && x.scenario === 'rate');
+    const p = r.figures.p99;
+    const dp = d?.figures.p99;
+    r.figures.p99Added = p != null && dp != null ? Math.round((p - dp) * 1000) / 1000 : null;
+  }
+  return out;
+}
+
+/** target -> "scenario.figure" -> median over repetitions. */
+export type Medians = Record<string, Record<string, number | null>>;
+
+export function medians(runs: RunFigures[]): Medians {
+  const groups = new Map<string, Map<string, number[]>>();
+  for (const r of addDerived(runs)) {
+    const g = groups.get(r.target) ?? new Map<string, number[]>();
+    groups.set(r.target, g);
+    for (const [k, v] of Object.entries(r.figures)) {
+      const key = `${r.scenario}.${k}`;
+      const list = g.get(key) ?? [];
+      if (v !== null && Number.isFinite(v)) list.push(v);
+      g.set(key, list);
+    }
+  }
+  const out: Medians = {};
+  for (const [target, g] of groups) {
+    out[target] = {};
+    for (const [k, list] of g) out[target]![k] = median(list);
+  }
+  return out;
+}
+
+export interface Row { key: string; label: string }
+
+export const ROWS: Row[] = [
+  { key: 'echo.msgsPerSec', label: 'echo msg/s' },
+  { key: 'echo.p50', label: 'echo p50 ms' },
+  { key: 'echo.p99', label: 'echo p99 ms' },
+  { key: 'echo.cpuUsPerMsg', label: 'echo proxy CPU us/msg' },
+  { key: 'rate.msgsPerSec', label: 'rate msg/s' },
+  { key: 'rate.p50', label: 'rate p50 ms (CO-corrected)' },
+  { key: 'rate.p99', label: 'rate p99 ms (CO-corrected)' },
+  { key: 'rate.p99Added', label: 'rate p99 added over direct ms' },
+  { key: 'rate.cpuUsPerMsg', label: 'rate proxy CPU us/msg' },
+  { key: 'rate.late', label: 'rate late sends' },
+  { key: 'idle.held', label: 'idle connections held' },
+  { key: 'idle.kibPerConn', label: 'idle proxy KiB/conn' },
+  { key: 'handshake.perSec', label: 'handshakes/s' },
+  { key: 'handshake.p99', label: 'handshake p99 ms' },
+  { key: 'handshake.cpuUsPerUpgrade', label: 'proxy CPU us/upgrade' },
+];
+
+export interface Verdict { target: string; measured: string; met: boolean | null }
+
+const f2 = (x: number): string => (Math.abs(x) >= 100 ? x.toFixed(0) : Math.abs(x) >= 10 ? x.toFixed(1) : x.toFixed(2));
+
+/** The issue's targets for wslb, judged on the medians (null: a peer was not measured). */
+export function verdicts(m: Medians, idleConnections: number): Verdict[] {
+  const get = (t: string, k: string): number | null | undefined => m[t]?.[k];
+  const out: Verdict[] = [];
+  const ratio = (a: number | null | undefined, b: number | null | undefined): number | null => (a != null && b != null && b > 0 ? a / b : null);
+  const cpu = ratio(get('wslb', 'echo.cpuUsPerMsg'), get('haproxy', 'echo.cpuUsPerMsg'));
+  out.push({ target: 'echo: proxy CPU per message <= 1.5x HAProxy (nbthread 1)', measured: cpu === null ? 'not measured' : `${f2(cpu)}x`, met: cpu === null ? null : cpu <= 1.5 });
+  const hp = ratio(get('wslb', 'echo.cpuUsPerMsg'), get('http-proxy', 'echo.cpuUsPerMsg'));
+  out.push({ target: 'echo: proxy CPU per message below node http-proxy', measured: hp === null ? 'not measured' : `${f2(hp)}x http-proxy`, met: hp === null ? null : hp < 1 });
+  const wa = get('wslb', 'rate.p99Added');
+  const ha = get('haproxy', 'rate.p99Added');
+  out.push({ target: 'rate: p99 added over direct no worse than HAProxy', measured: wa == null || ha == null ? 'not measured' : `wslb +${f2(wa)} ms, HAProxy +${f2(ha)} ms`, met: wa == null || ha == null ? null : wa <= ha });
+  const kib = get('wslb', 'idle.kibPerConn');
+  out.push({ target: `idle: memory per proxied connection <= 12 KiB (at ${idleConnections.toLocaleString('en-US')})`, measured: kib == null ? 'not measured' : `${f2(kib)} KiB`, met: kib == null ? null : kib <= 12 });
+  const hs = ratio(get('wslb', 'handshake.perSec'), get('haproxy', 'handshake.perSec'));
+  out.push({ target: 'handshakes/s >= 0.7x HAProxy', measured: hs === null ? 'not measured' : `${f2(hs)}x`, met: hs === null ? null : hs >= 0.7 });
+  return out;
+}
+
+/** A Markdown table: one row per figure, one column per target, then wslb's ratio to each peer. */
+export function markdownTable(m: Medians, targets: string[]): string {
+  const peers = targets.filter((t) => t !== 'wslb' && t !== 'direct');
+  const head = ['figure (median)', ...targets, ...peers.map((p) => `wslb/${p}`)];
+  const lines = [`| ${head.join(' | ')} |`, `|${head.map((_, i) => (i === 0 ? '---' : '---:')).join('|')}|`];
+  for (const row of ROWS) {
+    const vals = targets.map((t) => m[t]?.[row.key]);
+    if (vals.every((v) => v == null)) continue;
+    const w = m.wslb?.[row.key];
+    const ratios = peers.map((p) => {
+      const v = m[p]?.[row.key];
+      return w != null && v != null && v !== 0 && !row.key.endsWith('Added') && !row.key.endsWith('late') && !row.key.endsWith('held') ? `${(w / v).toFixed(2)}x` : '';
+    });
+    lines.push(`| ${[row.label, ...vals.map((v) => (v == null ? '-' : f2(v))), ...ratios].join(' | ')} |`);
+  }
+  return lines.join('\n');
+}
+
+export function verdictTable(vs: Verdict[]): string {
+  const lines = ['| target | measured | met |', '|---|---|---|'];
+  for (const v of vs) lines.push(`| ${v.target} | ${v.measured} | ${v.met === null ? 'n/a' : v.met ? 'yes' : '**no**'} |`);
+  return lines.join('\n');
+}

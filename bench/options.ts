@@ -1,0 +1,138 @@
+/** Option values of wslb-bench: parsers for rates, durations, sizes and address ranges, and the resolved option set every part reads. */
+
+export type ScenarioName = 'echo' | 'rate' | 'handshake' | 'idle' | 'broadcast';
+export const SCENARIOS: readonly ScenarioName[] = ['echo', 'rate', 'handshake', 'idle', 'broadcast'];
+
+export interface BenchOptions {
+  scenario: ScenarioName;
+  urls: string[];
+  connections: number;
+  /** Connection arrivals per second over all processes (0: as fast as `concurrency` allows). */
+  ramp: number;
+  /** Handshakes in flight per process while opening connections. */
+  concurrency: number;
+  durationMs: number;
+  warmupMs: number;
+  /** After the measured window: how long to wait for replies to messages sent in it. */
+  drainMs: number;
+  size: number;
+  binary: boolean;
+  perMessageDeflate: boolean;
+  /** echo: messages in flight per connection. */
+  inflight: number;
+  /** rate: messages per second over all connections; handshake: target upgrades per second (0: as fast as possible). */
+  rate: number;
+  /** rate: a send later than this behind its intended time counts as late. */
+  lateMs: number;
+  /** rate: a connection with more than this queued in the client skips a send (counted as dropped). */
+  maxBufferedBytes: number;
+  /** Upper bound on messages sent per run (0: none); every loop is also bounded by the duration. */
+  maxMessages: number;
+  /** idle: ping interval per connection (0: none). */
+  pingMs: number;
+  /** broadcast: messages per second published by clients over all processes (0: listen to server pushes only). */
+  publish: number;
+  publishPrefix: string;
+  tsField: string;
+  processes: number;
+  localAddresses: string[];
+  handshakeTimeoutMs: number;
+  watchPids: number[];
+  statusUrl: string | undefined;
+  json: string | undefined;
+  html: string | undefined;
+  quiet: boolean;
+}
+
+export const DEFAULTS: Omit<BenchOptions, 'scenario'> = {
+  urls: ['ws://127.0.0.1:8080/'],
+  connections: 100,
+  ramp: 0,
+  concurrency: 100,
+  durationMs: 10_000,
+  warmupMs: 2_000,
+  drainMs: 2_000,
+  size: 64,
+  binary: false,
+  perMessageDeflate: false,
+  inflight: 1,
+  rate: 0,
+  lateMs: 2,
+  maxBufferedBytes: 1024 * 1024,
+  maxMessages: 0,
+  pingMs: 0,
+  publish: 0,
+  publishPrefix: 'broadcast:',
+  tsField: 'ts',
+  processes: 0,
+  localAddresses: [],
+  handshakeTimeoutMs: 10_000,
+  watchPids: [],
+  statusUrl: undefined,
+  json: undefined,
+  html: undefined,
+  quiet: false,
+};
+
+/** Connections one generator process holds at most when --processes is not given (ulimit -n is per process). */
+export const CONNECTIONS_PER_PROCESS = 8000;
+
+export function autoProcesses(o: Pick<BenchOptions, 'processes' | 'connections' | 'scenario'>): number {
+  if (o.processes > 0) return o.processes;
+  if (o.scenario === 'handshake') return 1;
+  return Math.max(1, Math.ceil(o.connections / CONNECTIONS_PER_PROCESS));
+}
+
+/** `500ms`, `3s`, `2m`, or a bare number of seconds. */
+export function parseDuration(v: string): number {
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m)?$/.exec(v.trim());
+  if (!m) throw new Error(`expected a duration like 500ms, 10s or 2m, got "${v}"`);
+  const n = Number(m[1]);
+  return Math.round(m[2] === 'ms' ? n : m[2] === 'm' ? n * 60_000 : n * 1000);
+}
+
+/** `500/s`, `30/m`, or a bare number per second. */
+export function parseRate(v: string): number {
+  const m = /^(\d+(?:\.\d+)?)(?:\/(s|m))?$/.exec(v.trim());
+  if (!m) throw new Error(`expected a rate like 500/s, got "${v}"`);
+  return m[2] === 'm' ? Number(m[1]) / 60 : Number(m[1]);
+}
+
+/** `64`, `1KiB`, `2MiB` (also KB/MB as powers of 1000). */
+export function parseSize(v: string): number {
+  const m = /^(\d+)\s*(B|KiB|MiB|KB|MB|k|K)?$/.exec(v.trim());
+  if (!m) throw new Error(`expected a size like 64, 1KiB or 1MiB, got "${v}"`);
+  const unit = m[2] ?? 'B';
+  const mult = unit === 'KiB' || unit === 'k' || unit === 'K' ? 1024 : unit === 'MiB' ? 1024 * 1024 : unit === 'KB' ? 1000 : unit === 'MB' ? 1e6 : 1;
+  return Number(m[1]) * mult;
+}
+
+export function parseCount(v: string): number {
+  const n = Number(v.replace(/[_,]/g, ''));
+  if (!Number.isInteger(n) || n < 0) throw new Error(`expected a whole number, got "${v}"`);
+  return n;
+}
+
+/** `127.0.0.1-127.0.0.16` (a range in the last octet), a comma list, or both mixed. */
+export function parseAddresses(v: string): string[] {
+  const out: string[] = [];
+  for (const part of v.split(',').map((s) => s.trim()).filter(Boolean)) {
+    const m = /^(\d+\.\d+\.\d+\.)(\d+)-(?:\d+\.\d+\.\d+\.)?(\d+)$/.exec(part);
+    if (m) {
+      const from = Number(m[2]);
+      const to = Number(m[3]);
+      if (to < from || to > 255) throw new Error(`bad address range "${part}"`);
+      for (let i = from; i <= to; i++) out.push(`${m[1]}${i}`);
+    } else if (/^\d+\.\d+\.\d+\.\d+$/.test(part)) {
+      out.push(part);
+    } else {
+      throw new Error(`expected addresses like 127.0.0.1-127.0.0.16, got "${part}"`);
+    }
+  }
+  return out;
+}
+
+/** The share of `total` that worker `index` of `n` takes (the first ones take the remainder). */
+export function shareOf(total: number, index: number, n: number): number {
+  return Math.floor(total / n) + (index < total % n ? 1 : 0);
+}

@@ -1,0 +1,268 @@
+/** One proxied plain-HTTP exchange (long-poll, SSE, any request on an `http: true` route): pick, connect with retries, stream both ways. */
+
+import http, { type ClientRequest, type IncomingMessage, type ServerResponse } from 'node:http';
+import https from 'node:https';
+import type { Socket } from 'node:net';
+import type { ErrorCode } from '../errors.js';
+import type { Server } from '../pool/server.js';
+import type { RouteRuntime, Runtime } from '../runtime.js';
+import { extractKey } from '../balancing/hash-key.js';
+import { endToEndHeaders, forwardedRequestHeaders } from '../tunnel/headers.js';
+import type { Affinity } from './affinity.js';
+import { HANDSHAKE_SNIFF_BYTES, sidFromHandshake } from './presets.js';
+import { respondError } from './respond.js';
+
+/** What an exchange needs from the HttpFallback that runs it. */
+export interface ExchangeHost {
+  readonly rt: Runtime;
+  agent(server: Server): http.Agent;
+  affinity(route: RouteRuntime): Affinity | null;
+  opened(x: HttpExchange, server: Server): void;
+  closed(x: HttpExchange, server: Server): void;
+}
+
+const SSE_RE = /^\s*text\/event-stream/i;
+
+export class HttpExchange {
+  readonly #host: ExchangeHost;
+  readonly #route: RouteRuntime;
+  readonly #req: IncomingMessage;
+  readonly #res: ServerResponse;
+  readonly #affinity: Affinity | null;
+  readonly #tried = new Set<Server>();
+  readonly #hasBody: boolean;
+  readonly #tls: boolean;
+  #headers: [string, string][] = [];
+  #key: string | undefined;
+  #attempts = 0;
+  #lastCode: ErrorCode = 'WSLB_ERR_NO_SERVER';
+  /** The server this exchange counts against (`active`), while bound. */
+  server: Server | null = null;
+  #upReq: ClientRequest | null = null;
+  #upRes: IncomingMessage | null = null;
+  #connected = false;
+  #staleRetried = false;
+  #connectTimer: NodeJS.Timeout | null = null;
+  /** Engine.IO handshake body seen so far, while looking for the new sid. */
+  #sniff: string | null = null;
+  /** An SSE response under way: drains end it cleanly (chunked terminator) so EventSource reconnects. */
+  streaming = false;
+  finished = false;
+
+  constructor(host: ExchangeHost, route: RouteRuntime, req: IncomingMessage, res: ServerResponse) {
+    this.#host = host;
+    this.#route = route;
+    this.#req = req;
+    this.#res = res;
+    this.#affinity = host.affinity(route);
+    this.#tls = host.rt.isTls(req.socket);
+    const length = req.headers['content-length'];
+    this.#hasBody = req.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');
+  }
+
+  run(): void {
+    const rt = this.#host.rt;
+    const req = this.#req;
+    this.#res.on('close', this.clientOnClose);
+    req.on('error', this.clientOnError);
+    const address = req.socket.remoteAddress ?? '';
+    const refused = rt.admit(this.#route, address);
+    if (refused) return this.#fail(refused, [['Retry-After', '1']]);
+    this.#headers = forwardedRequestHeaders(req, { clientAddress: address, proto: this.#tls ? 'https' : 'http' });
+    this.#key = this.#route.key ? extractKey(this.#route.key, req, address) : undefined;
+    this.#attempt(null);
+  }
+
+  /** A new upstream request: to `forced` (a stale keep-alive socket's retry) or to a freshly picked server. */
+  #attempt(forced: Server | null): void {
+    if (this.finished) return;
+    const pool = this.#route.pool;
+    let server = forced ?? undefined;
+    if (!server) {
+      const servers = this.#attempts++ <= pool.config.retries ? pool.ready(this.#tried) : [];
+      server = servers.length
+        ? this.#affinity?.pinned(this.#req, servers) ?? this.#route.balancer.pick({ servers, key: this.#key, clientAddress: this.#req.socket.remoteAddress ?? '' })
+        : undefined;
+      if (!server) {
+        const wait = String(Math.max(1, Math.ceil(pool.config.health.interval / 1000)));
+        return this.#fail(this.#lastCode, [['Retry-After', wait]]);
+      }
+      this.#tried.add(server);
+    }
+    this.#bind(server);
+    const upReq = (server.tls ? https : http).request({
+      host: server.host, port: server.port, method: this.#req.method, path: this.#req.url ?? '/',
+      headers: this.#headers as unknown as Record<string, string>, setHost: false, agent: this.#host.agent(server),
+    });
+    this.#upReq = upReq;
+    this.#upRes = null;
+    this.#connected = false;
+    upReq.on('socket', (socket: Socket) => this.#upstreamSocket(upReq, socket));
+    upReq.on('error', (err: NodeJS.ErrnoException) => this.#upstreamError(upReq, err));
+    upReq.on('response', (res: IncomingMessage) => this.#upstreamResponse(upReq, res));
+    upReq.on('timeout', () => this.#upstreamTimeout(upReq));
+    // Without a body the request is complete now; a body waits for the connection, so a
+    // connect failure has consumed none of it and the request can go to another server.
+    if (!this.#hasBody) upReq.end();
+  }
+
+  #upstreamSocket(upReq: ClientRequest, socket: Socket): void {
+    if (upReq !== this.#upReq) return;
+    if (!socket.connecting) { this.#upstreamConnected(upReq); return; }
+    this.#connectTimer = setTimeout(() => {
+      upReq.destroy(Object.assign(new Error('connect timed out'), { code: 'ETIMEDOUT' }));
+    }, this.#host.rt.config.timeouts.connect);
+    socket.once(this.server?.tls ? 'secureConnect' : 'connect', () => this.#upstreamConnected(upReq));
+  }
+
+  #upstreamConnected(upReq: ClientRequest): void {
+    this.#clearConnectTimer();
+    if (upReq !== this.#upReq) return;
+    this.#connected = true;
+    // Idle, not total: the socket timer restarts with every byte either way.
+    upReq.setTimeout(this.#host.rt.config.timeouts.http);
+    if (this.#hasBody) {
+      const server = this.server!;
+      this.#req.on('data', (chunk: Buffer) => { server.bytesIn += chunk.length; });
+      this.#req.pipe(upReq);
+    }
+  }
+
+  #upstreamError(upReq: ClientRequest, err: NodeJS.ErrnoException): void {
+    if (upReq !== this.#upReq || this.finished) return;
+    this.#clearConnectTimer();
+    const server = this.server!;
+    const outlier = this.#route.pool.outlier;
+    if (this.#upRes) { this.#abort(); return; }   // failed mid-response: the client sees the cut
+    if (!this.#connected) {
+      server.connectFailures++;
+      outlier.failure(server, `connect ${err.code ?? 'failed'}`);
+      this.#unbind();
+      this.#lastCode = 'WSLB_ERR_CONNECT';
+      this.#attempt(null);
+      return;
+    }
+    if (upReq.reusedSocket && !this.#hasBody && !this.#staleRetried && err.code === 'ECONNRESET') {
+      // The server closed an idle keep-alive socket as we reused it: not the server's failure.
+      this.#staleRetried = true;
+      this.#unbind();
+      this.#attempt(server);
+      return;
+    }
+    outlier.failure(server, err.message);
+    this.#fail('WSLB_ERR_UPSTREAM_CLOSED');
+  }
+
+  #upstreamTimeout(upReq: ClientRequest): void {
+    if (upReq !== this.#upReq || this.finished) return;
+    if (this.#upRes) { this.#abort(); return; }
+    this.#route.pool.outlier.failure(this.server!, `no answer in ${this.#host.rt.config.timeouts.http} ms`);
+    this.#fail('WSLB_ERR_UPSTREAM_TIMEOUT');
+  }
+
+  #upstreamResponse(upReq: ClientRequest, upRes: IncomingMessage): void {
+    if (upReq !== this.#upReq || this.finished) { upRes.destroy(); return; }
+    this.#clearConnectTimer();
+    this.#upRes = upRes;
+    const server = this.server!;
+    const res = this.#res;
+    const status = upRes.statusCode ?? 502;
+    if (status >= 500) this.#route.pool.outlier.failure(server, `HTTP ${status}`);
+    else this.#route.pool.outlier.success(server);
+    const headers = endToEndHeaders(upRes.rawHeaders);
+    const cookie = this.#affinity?.chosen(this.#req, server, this.#tls);
+    if (cookie !== undefined) headers.push(['Set-Cookie', cookie]);
+    if (this.#host.rt.draining) res.shouldKeepAlive = false;
+    if (status === 200 && this.#affinity?.watchesAnswer(this.#req)) this.#sniff = '';
+    res.writeHead(status, upRes.statusMessage || undefined, headers.flat());
+    if (SSE_RE.test(String(upRes.headers['content-type'] ?? ''))) {
+      this.streaming = true;
+      res.flushHeaders();   // EventSource opens on the head; do not wait for the first event
+    }
+    upRes.on('data', (chunk: Buffer) => {
+      if (upReq !== this.#upReq) return;
+      server.bytesOut += chunk.length;
+      if (this.#sniff !== null) this.#sniffChunk(chunk, server);
+      if (!res.write(chunk)) upRes.pause();
+    });
+    res.on('drain', () => upRes.resume());
+    upRes.on('end', () => { if (upReq === this.#upReq) res.end(); });
+    upRes.on('close', () => { if (!upRes.complete && upReq === this.#upReq) this.#abort(); });
+  }
+
+  /** Learns the Engine.IO session before the client can see it (and send its next request). */
+  #sniffChunk(chunk: Buffer, server: Server): void {
+    this.#sniff += chunk.toString('latin1', 0, Math.min(chunk.length, HANDSHAKE_SNIFF_BYTES));
+    const sid = sidFromHandshake(this.#sniff!);
+    if (sid !== undefined) this.#affinity!.learn(sid, server);
+    if (sid !== undefined || this.#sniff!.length >= HANDSHAKE_SNIFF_BYTES) this.#sniff = null;
+  }
+
+  clientOnError = (): void => { /* the response's 'close' follows and ends the exchange */ };
+
+  /** The response finished or the client went away: a client gone early aborts the upstream at once. */
+  clientOnClose = (): void => {
+    if (!this.#res.writableFinished) this.#abortUpstream();
+    this.#finish();
+  };
+
+  /** Drain and shutdown: an SSE stream ends with its chunked terminator; the upstream request is abandoned. */
+  close(_code?: number): void {
+    if (this.finished || !this.streaming) return;
+    if (this.#host.rt.draining) this.#res.shouldKeepAlive = false;
+    this.#abortUpstream();
+    this.#res.end();
+  }
+
+  /** Cuts both sides now. */
+  destroy(): void {
+    this.#abortUpstream();
+    this.#res.destroy();
+  }
+
+  /** Rejects before a response started, cuts it otherwise; the failure is counted for the route. */
+  #fail(code: ErrorCode, extra: readonly [string, string][] = []): void {
+    this.#host.rt.onRejected(this.#route.config.name, code);
+    this.#abortUpstream();
+    if (!this.#res.headersSent) this.#req.resume();   // unread body: let the socket close cleanly after the answer
+    respondError(this.#res, code, extra);
+  }
+
+  #abort(): void {
+    this.#abortUpstream();
+    this.#res.destroy();
+  }
+
+  #abortUpstream(): void {
+    this.#clearConnectTimer();
+    const upReq = this.#upReq;
+    this.#upReq = null;   // later events of that request are ignored
+    if (upReq && !(this.#upRes?.complete ?? false)) upReq.destroy();
+  }
+
+  #clearConnectTimer(): void {
+    if (this.#connectTimer !== null) { clearTimeout(this.#connectTimer); this.#connectTimer = null; }
+  }
+
+  #bind(server: Server): void {
+    this.server = server;
+    server.active++;
+    this.#host.opened(this, server);
+  }
+
+  #unbind(): void {
+    const server = this.server;
+    if (!server) return;
+    this.server = null;
+    server.active--;
+    this.#host.closed(this, server);
+  }
+
+  /** The single end of an exchange: runs once. */
+  #finish(): void {
+    if (this.finished) return;
+    this.finished = true;
+    this.#clearConnectTimer();
+    this.#unbind();
+  }
+}

@@ -1,0 +1,110 @@
+/** Plain-HTTP proxying for long-polling and SSE fallbacks: the open exchanges per server, route affinities, upstream agents, drain. */
+
+import http, { type IncomingMessage, type ServerResponse } from 'node:http';
+import https from 'node:https';
+import type { Server } from '../pool/server.js';
+import type { RouteRuntime, Runtime } from '../runtime.js';
+import { spreadCloses } from '../tunnel/spread.js';
+import { CLOSE } from '../errors.js';
+import { Affinity } from './affinity.js';
+import { HttpExchange, type ExchangeHost } from './exchange.js';
+
+/** Session tables keep an idle session at least this long, and twice `timeouts.http` (a held poll) when longer. */
+const MIN_SESSION_TTL_MS = 60_000;
+
+export class HttpFallback implements ExchangeHost {
+  readonly rt: Runtime;
+  /** Open exchanges per server (the registry drains and shutdown end SSE streams from). */
+  readonly #open = new Map<Server, Set<HttpExchange>>();
+  #size = 0;
+  #idleWaiters: (() => void)[] = [];
+  /** Per route name, so a reload that keeps a route's affinity keeps its sessions. */
+  readonly #affinities = new Map<string, Affinity>();
+  // Keep-alive to servers: a poll every few seconds per client must not cost a TCP handshake each.
+  readonly #agent = new http.Agent({ keepAlive: true });
+  readonly #tlsAgent = new https.Agent({ keepAlive: true });
+
+  constructor(rt: Runtime) {
+    this.rt = rt;
+  }
+
+  /** Proxies one request on an `http: true` route. */
+  handle(route: RouteRuntime, req: IncomingMessage, res: ServerResponse): void {
+    new HttpExchange(this, route, req, res).run();
+  }
+
+  /** Open exchanges (all kinds) right now. */
+  get size(): number {
+    return this.#size;
+  }
+
+  agent(server: Server): http.Agent {
+    return server.tls ? this.#tlsAgent : this.#agent;
+  }
+
+  affinity(route: RouteRuntime): Affinity | null {
+    const config = route.config.affinity;
+    const name = route.config.name;
+    if (!config) { this.#affinities.delete(name); return null; }
+    let a = this.#affinities.get(name);
+    if (!a || !a.sameAs(config)) {
+      a = new Affinity(config, () => Math.max(MIN_SESSION_TTL_MS, 2 * this.rt.config.timeouts.http));
+      this.#affinities.set(name, a);
+    }
+    return a;
+  }
+
+  /** For WebSocket upgrades on the route: the pinned server when it is one of `servers`, else undefined (pick). */
+  pinned(route: RouteRuntime, req: IncomingMessage, servers: readonly Server[]): Server | undefined {
+    return route.config.affinity ? this.affinity(route)?.pinned(req, servers) : undefined;
+  }
+
+  opened(x: HttpExchange, server: Server): void {
+    let set = this.#open.get(server);
+    if (!set) this.#open.set(server, (set = new Set()));
+    set.add(x);
+    this.#size++;
+  }
+
+  closed(x: HttpExchange, server: Server): void {
+    const set = this.#open.get(server);
+    if (!set?.delete(x)) return;
+    if (set.size === 0) this.#open.delete(server);
+    if (--this.#size > 0) return;
+    const waiters = this.#idleWaiters;
+    this.#idleWaiters = [];
+    for (const w of waiters) w();
+  }
+
+  /** The SSE streams open on `server` (a server drain ends them cleanly, spread over its window). */
+  streams(server: Server): HttpExchange[] {
+    return [...(this.#open.get(server) ?? [])].filter((x) => x.streaming);
+  }
+
+  /**
+   * Shutdown: SSE streams end cleanly, spread over the window; other exchanges (held polls,
+   * uploads) may finish within it and are cut at its end. Resolves when none is left.
+   */
+  close(windowMs: number): Promise<void> {
+    if (this.#size === 0) { this.#closeAgents(); return Promise.resolve(); }
+    const all = [...this.#open.values()].flatMap((s) => [...s]);
+    const spread = spreadCloses(all.filter((x) => x.streaming), CLOSE.GOING_AWAY, windowMs);
+    const cut = setTimeout(() => this.destroyAll(), windowMs);
+    return new Promise<void>((resolve) => this.#idleWaiters.push(resolve)).then(() => {
+      clearTimeout(cut);
+      spread.cancel();
+      this.#closeAgents();
+    });
+  }
+
+  /** Abort: every exchange cut now. */
+  destroyAll(): void {
+    for (const set of [...this.#open.values()]) for (const x of [...set]) x.destroy();
+    this.#closeAgents();
+  }
+
+  #closeAgents(): void {
+    this.#agent.destroy();
+    this.#tlsAgent.destroy();
+  }
+}

@@ -1,0 +1,87 @@
+/** GET /events: a snapshot with history first, then one tick per second carrying /status and rates. */
+
+import t from 'tap';
+import http from 'node:http';
+import { once } from 'node:events';
+import WebSocket from 'ws';
+import { startEchoBackends } from '../helpers/backend.js';
+import { startBalancer, until } from '../helpers/balancer.js';
+
+interface Event { event: string; data: Record<string, unknown> }
+
+function stream(port: number): { events: Event[]; req: http.ClientRequest; headers: Promise<http.IncomingHttpHeaders> } {
+  const events: Event[] = [];
+  const req = http.get({ host: '127.0.0.1', port, path: '/events' });
+  const headers = new Promise<http.IncomingHttpHeaders>((resolve) => {
+    req.on('response', (res) => {
+      resolve(res.headers);
+      let buf = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => {
+        buf += chunk;
+        let i: number;
+        while ((i = buf.indexOf('\n\n')) !== -1) {
+          const block = buf.slice(0, i);
+          buf = buf.slice(i + 2);
+          const event = /^event: (.*)$/m.exec(block)?.[1];
+          const data = /^data: (.*)$/m.exec(block)?.[1];
+          if (event && data) events.push({ event, data: JSON.parse(data) as Record<string, unknown> });
+        }
+      });
+    });
+  });
+  req.on('error', () => {});
+  return { events, req, headers };
+}
+
+t.test('snapshot then ticks, at most one per second, with live counts and rates', async (t) => {
+  const backends = await startEchoBackends(1, 'ev');
+  t.teardown(() => Promise.all(backends.map((b) => b.close())));
+  const b = await startBalancer(t, { servers: [{ name: 'ev-1', url: backends[0]!.url }] });
+  const s = stream(b.adminPort());
+  t.teardown(() => s.req.destroy());
+  const headers = await s.headers;
+  t.match(headers['content-type'], /^text\/event-stream/);
+  t.equal(headers['cache-control'], 'no-store');
+  t.ok(await until(() => s.events.length >= 1), 'snapshot arrives at once');
+  t.equal(s.events[0]!.event, 'snapshot');
+  t.match(s.events[0]!.data, { auth: false, status: { pools: { p: { servers: [{ name: 'ev-1', state: 'up' }] } } }, history: Array });
+
+  const clients = [];
+  for (let i = 0; i < 3; i++) {
+    const ws = new WebSocket(`ws://127.0.0.1:${b.proxyPort()}/`, { perMessageDeflate: false });
+    await once(ws, 'open');
+    clients.push(ws);
+  }
+  const start = s.events.length;
+  const t0 = Date.now();
+  t.ok(await until(() => s.events.length >= start + 2, 3500), 'two ticks');
+  t.ok(Date.now() - t0 >= 900, 'not faster than once a second');
+  const tick = s.events.at(-1)!;
+  t.equal(tick.event, 'tick');
+  t.match(tick.data, {
+    status: { connections: 3, pools: { p: { servers: [{ name: 'ev-1', active: 3 }] } } },
+    totals: { handshakes: 3 },
+    sample: { servers: { p: { 'ev-1': [3, Number, Number] } } },
+  });
+  for (const ws of clients) ws.terminate();
+});
+
+t.test('the stream ends with the admin listener; many streams are capped', async (t) => {
+  const backends = await startEchoBackends(1, 'cap');
+  t.teardown(() => Promise.all(backends.map((b) => b.close())));
+  const b = await startBalancer(t, { servers: [{ name: 'cap-1', url: backends[0]!.url }] });
+  const streams = Array.from({ length: 32 }, () => stream(b.adminPort()));
+  await Promise.all(streams.map((s) => s.headers));
+  const res = await fetch(`http://127.0.0.1:${b.adminPort()}/events`);
+  t.equal(res.status, 503);
+  t.match(await res.json(), { error: { code: 'WSLB_ERR_ADMIN_BUSY' } });
+  streams[0]!.req.destroy();
+  await new Promise((r) => setTimeout(r, 50));
+  const again = stream(b.adminPort());
+  t.match((await again.headers)['content-type'], /^text\/event-stream/, 'a slot freed');
+  const closed = Promise.all([...streams.slice(1), again].map((s) => new Promise((r) => s.req.on('close', r))));
+  await b.close(100);
+  await closed;
+  t.pass('every stream ended on close');
+});

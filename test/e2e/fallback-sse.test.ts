@@ -1,0 +1,105 @@
+/** Server-Sent Events and held polls through the balancer: latency, idle timer, client disconnect, drain and shutdown. */
+
+import t, { type Test } from 'tap';
+import { startBalancer, until } from '../helpers/balancer.js';
+import { startHttpBackend, type HttpBackend } from '../http/backend-http.js';
+import { openSse, request, type SseClient } from '../http/sse-client.js';
+
+async function farm(t: Test, n: number): Promise<HttpBackend[]> {
+  const out: HttpBackend[] = [];
+  for (let i = 1; i <= n; i++) out.push(await startHttpBackend(`h-${i}`));
+  t.teardown(() => Promise.all(out.map((b) => b.close())));
+  return out;
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+t.test('100 SSE streams: every event within 250 ms, streams counted in server.active', async (t) => {
+  const backends = await farm(t, 3);
+  const b = await startBalancer(t, { algorithm: 'least-connections', servers: backends, route: { http: true } });
+  const clients: SseClient[] = [];
+  for (let i = 0; i < 100; i++) clients.push(await openSse(b.proxyPort(), '/sse'));
+  t.ok(await until(() => backends.reduce((n, s) => n + s.streams.length, 0) === 100), 'every stream reached a server');
+  const pool = b.runtime.pools.get('p')!;
+  t.same(pool.servers.map((s) => s.active).sort(), [33, 33, 34], 'least-connections saw the open streams');
+  for (let k = 0; k < 5; k++) {
+    for (const s of backends) s.emit(`e${k}`);
+    await sleep(100);
+  }
+  t.ok(await until(() => clients.every((c) => c.events.length === 5)), 'every client got every event');
+  let worst = 0;
+  for (const c of clients) for (const e of c.events) worst = Math.max(worst, e.at - (JSON.parse(e.data) as { t: number }).t);
+  t.ok(worst < 250, `slowest event took ${worst} ms`);
+  for (const c of clients) c.req.destroy();
+  t.ok(await until(() => pool.servers.every((s) => s.active === 0)), 'counters back to 0');
+});
+
+t.test('Last-Event-ID is forwarded; a client disconnect closes the upstream within 1 s', async (t) => {
+  const [s] = await farm(t, 1);
+  const b = await startBalancer(t, { servers: [s!], route: { http: true } });
+  const c = await openSse(b.proxyPort(), '/sse', { 'Last-Event-ID': '41' });
+  await until(() => s!.streams.length === 1);
+  t.equal(s!.streams[0]!.lastEventId, '41');
+  const gone = Date.now();
+  c.req.destroy();
+  t.ok(await until(() => s!.streams[0]!.closedAt !== null, 1000), 'upstream stream closed');
+  t.ok(s!.streams[0]!.closedAt! - gone < 1000, `closed after ${s!.streams[0]!.closedAt! - gone} ms`);
+
+  // A held poll abandoned by its client is abandoned upstream too.
+  const held = request(b.proxyPort(), '/hold?ms=5000').catch(() => null);
+  await until(() => s!.requests.some((r) => r.url.startsWith('/hold')));
+  t.equal(b.runtime.http.size, 1, 'one exchange open');
+  const t0 = Date.now();
+  b.runtime.http.destroyAll();
+  await held;
+  t.ok(await until(() => s!.abandoned.length === 1, 1000) && s!.abandoned[0]! - t0 < 1000, 'held request abandoned upstream');
+});
+
+t.test('a poll held 20 s is not cut with the default timeouts.http', { timeout: 40_000 }, async (t) => {
+  const [s] = await farm(t, 1);
+  const b = await startBalancer(t, { servers: [s!], route: { http: true } });
+  const t0 = Date.now();
+  const r = await request(b.proxyPort(), '/hold?ms=20000');
+  t.equal(r.status, 200);
+  t.same(JSON.parse(r.body), { server: 'h-1', held: 20000 });
+  t.ok(Date.now() - t0 >= 20000);
+});
+
+t.test('timeouts.http is an idle timer: a busy stream outlives it, a silent poll gets 504', async (t) => {
+  const [s] = await farm(t, 1);
+  const b = await startBalancer(t, { servers: [s!], route: { http: true }, timeouts: { http: '600ms' } });
+  const c = await openSse(b.proxyPort(), '/sse');
+  for (let k = 0; k < 8; k++) { s!.emit(`k${k}`); await sleep(250); }   // 2 s of traffic, never 600 ms idle
+  t.equal(c.events.length, 8, 'stream alive past 3 x timeouts.http');
+  const ended = c.ended;
+  t.equal(await ended, 'cut', 'then cut once idle');
+
+  const t0 = Date.now();
+  const r = await request(b.proxyPort(), '/hold?ms=3000');
+  t.equal(r.status, 504);
+  t.equal(r.headers['x-wslb-error'], 'WSLB_ERR_UPSTREAM_TIMEOUT');
+  t.equal(r.headers.connection, 'close');
+  t.ok(Date.now() - t0 < 1500, 'answered at the idle timeout');
+  t.equal(b.runtime.routeStats.get('r')?.rejections.get('WSLB_ERR_UPSTREAM_TIMEOUT'), 1, 'counted for the route');
+});
+
+t.test('drain and shutdown end SSE streams cleanly (chunked terminator)', async (t) => {
+  const backends = await farm(t, 2);
+  const b = await startBalancer(t, { servers: backends, route: { http: true } });
+  const pool = b.runtime.pools.get('p')!;
+  const a1 = await openSse(b.proxyPort(), '/sse');
+  const a2 = await openSse(b.proxyPort(), '/sse');
+  await until(() => backends.every((s) => s.streams.length === 1));
+  const first = pool.servers[0]!;
+  const drained = b.runtime.drainServer(first, 100);
+  const onFirst = (await Promise.race([a1.ended.then(() => a1), a2.ended.then(() => a2)]));
+  t.equal(await onFirst.ended, 'clean', 'the drained server\'s stream ended with the terminator');
+  await drained;
+  t.equal(first.active, 0);
+  const other = onFirst === a1 ? a2 : a1;
+  const t0 = Date.now();
+  await b.close(200);
+  t.equal(await other.ended, 'clean', 'shutdown ended the last stream cleanly');
+  t.ok(Date.now() - t0 < 2000, 'shutdown did not wait for the stream');
+  t.ok(await until(() => backends.every((s) => s.streams.every((x) => x.closedAt !== null))), 'upstream streams closed');
+});

@@ -1,0 +1,63 @@
+/** Slow start through a real balancer: a recovered server ramps its weight, so least-connections does not send it the whole wave. */
+
+import t from 'tap';
+import type WebSocket from 'ws';
+import type { Balancer } from '../../src/main.js';
+import { startBalancer, until } from '../helpers/balancer.js';
+import { connectNamed, startChildServer } from '../helpers/server-process.js';
+
+async function wave(b: Balancer, n: number): Promise<{ sockets: WebSocket[]; names: string[] }> {
+  const sockets: WebSocket[] = [];
+  const names: string[] = [];
+  for (let i = 0; i < n; i++) {
+    const [ws, name] = await connectNamed(b.proxyPort());
+    sockets.push(ws);
+    names.push(name);
+  }
+  return { sockets, names };
+}
+
+async function weights(b: Balancer): Promise<Record<string, [number, number]>> {
+  const res = await fetch(`http://127.0.0.1:${b.adminPort()}/status`);
+  const doc = (await res.json()) as { pools: { p: { servers: { name: string; weight: number; effective_weight: number }[] } } };
+  return Object.fromEntries(doc.pools.p.servers.map((s) => [s.name, [s.weight, s.effective_weight]]));
+}
+
+for (const slowStart of ['2s', '0s']) {
+  t.test(`least-connections, slow_start ${slowStart}: the reconnect wave after a recovery`, async (t) => {
+    const a = await startChildServer(t, 'a');
+    const z = await startChildServer(t, 'z');
+    const b = await startBalancer(t, {
+      algorithm: 'least-connections',
+      servers: [{ name: 'a', url: a.url }, { name: 'z', url: z.url }],
+      pool: { health: { check: 'tcp', interval: '100ms', timeout: '200ms', rise: 1, fall: 1 }, slow_start: slowStart },
+    });
+    const pool = b.runtime.pools.get('p')!;
+    const zs = pool.server('z')!;
+    t.same(await weights(b), { a: [1, 1], z: [1, 1] }, 'members present at start begin at full weight');
+
+    z.kill('SIGKILL');
+    t.ok(await until(() => zs.state === 'down', 3000));
+    const first = await wave(b, 20);
+    t.teardown(() => { for (const s of first.sockets) s.terminate(); });
+    t.ok(first.names.every((n) => n === 'a'), 'while z is down everyone lands on a');
+
+    await z.restart();
+    t.ok(await until(() => zs.state === 'up', 3000));
+    const second = await wave(b, 20);
+    t.teardown(() => { for (const s of second.sockets) s.terminate(); });
+    const onZ = second.names.filter((n) => n === 'z').length;
+    if (slowStart === '0s') {
+      t.equal(onZ, 20, 'without slow start the empty server takes the whole wave');
+      return;
+    }
+    t.ok(onZ >= 1 && onZ <= 6, `with slow start z takes ${onZ} of 20 (its weight starts at 10%)`);
+    const [w, eff] = (await weights(b))['z']!;
+    t.equal(w, 1, '/status weight is the configured one');
+    t.ok(eff < 0.5, `effective_weight ramps: ${eff}`);
+    t.ok(await until(() => zs.weight === 1, 3000), 'full weight after the window');
+    const third = await wave(b, 10);
+    t.teardown(() => { for (const s of third.sockets) s.terminate(); });
+    t.ok(third.names.filter((n) => n === 'z').length >= 8, 'at full weight z catches up');
+  });
+}
