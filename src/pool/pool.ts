@@ -82,7 +82,10 @@ export class Pool {
       healthy: this.config.health.check === 'none',
       ramp: { now: this.#deps.now, window: () => this.config.slow_start },
       rampFirst: later,
-      onStateChange: (server, from, to, reason) => { for (const l of this.#stateListeners) l(server, from, to, reason); },
+      onStateChange: (server, from, to, reason) => {
+        // A failing hook (metrics, ring rebuild) must not break the health check or drain that changed the state.
+        for (const l of this.#stateListeners) try { l(server, from, to, reason); } catch { /* the hook's own bug */ }
+      },
     });
   }
 

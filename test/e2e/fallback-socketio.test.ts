@@ -120,7 +120,7 @@ t.test('affinity to a server that goes down: the session moves, the client re-ha
     forceNew: true, transports: ['polling'], reconnectionDelay: 50, reconnectionDelayMax: 200, timeout: ACK_MS,
   }));
   t.teardown(() => { for (const s of sockets) s.disconnect(); });
-  await Promise.all(sockets.map((s) => new Promise((r) => s.once('connect', r))));
+  await Promise.all(sockets.map((s) => new Promise<void>((r) => s.once('connect', () => r()))));
   const before = await Promise.all(sockets.map(async (s) => ((await s.timeout(ACK_MS).emitWithAck('echo', 0)) as { server: string }).server));
   const victim = b.runtime.pools.get('p')!.servers.find((s) => s.name === before[0])!;
   victim.healthy = false;   // what the health checker does when the server stops answering

@@ -6,6 +6,15 @@ import path from 'node:path';
 
 export const CLI = path.join(path.dirname(fileURLToPath(import.meta.url)), '../../dist/src/cli.js');
 
+/**
+ * The child's environment: tap's process tracking stays, its coverage is off. The child runs
+ * dist/*.js, whose source-mapped coverage does not merge with the in-process ts coverage of the
+ * same src files: it replaced it (every src file a CLI child loaded showed its functions as never run).
+ */
+function childEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  return { ...process.env, ...env, _TAPJS_PROCESSINFO_COVERAGE_: '0' };
+}
+
 export interface RunningCli {
   child: ChildProcess;
   lines: Record<string, unknown>[];
@@ -16,7 +25,7 @@ export interface RunningCli {
 }
 
 export function startCli(args: string[], env: NodeJS.ProcessEnv = {}): RunningCli {
-  const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [CLI, ...args], { env: childEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
   const lines: Record<string, unknown>[] = [];
   const waiters: { pred: (l: Record<string, unknown>) => boolean; resolve: (l: Record<string, unknown>) => void }[] = [];
   let buf = '';
@@ -51,7 +60,7 @@ export function startCli(args: string[], env: NodeJS.ProcessEnv = {}): RunningCl
 
 /** Runs the CLI to completion; returns exit code, stdout and stderr. */
 export async function runCli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [CLI, ...args], { env: childEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (d: Buffer) => { stdout += d.toString(); });
