@@ -9,8 +9,13 @@ import type { AlgorithmModuleFactory, Balancer, BalancerDeps, PickContext, Serve
 
 type Instance = ReturnType<AlgorithmModuleFactory>;
 
-/** Imports the file, calls its default export with the options and checks it returned `{ name, pick }`; throws an Error saying what is wrong. */
-export async function instantiateModule(file: string, options: Readonly<Record<string, unknown>>, deps: BalancerDeps): Promise<Instance> {
+// Imported factories by absolute path. Node caches ES modules anyway (an edited file is not
+// re-read before a restart); keeping the factory lets a reload rebuild balancers synchronously.
+const factories = new Map<string, AlgorithmModuleFactory>();
+
+async function importFactory(file: string): Promise<AlgorithmModuleFactory> {
+  const known = factories.get(file);
+  if (known) return known;
   let mod: { default?: unknown };
   try {
     mod = (await import(pathToFileURL(file).href)) as { default?: unknown };
@@ -20,9 +25,15 @@ export async function instantiateModule(file: string, options: Readonly<Record<s
   if (typeof mod.default !== 'function') {
     throw new Error(`algorithm module ${file} must default-export a factory (options, { random, now }) => ({ name, pick })`);
   }
+  factories.set(file, mod.default as AlgorithmModuleFactory);
+  return mod.default as AlgorithmModuleFactory;
+}
+
+/** Calls the factory with the options and checks it returned `{ name, pick }`; throws an Error saying what is wrong. */
+function instantiate(factory: AlgorithmModuleFactory, file: string, options: Readonly<Record<string, unknown>>, deps: BalancerDeps): Instance {
   let inst: unknown;
   try {
-    inst = (mod.default as AlgorithmModuleFactory)(options, { random: deps.random, now: deps.now });
+    inst = factory(options, { random: deps.random, now: deps.now });
   } catch (e) {
     throw new Error(`algorithm module ${file}: the factory threw: ${(e as Error).message}`);
   }
@@ -31,6 +42,11 @@ export async function instantiateModule(file: string, options: Readonly<Record<s
     throw new Error(`algorithm module ${file}: the factory must return { name: string, pick(ctx) }`);
   }
   return i as Instance;
+}
+
+/** Imports the file (once per process), calls its default export with the options and validates the result. */
+export async function instantiateModule(file: string, options: Readonly<Record<string, unknown>>, deps: BalancerDeps): Promise<Instance> {
+  return instantiate(await importFactory(file), file, options, deps);
 }
 
 /** A Balancer whose module is imported by `start()`; it picks nothing (503) before that, which Runtime.start rules out. */
@@ -42,6 +58,11 @@ class ModuleBalancer implements Balancer {
   constructor(cfg: AlgorithmConfig, deps: BalancerDeps) {
     this.#cfg = cfg;
     this.#deps = deps;
+    // Already imported (a reload): ready at once, so no handshake meets an unloaded module.
+    const factory = factories.get(cfg.module!);
+    if (factory) {
+      try { this.#inner = instantiate(factory, cfg.module!, cfg.options, deps); } catch { /* start() reports it */ }
+    }
   }
 
   get name(): string {

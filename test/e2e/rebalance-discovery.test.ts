@@ -91,9 +91,10 @@ t.test('DNS discovery: servers join and leave with the records', async (t) => {
   const first = await hello();
   t.equal(first.host, '127.0.0.2');
 
+  const firstClosed = once(first.ws, 'close') as Promise<[number]>;   // listening before the drain can start
   dns.records.set('chat.test.local', ['127.0.0.3']);
   t.ok(await until(() => pool.servers.map((s) => s.name).join() === `127.0.0.3:${port}`), 'record change applied');
-  const [code] = await once(first.ws, 'close') as [number];
+  const [code] = await firstClosed;
   t.equal(code, 1012, 'the tunnel to the vanished server was drained with 1012');
   const second = await hello();
   t.equal(second.host, '127.0.0.3', 'new clients reach the new address');
