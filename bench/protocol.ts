@@ -23,7 +23,7 @@ export interface WorkerJob {
 
 export type ToWorker =
   | { type: 'job'; job: WorkerJob }
-  | { type: 'go' }
+  | { type: 'go'; /** No warm-up: the measured window opens with the load. */ measure: boolean }
   | { type: 'measure' }
   | { type: 'stop' }
   | { type: 'exit' };

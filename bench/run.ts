@@ -154,9 +154,11 @@ export async function runBench(opts: BenchOptions, hooks: RunHooks = {}): Promis
     makeJobs(opts, n).forEach((job, i) => pool.send(i, { type: 'job', job }));
     const setupMs = (opts.ramp > 0 ? (opts.connections / opts.ramp) * 1000 : 0) + 2 * opts.handshakeTimeoutMs + 30_000;
     await until(() => ready === n, setupMs, 'the connections to open');
-    pool.broadcast({ type: 'go' });
-    await until(() => false, opts.warmupMs, null);
-    pool.broadcast({ type: 'measure' });
+    pool.broadcast({ type: 'go', measure: opts.warmupMs === 0 });
+    if (opts.warmupMs > 0) {
+      await until(() => false, opts.warmupMs, null);
+      pool.broadcast({ type: 'measure' });
+    }
     watch?.startWindow();
     const start = performance.now();
     const bounded = opts.maxMessages > 0 && opts.scenario !== 'idle';

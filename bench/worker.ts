@@ -38,7 +38,7 @@ function fatal(err: unknown): void {
 process.on('message', (m: ToWorker) => {
   switch (m.type) {
     case 'job': onJob(m.job).catch(fatal); break;
-    case 'go': stats.phase = 'warmup'; scenario?.start(); break;
+    case 'go': stats.phase = m.measure ? 'measure' : 'warmup'; scenario?.start(); break;
     case 'measure': stats.phase = 'measure'; break;
     case 'stop': onStop().catch(fatal); break;
     case 'exit': scenario?.close(); setTimeout(() => process.exit(0), 50); break;

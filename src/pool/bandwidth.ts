@@ -16,7 +16,7 @@ export class BandwidthSampler {
   readonly #servers: () => readonly Server[];
   readonly #windowMs: number;
   readonly #now: () => number;
-  readonly #last = new Map<Server, number>();   // bytes seen at the previous tick
+  readonly #last = new WeakMap<Server, number>();   // bytes seen at the previous tick (weak: removed members drop out)
   #lastAt: number;
   #timer: NodeJS.Timeout | null = null;
 

@@ -51,7 +51,7 @@ export class LoadPoller {
   readonly #closeSource: () => void;
   readonly #log: Logger | undefined;
   readonly #now: () => number;
-  readonly #state = new Map<Server, PollState>();
+  readonly #state = new WeakMap<Server, PollState>();   // weak: members removed by reload or discovery just drop out
   #timer: NodeJS.Timeout | null = null;
   #closed = false;
 

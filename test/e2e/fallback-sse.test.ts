@@ -1,6 +1,7 @@
 /** Server-Sent Events and held polls through the balancer: latency, idle timer, client disconnect, drain and shutdown. */
 
 import t, { type Test } from 'tap';
+import http from 'node:http';
 import { startBalancer, until } from '../helpers/balancer.js';
 import { startHttpBackend, type HttpBackend } from '../http/backend-http.js';
 import { openSse, request, type SseClient } from '../http/sse-client.js';
@@ -45,14 +46,23 @@ t.test('Last-Event-ID is forwarded; a client disconnect closes the upstream with
   t.ok(await until(() => s!.streams[0]!.closedAt !== null, 1000), 'upstream stream closed');
   t.ok(s!.streams[0]!.closedAt! - gone < 1000, `closed after ${s!.streams[0]!.closedAt! - gone} ms`);
 
-  // A held poll abandoned by its client is abandoned upstream too.
-  const held = request(b.proxyPort(), '/hold?ms=5000').catch(() => null);
+  // A held poll abandoned by its client is abandoned upstream too, and the server's counter drops.
+  const held = http.get({ host: '127.0.0.1', port: b.proxyPort(), path: '/hold?ms=5000', agent: false });
+  held.on('error', () => {});
   await until(() => s!.requests.some((r) => r.url.startsWith('/hold')));
   t.equal(b.runtime.http.size, 1, 'one exchange open');
+  t.equal(b.runtime.pools.get('p')!.servers[0]!.active, 1, 'the held poll counts in active');
   const t0 = Date.now();
-  b.runtime.http.destroyAll();
-  await held;
+  held.destroy();
   t.ok(await until(() => s!.abandoned.length === 1, 1000) && s!.abandoned[0]! - t0 < 1000, 'held request abandoned upstream');
+  t.ok(await until(() => b.runtime.http.size === 0 && b.runtime.pools.get('p')!.servers[0]!.active === 0), 'exchange gone');
+
+  // The same at shutdown's hard stop.
+  const held2 = request(b.proxyPort(), '/hold?ms=5000').catch(() => null);
+  await until(() => b.runtime.http.size === 1);
+  b.runtime.http.destroyAll();
+  await held2;
+  t.ok(await until(() => s!.abandoned.length === 2, 1000), 'destroyAll abandons upstream');
 });
 
 t.test('a poll held 20 s is not cut with the default timeouts.http', { timeout: 40_000 }, async (t) => {

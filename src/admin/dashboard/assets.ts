@@ -1,5 +1,6 @@
 /** The dashboard's files as strings compiled into the package (tsc copies no other assets): page, stylesheet and script, served by path. */
 
+import { dashboardCharts } from './charts.js';
 import { dashboardClient } from './client.js';
 import { DASHBOARD_CSS } from './style.js';
 
@@ -86,7 +87,7 @@ export const DASHBOARD_ASSETS: Readonly<Record<string, Asset>> = {
   '/dashboard.css': { type: 'text/css; charset=utf-8', body: DASHBOARD_CSS, headers: { 'X-Content-Type-Options': 'nosniff' } },
   '/dashboard.js': {
     type: 'text/javascript; charset=utf-8',
-    body: `"use strict";\n(${dashboardClient.toString()})();\n`,
+    body: `"use strict";\n(${dashboardClient.toString()})((${dashboardCharts.toString()})());\n`,
     headers: { 'X-Content-Type-Options': 'nosniff' },
   },
 };

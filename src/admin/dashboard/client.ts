@@ -1,11 +1,15 @@
 /**
  * The dashboard's browser script, written as one self-contained function: tsc type-checks it
- * against the DOM library, and the admin server serves `(${dashboardClient})()` as
- * /dashboard.js (no bundler, no CDN). It must not reference anything outside its own body.
+ * against the DOM library, and the admin server serves `(${dashboardClient})((${dashboardCharts})())`
+ * as /dashboard.js (no bundler, no CDN). It must not reference anything outside its own body
+ * and its argument (types excepted: they are erased).
  */
 
+import type { DashboardCharts } from './charts.js';
+
 /* c8 ignore start */
-export function dashboardClient(): void {
+export function dashboardClient(charts: DashboardCharts): void {
+  const { chartSvg, fmtBytes, fmtNum } = charts;
   type Point = [number, number, number];   // active, bytes/s in, bytes/s out
   interface Sample { t: number; servers: Record<string, Record<string, Point>>; handshakes?: number; rejections?: number }
   interface Counts { handshakes: number; rejections: Record<string, number>; closes: Record<string, number> }
@@ -22,9 +26,6 @@ export function dashboardClient(): void {
   }
   interface Doc { t: number; auth: boolean; status: Status; rates: Counts; totals: Counts; sample: Sample; history?: Sample[] }
 
-  // The charts show the last 5 minutes, or everything since the page's history began when that is shorter (at least 1 minute).
-  const MAX_WINDOW_MS = 5 * 60 * 1000;
-  const MIN_WINDOW_MS = 60 * 1000;
   const MAX_POINTS = 600;
   const COLORS = ['#5b9bd5', '#f4a340', '#6cc070', '#e8625f', '#7fd0cb', '#e9cf5b', '#c08cc0', '#ff9fae', '#b58b6e', '#a6a6a6'];
   const CLOSE_NAMES: Record<string, string> = {
@@ -33,7 +34,6 @@ export function dashboardClient(): void {
     '1011': 'internal error', '1012': 'restart / drain', '1013': 'try again later', '1014': 'bad gateway', '1015': 'TLS',
     '3xxx': 'application', '4xxx': 'private', 'other': 'other',
   };
-  const SVG_NS = 'http://www.w3.org/2000/svg';
 
   let history: Sample[] = [];
   let doc: Doc | null = null;
@@ -51,25 +51,6 @@ export function dashboardClient(): void {
     for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, v);
     for (const c of children) e.append(c);
     return e;
-  }
-
-  function svg(tag: string, attrs: Record<string, string | number>): SVGElement {
-    const e = document.createElementNS(SVG_NS, tag);
-    for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, String(v));
-    return e;
-  }
-
-  function fmtBytes(n: number, suffix = ''): string {
-    const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-    let i = 0;
-    while (n >= 1024 && i < units.length - 1) { n /= 1024; i++; }
-    return `${n >= 100 || i === 0 ? Math.round(n) : n.toFixed(1)} ${units[i]}${suffix}`;
-  }
-
-  function fmtNum(n: number): string {
-    if (n >= 1e6) return `${(n / 1e6).toFixed(1)}M`;
-    if (n >= 1e4) return `${(n / 1e3).toFixed(1)}k`;
-    return Number.isInteger(n) ? String(n) : n.toFixed(1);
   }
 
   function setText(root: ParentNode, sel: string, value: string): void {
@@ -155,10 +136,10 @@ export function dashboardClient(): void {
     renderCounts('rejections', d.rates.rejections, d.totals.rejections, (k) => k.replace(/^WSLB_ERR_/, ''));
     renderCounts('closes', d.rates.closes, d.totals.closes, (k) => `${k} ${CLOSE_NAMES[k] ?? ''}`);
     const end = d.sample.t;
-    drawChart(byId('hs-chart') as unknown as SVGSVGElement, [
+    charts.draw(byId('hs-chart') as unknown as SVGSVGElement, [
       { color: COLORS[0]!, points: history.map((h) => [h.t, h.handshakes ?? 0] as [number, number]) },
       { color: COLORS[3]!, points: history.map((h) => [h.t, h.rejections ?? 0] as [number, number]) },
-    ], end, (v) => `${fmtNum(v)}/s`, 1);
+    ], end, history[0]?.t ?? end, (v) => `${fmtNum(v)}/s`, 1);
   }
 
   // ---- pools ----
@@ -188,8 +169,9 @@ export function dashboardClient(): void {
           return [h.t, pt ? pt[field] + (plus ? pt[plus] : 0) : 0] as [number, number];
         }),
       }));
-      drawChart(section.querySelector('svg[data-chart="active"]') as SVGSVGElement, series(0), end, fmtNum, 1);
-      drawChart(section.querySelector('svg[data-chart="bandwidth"]') as SVGSVGElement, series(1, 2), end, (v) => fmtBytes(v, '/s'), 1024);
+      const first = history[0]?.t ?? end;
+      charts.draw(section.querySelector('svg[data-chart="active"]'), series(0), end, first, fmtNum, 1);
+      charts.draw(section.querySelector('svg[data-chart="bandwidth"]'), series(1, 2), end, first, (v) => fmtBytes(v, '/s'), 1024);
     }
   }
 
@@ -225,12 +207,6 @@ export function dashboardClient(): void {
       el('div', { class: 'charts' }, chart('active', 'Active connections'), chart('bandwidth', 'Bandwidth (in + out)')));
   }
 
-  function chartSvg(kind: string): SVGSVGElement {
-    const s = svg('svg', { viewBox: '0 0 600 120', preserveAspectRatio: 'none', 'data-chart': kind, role: 'img' }) as SVGSVGElement;
-    for (const y of [0, 60, 120]) s.append(svg('line', { x1: 0, x2: 600, y1: y, y2: y, class: 'grid', 'vector-effect': 'non-scaling-stroke' }));
-    return s;
-  }
-
   function updateRow(section: HTMLElement, pool: string, s: ServerDoc, sample: Sample): void {
     const row = section.querySelector<HTMLElement>(`tr[data-server="${CSS.escape(s.name)}"]`);
     if (!row) return;
@@ -254,37 +230,6 @@ export function dashboardClient(): void {
       b.disabled = a === 'enable' ? s.state !== 'disabled' && s.state !== 'draining'
         : a === 'drain' ? s.state === 'draining' : s.state === 'disabled';
     }
-  }
-
-  // ---- charts: polylines in a stretched viewBox, labels in HTML ----
-
-  function drawChart(chart: SVGSVGElement | null, series: { color: string; points: [number, number][] }[], end: number, fmt: (v: number) => string, minMax: number): void {
-    if (!chart) return;
-    const span = history.length > 0 ? end - history[0]!.t : 0;
-    const windowMs = Math.min(MAX_WINDOW_MS, Math.max(MIN_WINDOW_MS, span));
-    const start = end - windowMs;
-    let max = minMax;
-    for (const s of series) for (const [t, v] of s.points) if (t >= start && v > max) max = v;
-    max = niceCeil(max);
-    for (const old of chart.querySelectorAll('polyline')) old.remove();
-    for (const s of series) {
-      const pts = s.points.filter(([t]) => t >= start)
-        .map(([t, v]) => `${(((t - start) / windowMs) * 600).toFixed(1)},${(120 - (v / max) * 116).toFixed(1)}`);
-      if (pts.length === 0) continue;
-      if (pts.length === 1) pts.push(`600,${pts[0]!.split(',')[1]}`);
-      chart.append(svg('polyline', { points: pts.join(' '), fill: 'none', stroke: s.color, 'stroke-width': 2, 'vector-effect': 'non-scaling-stroke', 'stroke-linejoin': 'round' }));
-    }
-    const label = chart.parentElement?.querySelector('.ymax');
-    if (label) label.textContent = `max ${fmt(max)}`;
-    const from = chart.parentElement?.querySelector('.xstart');
-    const minutes = windowMs / 60_000;
-    if (from) from.textContent = `-${minutes >= 1.5 ? `${Math.round(minutes * 2) / 2} min` : `${Math.round(windowMs / 1000)} s`}`;
-  }
-
-  function niceCeil(x: number): number {
-    const p = 10 ** Math.floor(Math.log10(x));
-    for (const m of [1, 2, 2.5, 5, 10]) if (m * p >= x) return m * p;
-    return 10 * p;
   }
 
   // ---- actions ----
