@@ -4,6 +4,9 @@ import type { RawData, WebSocket } from 'ws';
 import { Connections, openMany } from '../connect.js';
 import { OpenLoopSchedule } from '../schedule.js';
 import type { ScenarioFactory, ScenarioWorker } from './scenario.js';
+import { waitUntil } from './scenario.js';
+
+const QUIET_MS = 200;
 
 /** Wall-clock ms with sub-ms precision, comparable across processes on one machine. */
 export const wallMs = (): number => performance.timeOrigin + performance.now();
@@ -23,6 +26,7 @@ export const broadcastWorker: ScenarioFactory = (job, stats): ScenarioWorker => 
   const budget = job.maxMessages > 0 ? job.maxMessages : Infinity;
   const pad = o.size > 40 ? 'x'.repeat(o.size - 40) : '';
   let stopped = false;
+  let lastReceived = 0;
   let timer: NodeJS.Timeout | null = null;
 
   function publish(schedule: OpenLoopSchedule): void {
@@ -61,6 +65,7 @@ export const broadcastWorker: ScenarioFactory = (job, stats): ScenarioWorker => 
           ws.on('message', (data: RawData) => {
             const ts = readTimestamp(data.toString(), o.tsField);
             if (ts === undefined) return;
+            lastReceived = performance.now();
             stats.count('received');
             stats.record('latency', wallMs() - ts);
           });
@@ -73,6 +78,8 @@ export const broadcastWorker: ScenarioFactory = (job, stats): ScenarioWorker => 
     async stop() {
       stopped = true;
       if (timer) clearTimeout(timer);
+      // Fan-out of the last published messages is still on its way: wait for a quiet spell.
+      if (job.publish > 0) await waitUntil(() => performance.now() - lastReceived > QUIET_MS, o.drainMs);
     },
     close() {
       stopped = true;

@@ -21,7 +21,7 @@ function listenerSchema(ctx: SchemaContext) {
   return z.strictObject({
     port: port({ allowZero: true }),
     host: z.string().min(1).default('0.0.0.0'),
-    tls: z.strictObject({ cert: filePath(ctx), key: filePath(ctx) }).optional(),
+    tls: z.strictObject({ cert: filePath(ctx), key: filePath(ctx), ca: filePath(ctx).optional() }).optional(),
     proxy_protocol: z.boolean().default(false),
     trusted_proxies: z.array(cidr).default([]),
   });
@@ -50,6 +50,8 @@ const limitsSchema = z.strictObject({
   max_header_bytes: size().prefault('16KiB'),
   max_message_bytes: size().prefault('16MiB'),
   max_buffered_bytes: size().prefault('1MiB'),
+  // Extension (issue 8): a tunnel direction held at max_buffered_bytes this long closes with 1008; 0s = never.
+  stall: duration().prefault('30s'),
 });
 
 const HOST_RE = /^(\*\.)?[a-z0-9_]([a-z0-9_-]*[a-z0-9_])?(\.[a-z0-9_]([a-z0-9_-]*[a-z0-9_])?)*$/;

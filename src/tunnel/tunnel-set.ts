@@ -2,11 +2,14 @@
 
 import { CLOSE } from '../errors.js';
 import { spreadCloses } from './spread.js';
+import { StallWatch } from './stall.js';
 import type { Tunnel, TunnelOwner } from './tunnel.js';
 
 export interface TunnelSetOptions {
   /** Close tunnels with no bytes either way for this long (timeouts.idle); 0 or Infinity: never. */
   idleMs: number;
+  /** Close with 1008 tunnels whose buffer stays at the bound this long (limits.stall); 0: never. */
+  stallMs?: number;
   /** Clock for idle accounting and drain scheduling (injected in tests). */
   now?: () => number;
 }
@@ -19,7 +22,7 @@ function sweepSet(s: TunnelSet): void {
 
 /**
  * Idle precision: one setInterval for all tunnels (NOTES: no per-tunnel or per-message timers)
- * with period P = max(idleMs / 4, 50 ms). Each tunnel's per-chunk `activity` flag is read and
+ * with period P = max(min(idleMs, stallMs) / 4, 50 ms). Each tunnel's per-chunk `activity` flag is read and
  * cleared at every sweep, and the sweep's time is recorded as "last seen active". Activity is
  * therefore stamped up to P late, and the idle check itself runs every P, so a tunnel is closed
  * (1001) between idleMs and idleMs + 2P after its last byte: never early, at most 2P late
@@ -30,6 +33,7 @@ export class TunnelSet implements TunnelOwner {
   readonly #tunnels = new Map<Tunnel, number>();
   #idleMs = 0;
   #period = MIN_SWEEP_MS;
+  readonly #stall = new StallWatch(0);
   readonly #now: () => number;
   #sweeper: NodeJS.Timeout | null = null;
   #stopped = false;
@@ -40,13 +44,16 @@ export class TunnelSet implements TunnelOwner {
 
   constructor(opts: TunnelSetOptions) {
     this.#now = opts.now ?? Date.now;
+    this.#stall.ms = validMs(opts.stallMs ?? 0);
     this.setIdle(opts.idleMs);
   }
 
   /** Changes the idle timeout (config reload); the sweeper restarts with the new period. */
   setIdle(idleMs: number): void {
-    this.#idleMs = idleMs > 0 && Number.isFinite(idleMs) ? idleMs : 0;
-    this.#period = Math.max(MIN_SWEEP_MS, this.#idleMs / 4);
+    this.#idleMs = validMs(idleMs);
+    // One sweep serves both checks: its period follows the shorter of the two.
+    const shortest = Math.min(this.#idleMs || Infinity, this.#stall.ms || Infinity);
+    this.#period = Math.max(MIN_SWEEP_MS, Number.isFinite(shortest) ? shortest / 4 : 0);
     this.#stopSweeper();
     this.#startSweeper();
   }
@@ -85,8 +92,20 @@ export class TunnelSet implements TunnelOwner {
     for (const w of waiters) w();
   }
 
-  /** One idle pass (normally run by the interval): closes with 1001 tunnels idle for >= idleMs. */
+  /** Changes the stall time (config reload); the sweeper restarts with the new period. */
+  setStall(stallMs: number): void {
+    this.#stall.ms = validMs(stallMs);
+    this.setIdle(this.#idleMs);
+  }
+
+  /**
+   * One pass (normally run by the interval): closes with 1001 tunnels idle for >= idleMs, and
+   * with 1008 tunnels whose reader stalled for >= stallMs (src/tunnel/stall.ts).
+   */
   sweep(now = this.#now()): void {
+    if (this.#stall.ms > 0) {
+      for (const t of this.#tunnels.keys()) if (this.#stall.check(t, now)) t.close(CLOSE.POLICY, 'reader stalled');
+    }
     if (this.#idleMs === 0) return;
     for (const [t, seen] of this.#tunnels) {
       if (t.activity) {
@@ -136,7 +155,7 @@ export class TunnelSet implements TunnelOwner {
   }
 
   #startSweeper(): void {
-    if (this.#sweeper !== null || this.#idleMs === 0 || this.#stopped || this.#tunnels.size === 0) return;
+    if (this.#sweeper !== null || (this.#idleMs === 0 && this.#stall.ms === 0) || this.#stopped || this.#tunnels.size === 0) return;
     this.#sweeper = setInterval(sweepSet, this.#period, this);
     this.#sweeper.unref();
   }
@@ -147,4 +166,8 @@ export class TunnelSet implements TunnelOwner {
       this.#sweeper = null;
     }
   }
+}
+
+function validMs(ms: number): number {
+  return ms > 0 && Number.isFinite(ms) ? ms : 0;
 }

@@ -128,6 +128,18 @@ export class Tunnel {
     return { toClient: this.#client.writableLength, toServer: this.#upstream.writableLength };
   }
 
+  #pauses = 0;
+
+  /** Times a direction was paused at the buffer bound (read by the stall check, src/tunnel/stall.ts). */
+  get pauses(): number {
+    return this.#pauses;
+  }
+
+  /** A direction is paused now because its destination holds maxBufferedBytes or more (its reader is not keeping up). */
+  get backpressured(): boolean {
+    return this.#up.paused || this.#down.paused;
+  }
+
   /** True once both sockets are closed and onClose has run. */
   get finished(): boolean {
     return this.#finished;
@@ -313,6 +325,7 @@ export class Tunnel {
 
   #pause(d: Direction): void {
     d.paused = true;
+    this.#pauses++;
     d.src.pause();
   }
 

@@ -1,6 +1,8 @@
 /** Each wslb-bench scenario, briefly, through a real balancer in front of the demo farm: counts add up (never speed). */
 
 import t from 'tap';
+import http from 'node:http';
+import type net from 'node:net';
 import { startFarm } from '../../src/demo/farm.js';
 import { startBalancer } from '../helpers/balancer.js';
 import { DEFAULTS, type BenchOptions } from '../../bench/options.js';
@@ -56,13 +58,19 @@ t.test('every scenario against the demo farm behind wslb', async (t) => {
     t.ok(r.throughput.handshakesPerSec > 0);
   });
 
-  await t.test('handshake errors are counted by status', async (t) => {
-    const r = await runBench(base({ scenario: 'handshake', urls: [`ws://127.0.0.1:${b.proxyPort()}/nowhere`.replace(/\/nowhere$/, '/')], connections: 0,
-      concurrency: 1, maxMessages: 5, warmupMs: 0, durationMs: 3000, perMessageDeflate: false,
-      localAddresses: ['127.0.0.1'] }));
-    t.equal(r.totals.handshakes, 5, 'a source address from --local-addresses works');
-    const bad = await runBench(base({ scenario: 'handshake', urls: ['ws://127.0.0.1:1/'], connections: 0, concurrency: 1, maxMessages: 3, warmupMs: 0, durationMs: 3000 }));
-    t.equal(bad.errors.ECONNREFUSED, 3);
+  await t.test('handshake: source addresses, and errors counted by status or code', async (t) => {
+    const r = await runBench(base({ scenario: 'handshake', connections: 0, concurrency: 1, maxMessages: 5, warmupMs: 0, durationMs: 3000,
+      localAddresses: ['127.0.0.1', '127.0.0.2'] }));
+    t.equal(r.totals.handshakes, 5, 'connections from --local-addresses work');
+    const refuser = http.createServer();
+    refuser.on('upgrade', (_req, socket: net.Socket) => socket.end('HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\nConnection: close\r\n\r\n'));
+    await new Promise<void>((resolve) => refuser.listen(0, '127.0.0.1', resolve));
+    t.teardown(() => { refuser.close(); });
+    const port = (refuser.address() as net.AddressInfo).port;
+    const bad = await runBench(base({ scenario: 'handshake', urls: [`ws://127.0.0.1:${port}/`, 'ws://127.0.0.1:1/'], connections: 0,
+      concurrency: 1, maxMessages: 6, warmupMs: 0, durationMs: 3000 }));
+    t.same(bad.errors, { 'http 503': 3, ECONNREFUSED: 3 }, 'round robin over the two URLs: three of each');
+    t.equal(bad.totals.errors, 6);
     t.equal(bad.totals.handshakes, undefined);
   });
 
