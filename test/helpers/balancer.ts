@@ -26,7 +26,8 @@ export function farmYaml(spec: FarmSpec): string {
     admin: { port: 0, host: '127.0.0.1' },
     log: { level: process.env.WSLB_TEST_LOG ?? 'silent' },
     ...(spec.timeouts ? { timeouts: spec.timeouts } : {}),
-    ...(spec.limits ? { limits: spec.limits } : {}),
+    // Tests open many connections from 127.0.0.1: per-IP limits off unless a test sets them.
+    limits: { handshakes_per_ip: '1000000/s', max_connections_per_ip: 1000000, ...spec.limits },
     pools: {
       p: {
         algorithm: spec.algorithm ?? 'round-robin',
