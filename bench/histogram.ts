@@ -77,6 +77,6 @@ export function percentileCurve(h: Histogram): { x: number; p: number; ms: numbe
     const p = 100 * (1 - Math.pow(10, -x));
     out.push({ x, p, ms: ms(h.getValueAtPercentile(p)) });
   }
-  out.push({ x: top + 0.2, p: 100, ms: ms(h.maxValue) });
+  out.push({ x: top + 0.2, p: 100, ms: ms(h.getValueAtPercentile(100)) });   // bucket-equivalent, like the points before it
   return out;
 }

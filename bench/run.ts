@@ -30,7 +30,8 @@ export interface BenchResult {
   machine: { cpus: number; model: string; memoryMiB: number; node: string; os: string };
   options: BenchOptions;
   processes: number;
-  window: { warmupMs: number; measuredMs: number };
+  /** The measured window; startedAt/endedAt are epoch ms (to line it up with other records, e.g. a CPU profile). */
+  window: { warmupMs: number; measuredMs: number; startedAt: number; endedAt: number };
   connections: { target: number; opened: number; failed: number; openAtEnd: number };
   /** Measured window, summed over processes. */
   counts: Record<string, number>;
@@ -150,6 +151,7 @@ export async function runBench(opts: BenchOptions, hooks: RunHooks = {}): Promis
 
   let servers: ServerShare[] | undefined;
   let measuredMs = 0;
+  const windowAt: [number, number] = [0, 0];
   try {
     makeJobs(opts, n).forEach((job, i) => pool.send(i, { type: 'job', job }));
     const setupMs = (opts.ramp > 0 ? (opts.connections / opts.ramp) * 1000 : 0) + 2 * opts.handshakeTimeoutMs + 30_000;
@@ -161,9 +163,11 @@ export async function runBench(opts: BenchOptions, hooks: RunHooks = {}): Promis
     }
     watch?.startWindow();
     const start = performance.now();
+    windowAt[0] = Date.now();
     const bounded = opts.maxMessages > 0 && opts.scenario !== 'idle';
     await until(() => bounded && exhausted === n, opts.durationMs, null);
     measuredMs = performance.now() - start;
+    windowAt[1] = Date.now();
     if (opts.statusUrl) servers = await fetchServers(opts.statusUrl).catch(() => undefined);
     pool.broadcast({ type: 'stop' });
     watch?.endWindow();
@@ -172,7 +176,10 @@ export async function runBench(opts: BenchOptions, hooks: RunHooks = {}): Promis
     await pool.close();
   }
   for (const seq of [...ticks.keys()].sort((a, b) => a - b)) emit(seq);
-  return buildResult(opts, n, finals, measuredMs, timeseries, watch, servers);
+  const result = buildResult(opts, n, finals, measuredMs, timeseries, watch, servers);
+  result.window.startedAt = windowAt[0];
+  result.window.endedAt = windowAt[1];
+  return result;
 }
 
 function sum(records: Record<string, number>[]): Record<string, number> {
@@ -203,7 +210,7 @@ export function buildResult(opts: BenchOptions, processes: number, finals: Worke
     machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model ?? '?', memoryMiB: Math.round(os.totalmem() / 2 ** 20), node: process.version, os: `${os.type()} ${os.release()}` },
     options: opts,
     processes,
-    window: { warmupMs: opts.warmupMs, measuredMs: Math.round(measuredMs) },
+    window: { warmupMs: opts.warmupMs, measuredMs: Math.round(measuredMs), startedAt: 0, endedAt: 0 },
     connections: { target: opts.connections, opened: totals.opened ?? 0, failed: totals.failed ?? 0, openAtEnd },
     counts, totals,
     errors: sum(finals.map((f) => f.errors)),

@@ -10,6 +10,10 @@ import { Balancer } from './main.js';
 import { startFarm } from './demo/farm.js';
 import { defaultDeps } from './balancing/index.js';
 import { checkModules } from './balancing/module.js';
+import cluster from 'node:cluster';
+import { runPrimary, workerCount } from './cluster/primary.js';
+import { runWorker } from './cluster/worker.js';
+import { shareBalancer } from './cluster/attach.js';
 
 const program = new Command('wslb')
   .description('Layer-7 WebSocket load balancer')
@@ -36,8 +40,10 @@ program.command('demo')
   .option('-c, --config <file>', 'configuration file', 'balancer.yaml')
   .action(async (opts: { config: string }) => {
     const config = loadOrExit(opts.config);
+    if (cluster.isWorker) { await run(opts.config, config); return; }   // the primary runs the farm
     const farm = await startFarm({}).catch(fail);
     const b = await run(opts.config, config, () => farm.close());
+    if (!b) return;   // workers > 1: the primary logs its admin address
     const proxy = b.addresses.find((a) => a.kind === 'proxy')!;
     const admin = b.addresses.find((a) => a.kind === 'admin')!;
     const host = proxy.address === '0.0.0.0' ? '127.0.0.1' : proxy.address;
@@ -76,10 +82,17 @@ function fail(err: unknown): never {
   process.exit(1);
 }
 
-async function run(file: string, loaded = loadOrExit(file), onStopped?: () => Promise<void>): Promise<Balancer> {
+async function run(file: string, loaded = loadOrExit(file), onStopped?: () => Promise<void>): Promise<Balancer | null> {
   const log = createLogger(loaded.log.level);
+  // workers > 1: this process is the primary (supervisor, admin) or one worker (src/cluster/).
+  if (workerCount(loaded.workers) > 1) {
+    if (cluster.isPrimary) await runPrimary(loaded, log, onStopped).catch(fail);
+    else await runWorker(loaded, log.child({ worker: Number(process.env.WSLB_WORKER_SLOT) })).catch(fail);
+    return null;
+  }
   const balancer = new Balancer(loaded, log);
   await balancer.start().catch(fail);
+  const share = loaded.cluster ? shareBalancer(balancer, loaded.cluster, log) : null;
   let stopping = false;
   const stop = (signal: string): void => {
     if (stopping) {
@@ -89,7 +102,7 @@ async function run(file: string, loaded = loadOrExit(file), onStopped?: () => Pr
     }
     stopping = true;
     log.info({ signal }, 'shutting down');
-    void balancer.close().then(() => onStopped?.()).then(() => process.exit(0));
+    void balancer.close().then(() => share?.close()).then(() => onStopped?.()).then(() => process.exit(0));
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));

@@ -11,13 +11,15 @@ interface ErrorSpec {
 
 export const ERRORS = {
   WSLB_ERR_BAD_METHOD:        { status: 400, close: 1002, source: 'downstream', message: 'WebSocket handshake must be GET' },
-  WSLB_ERR_BAD_VERSION_HTTP:  { status: 400, close: 1002, source: 'downstream', message: 'WebSocket handshake needs HTTP/1.1 or later' },
+  WSLB_ERR_BAD_VERSION_HTTP:  { status: 400, close: 1002, source: 'downstream', message: 'WebSocket handshake needs HTTP/1.1' },
   WSLB_ERR_BAD_UPGRADE:       { status: 400, close: 1002, source: 'downstream', message: 'Upgrade header must be exactly "websocket"' },
   WSLB_ERR_BAD_CONNECTION:    { status: 400, close: 1002, source: 'downstream', message: 'Connection header must contain "upgrade"' },
   WSLB_ERR_BAD_KEY:           { status: 400, close: 1002, source: 'downstream', message: 'Sec-WebSocket-Key must be base64 of 16 bytes' },
   WSLB_ERR_BAD_WS_VERSION:    { status: 426, close: 1002, source: 'downstream', message: 'Sec-WebSocket-Version must be 13' },
   WSLB_ERR_BODY:              { status: 400, close: 1002, source: 'downstream', message: 'WebSocket handshake must not carry a body' },
   WSLB_ERR_MALFORMED:         { status: 400, close: 1002, source: 'downstream', message: 'malformed HTTP request' },
+  WSLB_ERR_BAD_HOST:          { status: 400, close: 1002, source: 'downstream', message: 'request needs exactly one non-empty Host header' },
+  WSLB_ERR_PROXY_HEADER:      { status: 400, close: 1002, source: 'downstream', message: 'missing, malformed or untrusted PROXY protocol header (connection closed)' },
   WSLB_ERR_NO_ROUTE:          { status: 404, close: 1008, source: 'downstream', message: 'no route matches this request' },
   WSLB_ERR_NOT_WEBSOCKET:     { status: 426, close: 1002, source: 'downstream', message: 'this route only accepts WebSocket upgrades' },
   WSLB_ERR_ORIGIN:            { status: 403, close: 1008, source: 'downstream', message: 'Origin not allowed' },

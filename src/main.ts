@@ -19,7 +19,11 @@ export class Balancer {
   readonly #log: Logger;
   #closing: Promise<void> | null = null;
 
-  constructor(config: Config, log: Logger) {
+  readonly #withAdmin: boolean;
+
+  /** `admin: false`: no admin listener (a cluster worker; the primary serves the admin API). */
+  constructor(config: Config, log: Logger, opts: { admin?: boolean } = {}) {
+    this.#withAdmin = opts.admin ?? true;
     this.#log = log;
     this.runtime = new Runtime(config, log);
     this.#listeners = config.listeners.map((l) => new Listener(this.runtime, l));
@@ -37,10 +41,12 @@ export class Balancer {
         this.addresses.push({ kind: 'proxy', ...a });
         this.#log.info({ kind: 'proxy', address: a.address, port: a.port }, 'listening');
       }
-      const c = this.runtime.config.admin;
-      const a = await this.#admin.listen(c.port, c.host);
-      this.addresses.push({ kind: 'admin', ...a });
-      this.#log.info({ kind: 'admin', address: a.address, port: a.port }, 'listening');
+      if (this.#withAdmin) {
+        const c = this.runtime.config.admin;
+        const a = await this.#admin.listen(c.port, c.host);
+        this.addresses.push({ kind: 'admin', ...a });
+        this.#log.info({ kind: 'admin', address: a.address, port: a.port }, 'listening');
+      }
       this.runtime.telemetry.start();
       this.runtime.start();
     } catch (err) {
@@ -94,13 +100,21 @@ export class Balancer {
       // Plain-HTTP exchanges too: SSE streams end cleanly, held polls may finish, the rest is cut at the window's end.
       await Promise.all([this.runtime.tunnels.drain(windowMs), this.runtime.http.close(windowMs)]);
       await listenersClosed;
-      await this.#admin.close();
+      if (this.#withAdmin) await this.#admin.close();
       await poolsClosed;
       this.runtime.tunnels.stop();
       this.runtime.telemetry.stop();
       this.#log.info('stopped');
     })();
     return this.#closing;
+  }
+
+  /**
+   * Stops accepting connections without draining (a cluster worker leaving in a rolling restart:
+   * the shared socket goes on to the other workers, handshakes already accepted here complete).
+   */
+  stopAccepting(): void {
+    for (const l of this.#listeners) l.server.close();
   }
 
   /** Abort: every socket closed now. */

@@ -11,6 +11,7 @@ import { Pool } from './pool/pool.js';
 import { logStateChanges } from './pool/health.js';
 import { serverConfigOf, type Server } from './pool/server.js';
 import { TunnelSet } from './tunnel/tunnel-set.js';
+import { Admission } from './edge/admission.js';
 import { HttpFallback } from './http/fallback.js';
 import type { Tunnel } from './tunnel/tunnel.js';
 import { spreadCloses } from './tunnel/spread.js';
@@ -18,7 +19,7 @@ import { CLOSE } from './errors.js';
 import type { Socket } from 'node:net';
 import { TLSSocket } from 'node:tls';
 import { Telemetry } from './metrics/telemetry.js';
-import { parseKeySpec, type KeySpec } from './balancing/hash-key.js';
+import { keySpecOf, type KeySpec } from './balancing/hash-key.js';
 import { startBalancers, type BalancerEntry } from './balancing/module.js';
 import { Monitors } from './pool/monitors.js';
 import { recordRtt } from './pool/rtt.js';
@@ -57,14 +58,18 @@ export class Runtime {
     this.telemetry = new Telemetry(this, log);
     for (const p of Object.values(config.pools)) this.pools.set(p.name, this.#watch(new Pool(p)));
     this.routes = this.#buildRoutes(config);
-    this.tunnels = new TunnelSet({ idleMs: config.timeouts.idle });
+    this.tunnels = new TunnelSet({ idleMs: config.timeouts.idle, stallMs: config.limits.stall });
+    this.reloadHooks.push((c) => this.tunnels.setStall(c.limits.stall));
   }
+
+  /** Per-IP connection caps and handshake rates (src/edge/admission.ts). */
+  readonly admission = new Admission();
 
   #buildRoutes(config: Config): RouteRuntime[] {
     return config.routes.map((r) => {
       const pool = this.pools.get(r.pool)!;   // validated by the config loader
-      const key = (r.algorithm ?? pool.config.algorithm).options['key'];
-      return { config: r, pool, balancer: r.algorithm ? createBalancer(r.algorithm) : pool.balancer, key: typeof key === 'string' ? parseKeySpec(key) : undefined };
+      const key = keySpecOf(r.algorithm ?? pool.config.algorithm);
+      return { config: r, pool, balancer: r.algorithm ? createBalancer(r.algorithm) : pool.balancer, key };
     });
   }
 
@@ -83,6 +88,12 @@ export class Runtime {
   /** Hooks run after a successful reload (listeners take new timeouts, metrics count it). */
   readonly reloadHooks: ((config: Config) => void)[] = [];
   readonly reloads = { ok: 0, error: 0 };
+  /** Called with EMFILE/ENFILE when the process runs out of descriptors (listeners pause accepting: src/edge/accept-guard.ts). */
+  readonly exhaustionHooks: ((code: string) => void)[] = [];
+  /** Called after an admin action applied here (the Redis share publishes it to the other instances). */
+  readonly actionHooks: ((server: Server, action: 'drain' | 'enable' | 'disable') => void)[] = [];
+  /** The `cluster` section of /status (Redis sharing state), when an instance shares counts. */
+  clusterStatus: (() => unknown) | null = null;
 
   /**
    * Swaps in a validated config in this process: pools updated in place (kept servers keep
@@ -200,11 +211,25 @@ export class Runtime {
     return this.tunnels.size + this.pendingHandshakes;
   }
 
-  /** Balancer-wide admission; per-IP limits land with the hardening issue. */
-  admit(_route: RouteRuntime, _clientAddress: string): ErrorCode | null {
+  /**
+   * Admission before any server is contacted: draining (503), `max_connections` (503), then the
+   * client address's `max_connections_per_ip` (429) and, for a WebSocket handshake (`socket`
+   * given), one `handshakes_per_ip` token (429). An admitted `socket` counts against its address
+   * until it closes. Nothing already upgraded is ever closed to make room.
+   */
+  admit(_route: RouteRuntime, clientAddress: string, socket?: Socket): ErrorCode | null {
     if (this.draining) return 'WSLB_ERR_DRAINING';
-    if (this.connections >= this.config.limits.max_connections) return 'WSLB_ERR_OVER_CAPACITY';
+    const limits = this.config.limits;
+    if (this.connections >= limits.max_connections) return 'WSLB_ERR_OVER_CAPACITY';
+    const refused = this.admission.check(clientAddress, limits, socket !== undefined);
+    if (refused) return refused;
+    if (socket) this.admission.track(clientAddress, socket);
     return null;
+  }
+
+  /** The Retry-After (seconds) sent with an admission refusal. */
+  retryAfter(code: ErrorCode, clientAddress: string): number {
+    return this.admission.retryAfter(code, clientAddress, this.config.limits);
   }
 
   isTls(socket: Socket): boolean {

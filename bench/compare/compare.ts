@@ -23,7 +23,7 @@ type Sizes = Record<ScenarioName, Partial<BenchOptions>>;
  * farm (hundreds of late sends even direct), so the default measures at half of it.
  */
 const QUICK: Sizes = {
-  idle: { connections: 2000, ramp: 2000, warmupMs: 2000, durationMs: 2000 },
+  idle: { connections: 2000, ramp: 2000, warmupMs: 3000, durationMs: 3000 },
   echo: { connections: 100, size: 64, warmupMs: 1000, durationMs: 4000 },
   rate: { connections: 1000, rate: 5000, size: 128, ramp: 2000, warmupMs: 1500, durationMs: 6000 },
   handshake: { concurrency: 16, warmupMs: 1000, durationMs: 3000 },
@@ -77,6 +77,13 @@ function withOverrides(base: Sizes, sets: string[]): Sizes {
   return out;
 }
 
+/** Jiffies busy and total over all CPUs, from /proc/stat: how busy the machine was, whoever was busy. */
+function cpuJiffies(): { busy: number; total: number } {
+  const f = fs.readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
+  const total = f.reduce((a, b) => a + b, 0);
+  return { busy: total - (f[3] ?? 0) - (f[4] ?? 0), total };
+}
+
 const say = (s: string): void => { process.stderr.write(s + '\n'); };
 
 function oneLine(r: BenchResult): string {
@@ -84,21 +91,25 @@ function oneLine(r: BenchResult): string {
   return Object.entries(f).map(([k, v]) => `${k} ${v == null ? '-' : Math.round(v * 100) / 100}`).join(', ');
 }
 
-async function profileWslb(farm: Farm, dir: string, sizes: Sizes, co: CompareOptions): Promise<ProfileSummary[]> {
-  const out: ProfileSummary[] = [];
-  for (const scenario of ['echo', 'rate'] as ScenarioName[]) {
+async function profileWslb(farm: Farm, dir: string, sizes: Sizes, co: CompareOptions): Promise<Record<string, ProfileSummary>> {
+  const out: Record<string, ProfileSummary> = {};
+  for (const scenario of ['echo', 'rate', 'handshake'] as ScenarioName[]) {
     const profDir = path.join(dir, `prof-${scenario}`);
+    const spawnedAt = Date.now();
     const t = await startTarget('wslb', farm, dir, ['--cpu-prof', '--cpu-prof-dir', profDir]);
+    let r: BenchResult;
     try {
-      await runBench(benchOptions(scenario, sizes, t, co));
+      r = await runBench(benchOptions(scenario, sizes, t, co));
     } finally {
       await t.child?.stop();
     }
     const file = fs.readdirSync(profDir).find((f) => f.endsWith('.cpuprofile'));
     if (!file) throw new Error(`no .cpuprofile written in ${profDir}`);
-    const s = summarizeProfile(readProfile(path.join(profDir, file)));
-    say(`\nwslb profile, ${scenario} (node --cpu-prof):\n${formatProfile(s)}`);
-    out.push(s);
+    // Only the measured window: start-up, connection ramp and shutdown are left out (to ~50 ms: the
+    // profile starts when the process does).
+    const s = summarizeProfile(readProfile(path.join(profDir, file)), 15, r.window.startedAt - spawnedAt, r.window.endedAt - spawnedAt);
+    say(`\nwslb profile, ${scenario}, measured window (node --cpu-prof):\n${formatProfile(s)}`);
+    out[scenario] = s;
   }
   return out;
 }
@@ -112,7 +123,7 @@ async function main(co: CompareOptions): Promise<void> {
   const versions: Record<string, string> = {};
   const skipped: Record<string, string> = {};
   const failed: { target: string; rep: number; scenario?: string; error: string }[] = [];
-  let profiles: ProfileSummary[] = [];
+  let profiles: Record<string, ProfileSummary> = {};
   const farm = await startFarm();
   try {
     for (let rep = 1; rep <= co.reps; rep++) {
@@ -131,8 +142,12 @@ async function main(co: CompareOptions): Promise<void> {
         try {
           for (const scenario of SCENARIOS) {
             try {
+              const j0 = cpuJiffies();
               const r = await runBench(benchOptions(scenario, sizes, t, co), co.verbose ? { progress: say } : {});
-              runs.push({ target: name, rep, scenario, figures: figuresOf(r) });
+              const j1 = cpuJiffies();
+              // Share of all cores busy during the run (generator, farm, proxy and anything else on the machine).
+              const machineBusy = Math.round(((j1.busy - j0.busy) / Math.max(1, j1.total - j0.total)) * 100) / 100;
+              runs.push({ target: name, rep, scenario, figures: { ...figuresOf(r), machineBusy } });
               const { timeseries: _ts, ...rest } = r;
               results.push({ target: name, rep, result: rest });
               say(`rep ${rep} ${name.padEnd(10)} ${scenario.padEnd(9)} ${oneLine(r)}`);
@@ -179,7 +194,7 @@ const program = new Command('bench-compare')
   .option('--reps <n>', 'repetitions', (v) => Number(v), 3)
   .option('--targets <list>', 'comma-separated subset', (v) => v.split(','), [...TARGETS])
   .option('--out <dir>', 'where the results JSON goes', path.join(ROOT, 'bench/results'))
-  .option('--no-profile', "skip the final pass that profiles wslb (node --cpu-prof) on echo and rate")
+  .option('--no-profile', "skip the final pass that profiles wslb (node --cpu-prof) on echo, rate and handshake")
   .option('--local-addresses <list>', 'generator source addresses', '127.0.0.1-127.0.0.16')
   .option('--set <scenario.option=number>', 'override one size, e.g. rate.rate=5000 or echo.durationMs=10000 (repeatable)', (v: string, prev: string[]) => [...prev, v], [] as string[])
   .option('--verbose', 'per-second progress of every run', false)

@@ -9,7 +9,7 @@ interface CpuNode {
   hitCount?: number;
   children?: number[];
 }
-interface CpuProfile { nodes: CpuNode[]; startTime: number; endTime: number; samples?: number[] }
+interface CpuProfile { nodes: CpuNode[]; startTime: number; endTime: number; samples?: number[]; timeDeltas?: number[] }
 
 export interface ProfileSummary {
   busyMs: number;
@@ -32,16 +32,36 @@ export function areaOf(url: string, fn: string): string {
   return path.basename(url);
 }
 
-export function summarizeProfile(p: CpuProfile, topN = 15): ProfileSummary {
-  const total = p.endTime - p.startTime;                  // microseconds
+/** Microseconds of self time per node id, from the samples within [fromMs, toMs) of the profile's start (all when no samples). */
+function selfTimes(p: CpuProfile, fromMs: number, toMs: number): Map<number, number> {
+  const out = new Map<number, number>();
+  if (p.samples?.length && p.timeDeltas?.length === p.samples.length) {
+    let t = 0;
+    for (let i = 0; i < p.samples.length; i++) {
+      t += p.timeDeltas[i]!;
+      // A sample's time is the gap to the next one.
+      const dt = i + 1 < p.timeDeltas.length ? p.timeDeltas[i + 1]! : 0;
+      if (t / 1000 < fromMs || t / 1000 >= toMs) continue;
+      out.set(p.samples[i]!, (out.get(p.samples[i]!) ?? 0) + dt);
+    }
+    return out;
+  }
   const hits = p.nodes.reduce((s, n) => s + (n.hitCount ?? 0), 0) || 1;
-  const usPerHit = total / hits;
+  for (const n of p.nodes) out.set(n.id, ((n.hitCount ?? 0) * (p.endTime - p.startTime)) / hits);
+  return out;
+}
+
+/** `fromMs`/`toMs`: only samples in that window after the profile's start (e.g. the measured window, not start-up). */
+export function summarizeProfile(p: CpuProfile, topN = 15, fromMs = 0, toMs = Infinity): ProfileSummary {
+  const times = selfTimes(p, fromMs, toMs);
   const byFn = new Map<string, { fn: string; where: string; us: number }>();
   const byArea = new Map<string, number>();
   let idle = 0;
+  let total = 0;
   for (const n of p.nodes) {
-    const us = (n.hitCount ?? 0) * usPerHit;
+    const us = times.get(n.id) ?? 0;
     if (us === 0) continue;
+    total += us;
     const { functionName, url, lineNumber } = n.callFrame;
     const area = areaOf(url, functionName);
     if (area === 'idle') { idle += us; continue; }

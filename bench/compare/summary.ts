@@ -86,6 +86,8 @@ export const ROWS: Row[] = [
   { key: 'handshake.perSec', label: 'handshakes/s' },
   { key: 'handshake.p99', label: 'handshake p99 ms' },
   { key: 'handshake.cpuUsPerUpgrade', label: 'proxy CPU us/upgrade' },
+  { key: 'echo.machineBusy', label: 'machine busy during echo (0-1)' },
+  { key: 'rate.machineBusy', label: 'machine busy during rate (0-1)' },
 ];
 
 export interface Verdict { target: string; measured: string; met: boolean | null }
@@ -122,7 +124,7 @@ export function markdownTable(m: Medians, targets: string[]): string {
     const w = m.wslb?.[row.key];
     const ratios = peers.map((p) => {
       const v = m[p]?.[row.key];
-      return w != null && v != null && v !== 0 && !row.key.endsWith('Added') && !row.key.endsWith('late') && !row.key.endsWith('held') ? `${(w / v).toFixed(2)}x` : '';
+      return w != null && v != null && v !== 0 && !/Added|late|held|machineBusy/.test(row.key) ? `${(w / v).toFixed(2)}x` : '';
     });
     lines.push(`| ${[row.label, ...vals.map((v) => (v == null ? '-' : f2(v))), ...ratios].join(' | ')} |`);
   }

@@ -12,7 +12,8 @@ export function statusDocument(rt: Runtime, listeners: readonly ListenerAddress[
       servers: pool.servers.map((s) => ({
         name: s.name, url: s.url, state: s.state, reason: s.reason,
         weight: s.configWeight, effective_weight: s.weight,   // effective: ramped by slow start
-        active: s.active, total: s.total,
+        active: s.localActive, total: s.total,
+        ...(rt.clusterStatus ? { active_farm: s.active } : {}),   // with `cluster:`: every instance's tunnels, what picks read
         bytes_in: s.bytesIn, bytes_out: s.bytesOut,
         messages_in: s.messagesIn, messages_out: s.messagesOut,
         bandwidth_bps: s.bandwidth, rtt_ms: s.rtt, load: s.load,
@@ -26,5 +27,6 @@ export function statusDocument(rt: Runtime, listeners: readonly ListenerAddress[
     listeners: listeners.filter((l) => l.kind === 'proxy'),
     routes: rt.routes.map((r) => ({ name: r.config.name, pool: r.pool.name, algorithm: r.balancer.name, match: r.config.match })),
     pools,
+    ...(rt.clusterStatus ? { cluster: rt.clusterStatus() } : {}),
   };
 }

@@ -3,7 +3,7 @@
 export interface ListenerConfig {
   readonly port: number;
   readonly host: string;
-  readonly tls?: { readonly cert: string; readonly key: string };
+  readonly tls?: { readonly cert: string; readonly key: string; readonly ca?: string };
   readonly proxy_protocol: boolean;
   readonly trusted_proxies: readonly string[];
 }
@@ -30,6 +30,7 @@ export interface Limits {
   readonly max_header_bytes: number;
   readonly max_message_bytes: number;
   readonly max_buffered_bytes: number;
+  readonly stall: number;                 // ms a direction may stay at max_buffered_bytes (extension); 0 = never
 }
 
 /** `algorithm: NAME` or `{ name: NAME, ...options }` or `{ module: PATH, ...options }`, normalized. */

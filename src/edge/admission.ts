@@ -60,7 +60,7 @@ export class Admission {
     const key = limitKey(address);
     let e = this.#table.get(key);
     if (e) this.#table.delete(key);
-    else e = { conns: 0, tokens: limits.handshakes_per_ip, at: now };
+    else e = { conns: 0, tokens: burstOf(limits.handshakes_per_ip), at: now };
     this.#table.set(key, e);   // most recently seen last
     if (e.conns >= limits.max_connections_per_ip) return 'WSLB_ERR_IP_CAP';
     if (!handshake || limits.handshakes_per_ip <= 0) return null;
@@ -105,14 +105,19 @@ export class Admission {
         table.set(key, e);
         continue;
       }
-      const expired = rate <= 0 || e.tokens + ((now - e.at) / 1000) * rate >= rate;
+      const expired = rate <= 0 || e.tokens + ((now - e.at) / 1000) * rate >= burstOf(rate);
       if (expired || table.size > this.#maxIdle) table.delete(key);
       else break;   // the oldest idle entry is still fresh: so are the ones behind it
     }
   }
 }
 
+/** The bucket holds N tokens for N/s (SPEC.md), and at least one, so a rate below 1/s still admits. */
+function burstOf(rate: number): number {
+  return Math.max(1, rate);
+}
+
 function refill(e: Entry, now: number, rate: number): void {
-  e.tokens = Math.min(rate, e.tokens + ((now - e.at) / 1000) * rate);
+  e.tokens = Math.min(burstOf(rate), e.tokens + ((now - e.at) / 1000) * rate);
   e.at = now;
 }

@@ -108,7 +108,8 @@ export function clientAddress(req: IncomingMessage): string {
 }
 
 /** The key per-IP limits count under: an IPv4 address, or an IPv6 address's /64 (one subscriber's usual allocation). */
-export function limitKey(address: string): string {
+export function limitKey(raw: string): string {
+  const address = normalizeAddress(raw);
   if (net.isIP(address) !== 6) return address;
   // Expand "::" so the first four groups can be taken as the /64 prefix (a dotted IPv4 tail is two groups).
   const [head = '', tail] = address.split('::');

@@ -1,7 +1,13 @@
 /** A client-facing HTTP/1.1 listener: strict head timeout and size, upgrades to UpgradeAttempt, plain HTTP proxied on `http: true` routes (else 426). */
 
-import http, { type IncomingMessage, type ServerResponse } from 'node:http';
+import type http from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
+import type tls from 'node:tls';
+import { guardAccept, type AcceptGuard } from './accept-guard.js';
+import { CidrSet } from './client-address.js';
+import { installConnectionFront } from './proxy-front.js';
+import { createListenerServer, loadCertificates, reloadCertificates } from './tls.js';
 import { once } from 'node:events';
 import type { ListenerConfig } from '../config/types.js';
 import { ERRORS, type ErrorCode } from '../errors.js';
@@ -21,14 +27,16 @@ export class Listener {
     this.#rt = rt;
     this.config = config;
     const t = rt.config.timeouts.handshake;
-    this.server = http.createServer({
+    // HTTPS when the listener has `tls` (src/edge/tls.ts).
+    this.server = createListenerServer(config, {
       maxHeaderSize: rt.config.limits.max_header_bytes,
       headersTimeout: t,
       requestTimeout: t,
       keepAliveTimeout: 5000,
       // Node checks head/request timeouts on this period (30 s by default): keep 408s prompt.
       connectionsCheckingInterval: Math.min(1000, Math.max(50, Math.floor(t / 4))),
-    });
+    }, t);
+    this.#hardenAccept();
     // A reload takes effect on the open listener; maxHeaderSize is fixed at creation (needs a restart).
     rt.reloadHooks.push((c) => {
       this.server.headersTimeout = c.timeouts.handshake;
@@ -37,6 +45,8 @@ export class Listener {
     this.server.on('upgrade', this.serverOnUpgrade);
     this.server.on('request', this.serverOnRequest);
     this.server.on('clientError', this.serverOnClientError);
+    // CONNECT (a forward-proxy tunnel request): Node would drop the socket unanswered; answer it like any bad handshake.
+    this.server.on('connect', this.serverOnConnect);
   }
 
   serverOnUpgrade = (req: IncomingMessage, socket: Socket, head: Buffer): void => {
@@ -57,6 +67,11 @@ export class Listener {
     req.resume();
   };
 
+  serverOnConnect = (_req: IncomingMessage, socket: Socket): void => {
+    this.#rt.onRejected('', 'WSLB_ERR_BAD_METHOD');
+    rejectSocket(socket, 'WSLB_ERR_BAD_METHOD');
+  };
+
   serverOnClientError = (err: NodeJS.ErrnoException, socket: Socket): void => {
     const code: ErrorCode = err.code === 'HPE_HEADER_OVERFLOW' ? 'WSLB_ERR_HEADERS_TOO_LARGE'
       : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 'WSLB_ERR_HEAD_TIMEOUT' : 'WSLB_ERR_MALFORMED';
@@ -66,7 +81,33 @@ export class Listener {
     rejectSocket(socket, code);
   };
 
+  /** EMFILE guard, trusted_proxies and PROXY protocol ahead of HTTP, certificate reload (issue 8). */
+  #hardenAccept(): void {
+    const rt = this.#rt;
+    const c = this.config;
+    const guard = guardAccept(this.server, rt.log);
+    this.acceptGuard = guard;
+    rt.exhaustionHooks.push((code) => guard.exhausted(code));
+    if (c.proxy_protocol || c.trusted_proxies.length > 0) {
+      installConnectionFront(this.server, {
+        trusted: new CidrSet(c.trusted_proxies),
+        proxyProtocol: c.proxy_protocol,
+        timeoutMs: () => rt.config.timeouts.handshake,
+        onRefused: () => rt.onRejected('', 'WSLB_ERR_PROXY_HEADER'),
+      });
+    }
+    if (c.tls) {
+      rt.reloadHooks.push((next) => {
+        const same = next.listeners.find((l) => l.port === c.port && l.host === c.host)?.tls ?? c.tls!;
+        reloadCertificates(this.server as unknown as tls.Server, same, rt.log, c.port);
+      });
+    }
+  }
+
+  acceptGuard: AcceptGuard | null = null;
+
   async listen(): Promise<{ address: string; port: number }> {
+    if (this.config.tls) loadCertificates(this.server as unknown as tls.Server, this.config.tls);
     this.server.listen(this.config.port, this.config.host);
     await once(this.server, 'listening');
     const a = this.server.address();

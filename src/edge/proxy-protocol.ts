@@ -1,7 +1,7 @@
 /** PROXY protocol v1 (text) and v2 (binary) header parser, per haproxy's proxy-protocol.txt: strict, incremental, bounded. */
 
 import net from 'node:net';
-import type { ConnectionEnds } from './client-address.js';
+import { normalizeAddress, type ConnectionEnds } from './client-address.js';
 
 /** The v2 signature: \r\n\r\n\0\r\nQUIT\n. */
 export const V2_SIGNATURE = Buffer.from([0x0d, 0x0a, 0x0d, 0x0a, 0x00, 0x0d, 0x0a, 0x51, 0x55, 0x49, 0x54, 0x0a]);
@@ -46,7 +46,7 @@ function parseV1(buf: Buffer): ProxyParse {
   if (!PORT_RE.test(sport) || !PORT_RE.test(dport) || Number(sport) > 65535 || Number(dport) > 65535) return invalid('v1 bad port');
   return {
     state: 'ok', version: 1, length: end + 2,
-    ends: { source: { address: src, port: Number(sport) }, destination: { address: dst, port: Number(dport) } },
+    ends: { source: { address: normalizeAddress(src), port: Number(sport) }, destination: { address: normalizeAddress(dst), port: Number(dport) } },
   };
 }
 

@@ -1,6 +1,8 @@
 /** TLS listeners: certificate files to a secure context, loaded at start and re-read on reload without touching open connections. */
 
 import { readFileSync } from 'node:fs';
+import http from 'node:http';
+import https from 'node:https';
 import type tls from 'node:tls';
 import type { ListenerConfig } from '../config/types.js';
 import type { Logger } from '../log.js';
@@ -46,4 +48,14 @@ export function reloadCertificates(server: tls.Server, t: ListenerTls, log: Logg
     log.error({ port, err: (err as Error).message }, 'tls certificates not reloaded; keeping the current ones');
     return false;
   }
+}
+
+/**
+ * The listener's server: plain HTTP, or HTTPS when it has `tls` (its certificates are loaded
+ * by loadCertificates before listening). A client that opens TLS and never finishes the
+ * handshake is cut after `handshakeTimeoutMs` (Node's default is 120 s).
+ */
+export function createListenerServer(config: ListenerConfig, options: http.ServerOptions, handshakeTimeoutMs: number): http.Server {
+  if (!config.tls) return http.createServer(options);
+  return https.createServer({ ...options, handshakeTimeout: handshakeTimeoutMs });
 }

@@ -9,7 +9,12 @@ import { checkUpgradeResponse, relayedResponseHead, switchingProtocolsHead, upst
 import { Tunnel } from '../tunnel/tunnel.js';
 import { connectServer, serverHandshake } from '../tunnel/upstream.js';
 import type { Runtime, RouteRuntime } from '../runtime.js';
+import { proxyHeader } from '../tunnel/send-proxy.js';
+import { upstreamTls } from '../tunnel/upstream-tls.js';
+import { isExhaustion } from './accept-guard.js';
+import { clientAddress, connectionEnds, peerAddress } from './client-address.js';
 import { validateHandshake } from './handshake.js';
+import { originAllowed } from './origin.js';
 import { rejectSocket, writeAndClose } from './respond.js';
 import { findRoute } from './router.js';
 
@@ -60,8 +65,10 @@ export class UpgradeAttempt {
       return this.#reject(invalid, route?.config.name ?? '', extra);
     }
     if (!route) return this.#reject('WSLB_ERR_NO_ROUTE', '');
-    const refused = rt.admit(route, this.#clientAddress());
-    if (refused) return this.#reject(refused, route.config.name, refused === 'WSLB_ERR_OVER_CAPACITY' || refused === 'WSLB_ERR_DRAINING' ? [['Retry-After', '1']] : []);
+    // Cross-site WebSocket hijacking: the route's Origin allowlist (src/edge/origin.ts).
+    if (!originAllowed(route.config, req)) return this.#reject('WSLB_ERR_ORIGIN', route.config.name);
+    const refused = rt.admit(route, this.#clientAddress(), this.#client);
+    if (refused) return this.#reject(refused, route.config.name, [['Retry-After', String(rt.retryAfter(refused, this.#clientAddress()))]]);
 
     rt.pendingHandshakes++;
     try {
@@ -100,9 +107,17 @@ export class UpgradeAttempt {
       server.active++;
       let upstream: Socket;
       try {
-        upstream = await connectServer(server, rt.config.timeouts.connect);
+        upstream = await connectServer(server, rt.config.timeouts.connect, {
+          tls: upstreamTls(pool.config),
+          proxyHeader: pool.config.send_proxy ? proxyHeader(pool.config.send_proxy, connectionEnds(this.#client)) : undefined,
+        });
       } catch (err) {
         server.active--;
+        if (isExhaustion(err)) {
+          // Our own descriptors ran out: not the server's fault (no outlier failure), no retry; accepting pauses.
+          for (const h of rt.exhaustionHooks) h((err as NodeJS.ErrnoException).code!);
+          return this.#reject('WSLB_ERR_OVER_CAPACITY', route.config.name, [['Retry-After', '1']]);
+        }
         server.connectFailures++;
         pool.outlier.failure(server, `connect ${(err as NodeJS.ErrnoException).code ?? 'failed'}`);
         lastCode = 'WSLB_ERR_CONNECT';
@@ -124,7 +139,8 @@ export class UpgradeAttempt {
     const sentAt = performance.now();
     const outcome = await serverHandshake(upstream, {
       path: req.url ?? '/',
-      headers: upstreamRequestHeaders(req, { clientAddress: this.#clientAddress(), proto: rt.isTls(this.#client) ? 'wss' : 'ws' }),
+      // X-Forwarded-For gets the immediate peer (the PROXY header's source, if any): the chain before it is the client's to vouch for.
+      headers: upstreamRequestHeaders(req, { clientAddress: peerAddress(this.#client), proto: rt.isTls(this.#client) ? 'wss' : 'ws' }),
       timeoutMs: rt.config.timeouts.handshake,
     });
     server.active--;
@@ -200,7 +216,10 @@ export class UpgradeAttempt {
     rejectSocket(this.#client, code, extra);
   }
 
+  #address: string | undefined;
+
+  /** The real client (PROXY header, believed X-Forwarded-For: src/edge/client-address.ts): per-IP limits, `ip` hashing, ctx.clientAddress. */
   #clientAddress(): string {
-    return this.#client.remoteAddress ?? '';
+    return (this.#address ??= clientAddress(this.#req));
   }
 }

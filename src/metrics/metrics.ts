@@ -101,7 +101,7 @@ export class Metrics {
     });
     new Gauge({
       name: 'wslb_server_up', help: '1 when the server takes new tunnels (state "up"), else 0.',
-      labelNames: ['pool', 'server'] as const, registers,
+      labelNames: ['pool', 'server'] as const, registers, aggregator: 'max',   // workers > 1: not summed
       collect() {
         this.reset();
         for (const s of metrics.servers()) this.set({ pool: s.pool, server: s.name }, s.ready ? 1 : 0);
@@ -109,7 +109,7 @@ export class Metrics {
     });
     new Gauge({
       name: 'wslb_server_rtt_seconds', help: 'Last measured health-check / response round trip.',
-      labelNames: ['pool', 'server'] as const, registers,
+      labelNames: ['pool', 'server'] as const, registers, aggregator: 'average',
       collect() {
         this.reset();
         for (const s of metrics.servers()) this.set({ pool: s.pool, server: s.name }, s.rtt / 1000);
@@ -117,7 +117,7 @@ export class Metrics {
     });
     new Gauge({
       name: 'wslb_server_load', help: 'Load score (custom-load: reported by the server; lower is less loaded).',
-      labelNames: ['pool', 'server'] as const, registers,
+      labelNames: ['pool', 'server'] as const, registers, aggregator: 'average',
       collect() {
         this.reset();
         for (const s of metrics.servers()) this.set({ pool: s.pool, server: s.name }, s.load);

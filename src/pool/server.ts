@@ -92,7 +92,15 @@ export class Server {
   }
 
   // Counters: the tunnel increments on connect and decrements in its single close path.
-  active = 0;
+  /** Tunnels open on this server from this process (what /status and metrics report). */
+  localActive = 0;
+  /**
+   * Tunnels other workers / instances hold on this server, set by the cluster sync (src/cluster/)
+   * off the hot path; 0 in a lone process. Algorithms read `active`: the farm-wide count.
+   */
+  remoteActive = 0;
+  get active(): number { return this.localActive + this.remoteActive; }
+  set active(v: number) { this.localActive = v - this.remoteActive; }   // `active++` / `active--` move the local count
   total = 0;
   bytesIn = 0;        // client -> server (upstream direction)
   bytesOut = 0;       // server -> client (downstream direction)

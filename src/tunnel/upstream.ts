@@ -5,27 +5,58 @@ import net from 'node:net';
 import tls from 'node:tls';
 import type { ErrorCode } from '../errors.js';
 import type { Server } from '../pool/server.js';
+import { tlsConnectOptions, type UpstreamTls } from './upstream-tls.js';
 
-/** Opens a TCP (or TLS for wss://) connection; rejects on refusal, reset or `timeoutMs` without connecting. */
-export function connectServer(server: Server, timeoutMs: number): Promise<net.Socket> {
+export interface ConnectOptions {
+  /** `pools.<p>.tls` for wss:// servers (src/tunnel/upstream-tls.ts). */
+  readonly tls?: UpstreamTls | undefined;
+  /** `pools.<p>.send_proxy`: the PROXY header, written before any other byte (and before TLS). */
+  readonly proxyHeader?: Buffer | undefined;
+}
+
+/**
+ * Opens a TCP (or TLS for wss://) connection, the PROXY header first when given; rejects on
+ * refusal, reset, a failed TLS handshake (certificate included) or `timeoutMs` without connecting.
+ */
+export function connectServer(server: Server, timeoutMs: number, opts: ConnectOptions = {}): Promise<net.Socket> {
   return new Promise((resolve, reject) => {
-    const socket: net.Socket = server.tls
-      ? tls.connect({ host: server.host, port: server.port, servername: net.isIP(server.host) ? undefined : server.host })
-      : net.connect({ host: server.host, port: server.port });
-    const timer = setTimeout(() => {
-      socket.destroy();
-      reject(Object.assign(new Error(`connect to ${server.url} timed out`), { code: 'ETIMEDOUT' }));
-    }, timeoutMs);
-    const onError = (err: Error): void => { clearTimeout(timer); socket.destroy(); reject(err); };
-    socket.once('error', onError);
-    socket.once(server.tls ? 'secureConnect' : 'connect', () => {
+    const tlsOptions = server.tls ? tlsConnectOptions(server.host, opts.tls) : null;
+    // TLS straight away, unless a PROXY header has to go first in plain TCP.
+    const raw = tlsOptions && !opts.proxyHeader ? null : net.connect({ host: server.host, port: server.port });
+    let socket: net.Socket = raw ?? tls.connect({ host: server.host, port: server.port, ...tlsOptions });
+    let settled = false;
+    const fail = (err: Error): void => {
+      if (settled) return;
+      settled = true;
       clearTimeout(timer);
-      socket.off('error', onError);
+      socket.destroy();
+      raw?.destroy();
+      reject(err);
+    };
+    const timer = setTimeout(() => fail(Object.assign(new Error(`connect to ${server.url} timed out`), { code: 'ETIMEDOUT' })), timeoutMs);
+    const done = (): void => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      socket.off('error', fail);
+      // A wrapped raw socket's errors surface on the TLS socket; this one only must not throw.
+      if (raw && raw !== socket) raw.off('error', fail).on('error', noop);
       socket.setNoDelay(true);
       resolve(socket);
+    };
+    socket.once('error', fail);
+    if (!raw) { socket.once('secureConnect', done); return; }
+    raw.once('connect', () => {
+      if (opts.proxyHeader) raw.write(opts.proxyHeader);
+      if (!tlsOptions) return done();
+      socket = tls.connect({ ...tlsOptions, socket: raw });
+      socket.once('error', fail);
+      socket.once('secureConnect', done);
     });
   });
 }
+
+function noop(): void {}
 
 export type HandshakeOutcome =
   | { readonly kind: 'upgraded'; readonly res: IncomingMessage; readonly socket: net.Socket; readonly head: Buffer }

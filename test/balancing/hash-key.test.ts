@@ -1,5 +1,5 @@
 import t from 'tap';
-import { extractKey, parseKeySpec } from '../../src/balancing/hash-key.js';
+import { extractKey, keySpecOf, parseKeySpec } from '../../src/balancing/hash-key.js';
 
 const req = (url: string, headers: Record<string, string | string[]> = {}) => ({ url, headers });
 
@@ -35,4 +35,11 @@ t.test('extractKey: a table of requests', async (t) => {
   ];
   for (const [spec, r, want] of cases) t.equal(extractKey(parseKeySpec(spec)!, r, '10.1.2.3'), want, `${spec} ${r.url} ${JSON.stringify(r.headers)}`);
   t.equal(extractKey({ kind: 'path' }, { headers: {} } as never, ''), undefined, 'no url: no key');
+});
+
+t.test('keySpecOf: the key option; hash without one hashes the client IP; others have none', async (t) => {
+  t.same(keySpecOf({ name: 'hash', options: {} }), { kind: 'ip' });
+  t.same(keySpecOf({ name: 'hash', options: { key: 'query:room' } }), { kind: 'query', name: 'room' });
+  t.same(keySpecOf({ name: 'module', options: { key: 'path' } }), { kind: 'path' });
+  t.equal(keySpecOf({ name: 'round-robin', options: {} }), undefined);
 });

@@ -13,7 +13,9 @@ t.test('merging encoded histograms equals recording everything in one', async (t
   }
   const merged = merge(parts.map(encode));
   t.equal(merged.totalCount, 30_000);
-  t.same(summarize(merged), summarize(all), 'every percentile, min, max and mean match');
+  const [a, b] = [summarize(merged), summarize(all)];
+  t.same({ ...a, max: 0 }, { ...b, max: 0 }, 'every percentile, min and mean match');
+  t.ok(Math.abs(a.max - b.max) / b.max < 0.001, 'max within the histogram precision (an encoded max is its bucket top)');
   for (const p of [50, 90, 99, 99.9]) t.equal(merged.getValueAtPercentile(p), all.getValueAtPercentile(p), `p${p}`);
 });
 
@@ -51,6 +53,6 @@ t.test('percentile curve rises and ends at the max', async (t) => {
     t.ok(c[i]!.ms >= c[i - 1]!.ms, 'latency never falls');
   }
   t.equal(c.at(-1)!.p, 100);
-  t.equal(c.at(-1)!.ms, summarize(h).max);
+  t.ok(Math.abs(c.at(-1)!.ms - summarize(h).max) / summarize(h).max < 0.001);
   t.same(percentileCurve(newHistogram()), []);
 });

@@ -18,6 +18,7 @@ t.test('an empty file gives every default, no pools and no routes', async (t) =>
   t.same(c.limits, {
     max_connections: 100_000, max_connections_per_ip: 1000, handshakes_per_ip: 50,
     max_header_bytes: 16 * 1024, max_message_bytes: 16 * 1024 * 1024, max_buffered_bytes: 1024 * 1024,
+    stall: 30_000,
   });
   t.same(c.pools, {});
   t.same(c.routes, []);

@@ -11,6 +11,7 @@ t.test('a server moving megabytes per second gets no new clients while idle ones
   const backends = await startEchoBackends(3, 'bw');
   t.teardown(() => Promise.all(backends.map((b) => b.close())));
   const b = await startBalancer(t, {
+    limits: { handshakes_per_ip: '10000/s' },
     algorithm: { name: 'least-bandwidth', window: '1s' },
     servers: backends.map((s) => ({ name: s.name, url: s.url })),
   });

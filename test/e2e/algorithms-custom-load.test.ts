@@ -20,6 +20,7 @@ t.test('http: JSON and bare-number reports, a 500, a hung endpoint, drain and we
   const backends: LoadBackend[] = [a, b, c];
   t.teardown(() => Promise.all(backends.map((x) => x.close())));
   const bal = await startBalancer(t, {
+    limits: { handshakes_per_ip: '10000/s' },
     algorithm: 'custom-load',
     servers: backends.map((s) => ({ name: s.name, url: s.url })),
     pool: { load: { source: 'http', path: '/load', interval: '100ms', score: { cpu: 0.5, memory: 0.5 } } },
@@ -77,6 +78,7 @@ t.test('snmp: v2c GET of laLoad.1 from an agent on each server host; changes, ga
     if (ag2Open) await ag2.close();
   });
   const bal = await startBalancer(t, {
+    limits: { handshakes_per_ip: '10000/s' },
     algorithm: 'custom-load',
     servers: backends.map((s) => ({ name: s.name, url: s.url })),
     pool: { load: { source: 'snmp', port: ag2.port, community: 'public', oids: { la1: LA_LOAD_1 }, score: { la1: 1 }, interval: '100ms' } },

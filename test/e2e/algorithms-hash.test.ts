@@ -16,10 +16,12 @@ async function farm(t: Test) {
     listeners: [{ port: 0, host: '127.0.0.1' }],
     admin: { port: 0, host: '127.0.0.1' },
     log: { level: 'silent' },
+    limits: { handshakes_per_ip: '10000/s' },   // every test client is 127.0.0.1
     pools: { p: { algorithm: { name: 'hash', key: 'query:room' }, health: { check: 'none' }, servers: backends.map((s) => ({ name: s.name, url: s.url })) } },
     routes: [
       { name: 'bounded', match: { path: '/bounded' }, pool: 'p', algorithm: { name: 'hash', key: 'query:room', balance_factor: 1.25 } },
       { name: 'user', match: { path: '/user' }, pool: 'p', algorithm: { name: 'hash', key: 'header:X-User', fallback: 'least-connections' } },
+      { name: 'byip', match: { path: '/byip' }, pool: 'p', algorithm: 'hash' },
       { name: 'plain', match: { path: '/' }, pool: 'p' },
     ],
   });
@@ -83,5 +85,8 @@ t.test('a request without the key uses the fallback (least-connections here); wi
   const alice: string[] = [];
   for (let i = 0; i < 3; i++) { const [ws, n] = await connectWho(b.proxyPort(), '/user', backends, { 'X-User': 'alice' }); open.push(ws); alice.push(n); }
   t.equal(new Set(alice).size, 1, `alice always lands on ${alice[0]}`);
+  const byIp: string[] = [];
+  for (let i = 0; i < 3; i++) { const [ws, n] = await connectWho(b.proxyPort(), '/byip', backends); open.push(ws); byIp.push(n); }
+  t.equal(new Set(byIp).size, 1, `hash without a key option hashes the client IP: ${byIp.join(' ')}`);
   await closeAll(open);
 });

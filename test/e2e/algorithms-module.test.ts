@@ -16,7 +16,7 @@ const EXAMPLE = resolve(import.meta.dirname, '../../examples/algorithm-module.js
 t.test('examples/algorithm-module.js (fill first, capacity 2) places real clients', async (t) => {
   const backends = await startEchoBackends(3, 'm');
   t.teardown(() => Promise.all(backends.map((b) => b.close())));
-  const b = await startBalancer(t, { algorithm: { module: EXAMPLE, capacity: 2 }, servers: backends.map((s) => ({ name: s.name, url: s.url })) });
+  const b = await startBalancer(t, { limits: { handshakes_per_ip: '10000/s' }, algorithm: { module: EXAMPLE, capacity: 2 }, servers: backends.map((s) => ({ name: s.name, url: s.url })) });
   const open: WebSocket[] = [];
   const landed: string[] = [];
   for (let i = 0; i < 5; i++) { const [ws, n] = await connectWho(b.proxyPort(), '/', backends); open.push(ws); landed.push(n); }
@@ -32,6 +32,7 @@ t.test('a module that does not return { name, pick }: the start fails with a Con
     listeners: [{ port: 0, host: '127.0.0.1' }],
     admin: { port: 0, host: '127.0.0.1' },
     log: { level: 'silent' },
+    limits: { handshakes_per_ip: '10000/s' },   // every test client is 127.0.0.1
     pools: { p: { health: { check: 'none' }, servers: [{ url: 'ws://127.0.0.1:9' }] } },
     routes: [{ pool: 'p', algorithm: { module, capacity: 3 } }],
   });

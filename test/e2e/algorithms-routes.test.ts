@@ -14,6 +14,7 @@ t.test('round-robin on /rr and least-connections on /lc read the same active cou
     listeners: [{ port: 0, host: '127.0.0.1' }],
     admin: { port: 0, host: '127.0.0.1' },
     log: { level: 'silent' },
+    limits: { handshakes_per_ip: '10000/s' },   // every test client is 127.0.0.1
     pools: { p: { algorithm: 'random', health: { check: 'none' }, servers: backends.map((s) => ({ name: s.name, url: s.url })) } },
     routes: [
       { name: 'rr', match: { path: '/rr' }, pool: 'p', algorithm: 'round-robin' },

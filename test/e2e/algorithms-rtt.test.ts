@@ -11,7 +11,7 @@ t.test('a server that takes 300 ms to answer the upgrade gets no new client whil
   const slow = await startLoadBackend('slow', { upgradeDelayMs: 300 });
   const backends = [fast, slow];
   t.teardown(() => Promise.all(backends.map((b) => b.close())));
-  const b = await startBalancer(t, { algorithm: 'least-response-time', servers: backends.map((s) => ({ name: s.name, url: s.url })) });
+  const b = await startBalancer(t, { limits: { handshakes_per_ip: '10000/s' }, algorithm: 'least-response-time', servers: backends.map((s) => ({ name: s.name, url: s.url })) });
   const pool = b.runtime.pools.get('p')!;
   const open: WebSocket[] = [];
   const landed: string[] = [];

@@ -1,0 +1,129 @@
+/** The one admin listener of a process tree (in the primary): /healthz, /status and /metrics summed over the workers, control endpoints sent to every worker, POST /workers/restart. */
+
+import http, { type IncomingMessage, type ServerResponse } from 'node:http';
+import { once } from 'node:events';
+import { AggregatorRegistry, type MetricObjectWithValues, type MetricValue } from 'prom-client';
+import { TokenCheck } from '../admin/auth.js';
+import { isAction } from '../admin/control.js';
+import { fail, json, noContent, text, type AdminErrorCode } from '../admin/respond.js';
+import type { Primary } from './primary.js';
+import { mergeStatus, type WorkerStatus } from './status-merge.js';
+
+const SERVER_ACTION = /^\/pools\/([^/]+)\/servers\/([^/]+)\/([^/]+)$/;
+
+export class PrimaryAdmin {
+  readonly server: http.Server;
+  readonly #p: Primary;
+  readonly #token: TokenCheck;
+
+  constructor(primary: Primary) {
+    this.#p = primary;
+    this.#token = new TokenCheck(primary.config.admin.token);
+    this.server = http.createServer({ headersTimeout: 10_000, requestTimeout: 30_000 }, (req, res) => {
+      this.#route(req, res).catch((err: unknown) => {
+        primary.log.error({ err }, 'admin request failed');
+        if (!res.headersSent) fail(res, 'WSLB_ERR_ADMIN_INTERNAL', 'admin request failed');
+      });
+    });
+  }
+
+  async #route(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const path = (req.url ?? '/').split('?')[0]!;
+    req.resume();
+    const get = req.method === 'GET' || req.method === 'HEAD';
+    const post = req.method === 'POST';
+    switch (path) {
+      case '/healthz':
+        if (!get) return this.#method(res, 'GET');
+        return text(res, this.#p.draining ? 503 : 200, this.#p.draining ? 'draining\n' : 'ok\n');
+      case '/status':
+        if (!get) return this.#method(res, 'GET');
+        return json(res, 200, await this.status());
+      case '/metrics': {
+        if (!get) return this.#method(res, 'GET');
+        // Our own request/reply per worker (not prom-client's cluster messages): a worker that does not answer is left out, never a hang.
+        const replies = await this.#p.supervisor.askAll({ t: 'metrics' }, 2000);
+        const registry = AggregatorRegistry.aggregate(replies.flatMap((r) => (r.reply?.ok ? [r.reply.body as MetricObjectWithValues<MetricValue<string>>[]] : [])));
+        return text(res, 200, await registry.metrics(), registry.contentType);
+      }
+      case '/reload': {
+        if (!post) return this.#method(res, 'POST');
+        if (!this.#authorized(req, res)) return;
+        const outcome = await this.#p.reload();
+        if (outcome.ok) return json(res, 200, { result: 'ok', summary: outcome.summary });
+        return fail(res, 'WSLB_ERR_ADMIN_RELOAD', 'invalid configuration; the old one stays', {}, { errors: outcome.errors });
+      }
+      case '/workers/restart': {
+        if (!post) return this.#method(res, 'POST');
+        if (!this.#authorized(req, res)) return;
+        const sup = this.#p.supervisor;
+        if (sup.restarting) return json(res, 409, { error: { code: 'WSLB_ERR_ADMIN_RESTARTING', message: 'a rolling restart is already running' } });
+        void sup.rollingRestart(this.#p.config.timeouts.drain).then(() => this.#p.log.info('rolling restart done'));
+        return json(res, 202, { result: 'started', workers: sup.slots.length, drain_ms: this.#p.config.timeouts.drain });
+      }
+    }
+    const m = SERVER_ACTION.exec(path);
+    if (m && isAction(m[3]!)) {
+      if (!post) return this.#method(res, 'POST');
+      if (!this.#authorized(req, res)) return;
+      let pool: string, server: string;
+      try { pool = decodeURIComponent(m[1]!); server = decodeURIComponent(m[2]!); } catch { return fail(res, 'WSLB_ERR_ADMIN_BAD_PATH', 'malformed percent-encoding in the path'); }
+      const code = await this.#p.action(pool, server, m[3]);
+      if (code) return fail(res, code as AdminErrorCode, `${m[3]} ${pool}/${server} refused`);
+      return noContent(res);
+    }
+    fail(res, 'WSLB_ERR_ADMIN_NOT_FOUND', `no admin endpoint ${path}`);
+  }
+
+  /** The workers' /status documents merged, plus the worker list and the Redis sharing state. */
+  async status(): Promise<unknown> {
+    const sup = this.#p.supervisor;
+    const replies = await sup.askAll({ t: 'status' }, 2000);
+    const docs: WorkerStatus[] = replies.flatMap((r) => (r.reply?.ok ? [{ slot: r.slot, ...(r.reply.body as Omit<WorkerStatus, 'slot'>) }] : []));
+    return {
+      ...mergeStatus(docs),
+      draining: this.#p.draining,
+      workers: sup.slots.map((s) => {
+        const d = docs.find((x) => x.slot === s);
+        return {
+          id: s.id, pid: s.worker?.process.pid ?? null, ready: s.ready, restarts: s.restarts,
+          connections: (d?.status as { connections?: number } | undefined)?.connections ?? null,
+          farm_active: d?.farm ?? null,   // this worker's view of the farm's counts (what its picks read)
+        };
+      }),
+      restarting: sup.restarting,
+      ...(this.#p.share ? { cluster: this.#p.share.status() } : {}),
+    };
+  }
+
+  #method(res: ServerResponse, allow: 'GET' | 'POST'): void {
+    fail(res, 'WSLB_ERR_ADMIN_METHOD', `use ${allow}`, { 'Allow': allow === 'GET' ? 'GET, HEAD' : 'POST' });
+  }
+
+  #authorized(req: IncomingMessage, res: ServerResponse): boolean {
+    if (!this.#token.allows(req)) {
+      fail(res, 'WSLB_ERR_ADMIN_UNAUTHORIZED', 'missing or wrong bearer token', { 'WWW-Authenticate': 'Bearer realm="wslb"' });
+      return false;
+    }
+    const origin = req.headers.origin;
+    let same = false;
+    try { same = origin === undefined || new URL(origin).host === (req.headers.host ?? '').toLowerCase(); } catch { same = false; }
+    if (!same) fail(res, 'WSLB_ERR_ADMIN_ORIGIN', `cross-origin request from ${origin} refused`);
+    return same;
+  }
+
+  async listen(port: number, host: string): Promise<{ address: string; port: number }> {
+    this.server.listen(port, host);
+    await once(this.server, 'listening');
+    const a = this.server.address();
+    if (a === null || typeof a === 'string') throw new Error('admin listener has no TCP address');
+    return { address: a.address, port: a.port };
+  }
+
+  close(): Promise<void> {
+    return new Promise((resolve) => {
+      this.server.close(() => resolve());
+      this.server.closeAllConnections();
+    });
+  }
+}

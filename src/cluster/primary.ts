@@ -1,0 +1,154 @@
+/**
+ * The cluster primary (`workers: N | auto`, N > 1): supervises the workers, runs health checks
+ * once, sums the workers' per-server counts and sends each worker the rest of the farm's,
+ * serves the one admin API, shares counts with other instances through Redis (`cluster:`),
+ * and turns SIGTERM into a drain of every worker and SIGHUP into a reload of every worker.
+ */
+
+import os from 'node:os';
+import { loadConfigFile } from '../config/load.js';
+import { ConfigError, formatIssue, type Config } from '../config/types.js';
+import type { Logger } from '../log.js';
+import { addCounts, type Counts } from './counts.js';
+import { HealthHub } from './health-hub.js';
+import { PrimaryAdmin } from './primary-admin.js';
+import { RedisShare } from './redis-share.js';
+import { Supervisor } from './supervisor.js';
+import { REPORT_MS } from './worker.js';
+
+/** `workers: auto` = one per core (os.availableParallelism). */
+export function workerCount(w: number | 'auto'): number {
+  return w === 'auto' ? Math.max(1, os.availableParallelism()) : w;
+}
+
+export class Primary {
+  config: Config;
+  readonly log: Logger;
+  readonly supervisor: Supervisor;
+  readonly health: HealthHub;
+  readonly admin: PrimaryAdmin;
+  share: RedisShare | null = null;
+  draining = false;
+  /** Latest per-server counts of each live worker (absolute numbers: a dead worker's simply disappear). */
+  readonly #counts = new Map<number, Counts>();
+  /** The other instances' sum (Redis), added to what every worker is sent. */
+  #instances: Counts = {};
+  #timer: NodeJS.Timeout | null = null;
+
+  constructor(config: Config, log: Logger) {
+    this.config = config;
+    this.log = log;
+    this.health = new HealthHub(config, log, (states) => this.supervisor.broadcast({ t: 'health', states }));
+    this.supervisor = new Supervisor(workerCount(config.workers), log, {
+      onFork: (w) => this.supervisor.send(w, { t: 'health', states: this.health.snapshot() }),
+      onMessage: (w, m) => { if (m.t === 'counts') this.#counts.set(w.id, m.counts); },
+      onExit: (w) => { this.#counts.delete(w.id); },
+    });
+    this.admin = new PrimaryAdmin(this);
+  }
+
+  async start(): Promise<void> {
+    await this.health.ready();   // first results before the first worker listens
+    this.#timer = setInterval(() => this.#broadcastCounts(), REPORT_MS);
+    await this.supervisor.start();
+    const c = this.config.admin;
+    const a = await this.admin.listen(c.port, c.host);
+    this.log.info({ kind: 'admin', address: a.address, port: a.port, workers: this.supervisor.slots.length }, 'listening');
+    if (this.config.cluster) {
+      const share = new RedisShare(this.config.cluster, this.log, {
+        local: () => this.totals(),
+        remote: (counts) => { this.#instances = counts; },
+        action: (pool, server, action) => { void this.action(pool, server, action, false); },
+      });
+      this.share = share;
+      share.start();
+    }
+  }
+
+  /** Sum over live workers. */
+  totals(): Counts {
+    const sum: Counts = {};
+    for (const c of this.#counts.values()) addCounts(sum, c);
+    return sum;
+  }
+
+  /** Each worker gets the others' counts (other workers + other instances); its own live ones it knows. */
+  #broadcastCounts(): void {
+    const all = addCounts(this.totals(), this.#instances);
+    for (const w of this.supervisor.workers) {
+      const own = this.#counts.get(w.id) ?? {};
+      const others: Counts = {};
+      for (const [k, n] of Object.entries(all)) others[k] = n - (own[k] ?? 0);
+      this.supervisor.send(w, { t: 'remote', counts: others });
+    }
+  }
+
+  /** An admin action on every worker; the first failing worker's code, or null. `share`: tell the other instances too. */
+  async action(pool: string, server: string, action: 'drain' | 'enable' | 'disable', share = true): Promise<string | null> {
+    const replies = await this.supervisor.askAll({ t: 'action', pool, server, action });
+    const failed = replies.find((r) => r.reply && !r.reply.ok);
+    if (failed) return failed.reply!.code ?? 'WSLB_ERR_ADMIN_INTERNAL';
+    if (share) this.share?.publishAction(pool, server, action);
+    return null;
+  }
+
+  /**
+   * Validates the file here first, so either every worker takes the new config or none does;
+   * then the primary's health checks and every worker reload from the same file.
+   */
+  async reload(): Promise<{ ok: true; summary: unknown } | { ok: false; errors: string[] }> {
+    let next: Config;
+    try {
+      next = loadConfigFile(this.config.file);
+    } catch (err) {
+      const errors = err instanceof ConfigError ? err.issues.map(formatIssue) : [(err as Error).message];
+      this.log.error({ result: 'error', errors }, 'reload');
+      return { ok: false, errors };
+    }
+    this.config = next;
+    this.health.apply(next);
+    const replies = await this.supervisor.askAll({ t: 'reload' });
+    const failed = replies.filter((r) => !r.reply?.ok).map((r) => `worker ${r.slot.id}: ${JSON.stringify(r.reply?.body ?? 'no answer')}`);
+    this.supervisor.broadcast({ t: 'health', states: this.health.snapshot() });
+    if (failed.length) return { ok: false, errors: failed };
+    this.log.info({ result: 'ok', workers: replies.length }, 'reload');
+    return { ok: true, summary: (replies[0]?.reply?.body as { summary?: unknown } | undefined)?.summary ?? null };
+  }
+
+  /** SIGTERM: /healthz says 503, every worker drains over `timeouts.drain`, then the primary exits. */
+  async close(): Promise<void> {
+    this.draining = true;
+    this.log.info({ workers: this.supervisor.workers.length, window_ms: this.config.timeouts.drain }, 'draining');
+    await this.supervisor.stop(this.config.timeouts.drain);
+    if (this.#timer) clearInterval(this.#timer);
+    await this.share?.close();
+    await this.health.close();
+    await this.admin.close();
+    this.log.info('stopped');
+  }
+
+  destroy(): void {
+    for (const w of this.supervisor.workers) w.process.kill('SIGKILL');
+  }
+}
+
+/** The primary's process: signals as SPEC says (second SIGTERM/SIGINT aborts). */
+export async function runPrimary(config: Config, log: Logger, onStopped?: () => Promise<void>): Promise<Primary> {
+  const primary = new Primary(config, log);
+  await primary.start();
+  let stopping = false;
+  const stop = (signal: string): void => {
+    if (stopping) {
+      log.warn({ signal }, 'second signal: aborting');
+      primary.destroy();
+      process.exit(1);
+    }
+    stopping = true;
+    log.info({ signal }, 'shutting down');
+    void primary.close().then(() => onStopped?.()).then(() => process.exit(0));
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+  process.on('SIGHUP', () => { void primary.reload(); });
+  return primary;
+}

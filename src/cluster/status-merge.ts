@@ -1,0 +1,29 @@
+/** Sums the workers' /status documents into one: per-server counters added, states and config read from the first worker. */
+
+import type { Counts } from './counts.js';
+import type { Slot } from './supervisor.js';
+
+export interface WorkerStatus { readonly slot: Slot; readonly status: unknown; readonly farm: Counts }
+
+type ServerDoc = Record<string, unknown>;
+type StatusDoc = { connections: number; listeners: unknown; routes: unknown; pools: Record<string, { algorithm: string; servers: ServerDoc[] }> };
+
+const SUMMED = ['active', 'total', 'bytes_in', 'bytes_out', 'messages_in', 'messages_out', 'bandwidth_bps'] as const;
+
+export function mergeStatus(workers: readonly WorkerStatus[]): Record<string, unknown> {
+  const docs = workers.map((w) => w.status as StatusDoc);
+  const first = docs[0];
+  if (!first) return { connections: 0, listeners: [], routes: [], pools: {} };
+  const pools: StatusDoc['pools'] = structuredClone(first.pools);
+  for (const doc of docs.slice(1)) {
+    for (const [name, pool] of Object.entries(doc.pools)) {
+      const into = pools[name];
+      if (!into) continue;
+      for (const s of pool.servers) {
+        const t = into.servers.find((x) => x['name'] === s['name']);
+        if (t) for (const k of SUMMED) t[k] = (t[k] as number) + (s[k] as number);
+      }
+    }
+  }
+  return { connections: docs.reduce((n, d) => n + d.connections, 0), listeners: first.listeners, routes: first.routes, pools };
+}

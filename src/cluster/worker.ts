@@ -1,0 +1,118 @@
+/** A cluster worker: a Balancer without admin listener or health checks, fed health results and farm-wide counts by the primary, answering its admin requests. */
+
+import { applyAction, isAction } from '../admin/control.js';
+import { statusDocument } from '../admin/status.js';
+import type { Config } from '../config/types.js';
+import type { Logger } from '../log.js';
+import { Balancer } from '../main.js';
+import type { Runtime } from '../runtime.js';
+import { applyRemote, localCounts, type Counts } from './counts.js';
+import { isOurs, tag, type FromWorker, type HealthState, type ToWorker } from './protocol.js';
+
+/** How often this worker reports its per-server counts (the farm-wide view lags by about this much). */
+export const REPORT_MS = 100;
+
+const DRAIN_REASON = 'drain requested by the primary';
+/** How long a leaving worker keeps answering handshakes it accepted before its drain starts. */
+const HANDOFF_MS = 1000;
+
+function send(m: FromWorker): void {
+  if (process.connected) process.send!(tag(m));
+}
+
+/** Health checks run once, in the primary: a worker's pools never probe (also pools created by a reload). */
+function stopHealthChecks(rt: Runtime): void {
+  // Discovered pools keep their own: their members come from this worker's DNS lookups.
+  for (const p of rt.pools.values()) if (!p.config.discover) p.health.destroy();
+}
+
+function applyHealth(rt: Runtime, states: readonly HealthState[]): void {
+  for (const st of states) {
+    const server = rt.pools.get(st.pool)?.server(st.server);
+    if (!server || server.healthy === st.healthy) continue;
+    server.downReason = st.reason;
+    server.healthy = st.healthy;
+  }
+}
+
+export async function runWorker(config: Config, log: Logger): Promise<Balancer> {
+  const balancer = new Balancer(config, log, { admin: false });
+  const rt = balancer.runtime;
+  stopHealthChecks(rt);
+  let firstHealth: () => void = () => {};
+  const healthKnown = new Promise<void>((r) => { firstHealth = r; setTimeout(r, 3000).unref(); });
+
+  const onMessage = (m: unknown): void => {
+    if (!isOurs(m)) return;
+    const msg = m as ToWorker;
+    switch (msg.t) {
+      case 'health': applyHealth(rt, msg.states); firstHealth(); return;
+      case 'remote': applyRemote(rt, msg.counts); return;
+      case 'action': {
+        const server = rt.pools.get(msg.pool)?.server(msg.server);
+        if (!server || !isAction(msg.action)) {
+          send({ t: 'reply', id: msg.id, ok: false, code: rt.pools.has(msg.pool) ? 'WSLB_ERR_ADMIN_UNKNOWN_SERVER' : 'WSLB_ERR_ADMIN_UNKNOWN_POOL' });
+          return;
+        }
+        applyAction(rt, server, msg.action);
+        send({ t: 'reply', id: msg.id, ok: true });
+        return;
+      }
+      case 'reload': {
+        const outcome = balancer.reload();
+        stopHealthChecks(rt);
+        send({ t: 'reply', id: msg.id, ok: outcome.ok, body: outcome });
+        return;
+      }
+      case 'status': {
+        const farm: Counts = {};
+        for (const p of rt.pools.values()) for (const s of p.servers) farm[`${p.name}/${s.name}`] = s.active;
+        send({ t: 'reply', id: msg.id, ok: true, body: { status: statusDocument(rt, balancer.addresses), farm } });
+        return;
+      }
+      case 'metrics':
+        void rt.telemetry.metrics.registry.getMetricsAsJSON().then(
+          (body) => send({ t: 'reply', id: msg.id, ok: true, body }),
+          (err: unknown) => send({ t: 'reply', id: msg.id, ok: false, message: String(err) }));
+        return;
+      case 'drain': void shutdown(DRAIN_REASON); return;
+    }
+  };
+
+  let stopping = false;
+  const shutdown = async (why: string): Promise<void> => {
+    if (stopping) return;
+    stopping = true;
+    clearInterval(reporter);
+    log.info({ reason: why, tunnels: rt.tunnels.size }, 'worker draining');
+    if (why === DRAIN_REASON) {
+      // Leave the shared listening socket first, finish the handshakes already accepted, then drain.
+      balancer.stopAccepting();
+      await new Promise((r) => setTimeout(r, Math.min(rt.config.timeouts.handshake, HANDOFF_MS)));
+    }
+    await balancer.close();
+    process.exit(0);
+  };
+
+  process.on('message', onMessage);
+  // The primary coordinates signals (SIGTERM drains all, SIGHUP reloads all); a terminal's Ctrl-C reaches it too.
+  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(sig, () => {});
+  process.on('disconnect', () => { void shutdown('primary gone'); });
+
+  let last = '';
+  let ticks = 0;
+  const reporter = setInterval(() => {
+    const counts = localCounts(rt);
+    const body = JSON.stringify(counts);
+    // Unchanged counts are re-sent once a second only (a primary restarted state or a missed message heals).
+    if (body === last && ++ticks % 10 !== 0) return;
+    last = body;
+    send({ t: 'counts', counts });
+  }, REPORT_MS);
+  reporter.unref();
+
+  await healthKnown;
+  await balancer.start();
+  send({ t: 'ready' });
+  return balancer;
+}

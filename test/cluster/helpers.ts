@@ -1,0 +1,108 @@
+/** Test helpers for process trees and instances: a balancer CLI child from a YAML object, its admin calls, a Redis child on its own port. */
+
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import type { Test } from 'tap';
+import { stringify } from 'yaml';
+import { startCli, type RunningCli } from '../helpers/cli.js';
+
+export interface Instance { cli: RunningCli; proxy: number; admin: number }
+
+/** A 3-server least-connections farm config (health checks off unless `pool` says otherwise). */
+export function clusterYaml(servers: { name: string; url: string }[], extra: Record<string, unknown> = {}, pool: Record<string, unknown> = {}): string {
+  return stringify({
+    listeners: [{ port: 0, host: '127.0.0.1' }],
+    admin: { port: 0, host: '127.0.0.1' },
+    log: { level: 'info' },
+    timeouts: { drain: '1s' },
+    limits: { handshakes_per_ip: 100_000, max_connections_per_ip: 100_000 },   // every test client is 127.0.0.1
+    pools: { p: { algorithm: 'least-connections', health: { check: 'none' }, servers, ...pool } },
+    routes: [{ name: 'r', match: { path: '/' }, pool: 'p' }],
+    ...extra,
+  });
+}
+
+/** Starts `wslb run` on a temp config; resolves once the proxy and admin ports are logged. Killed (tree) at test end. */
+export async function startInstance(t: Test, yaml: string, workers = 1): Promise<Instance> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'wslb-cluster-'));
+  const file = path.join(dir, 'balancer.yaml');
+  fs.writeFileSync(file, yaml);
+  const cli = startCli(['run', '-c', file]);
+  t.teardown(async () => {
+    if (cli.child.exitCode === null && cli.child.signalCode === null) {
+      cli.child.kill('SIGKILL');   // workers see the IPC channel close and exit on their own
+      await cli.exited;
+    }
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+  const proxy = await cli.waitFor((l) => l['msg'] === 'listening' && l['kind'] === 'proxy', 30_000);
+  const admin = await cli.waitFor((l) => l['msg'] === 'listening' && l['kind'] === 'admin', 30_000);
+  if (workers > 1) await until(async () => ((await status(admin['port'] as number))['workers'] as { ready: boolean }[]).every((w) => w.ready), 15_000);
+  return { cli, proxy: proxy['port'] as number, admin: admin['port'] as number };
+}
+
+export async function status(admin: number): Promise<Record<string, unknown>> {
+  const res = await fetch(`http://127.0.0.1:${admin}/status`);
+  return (await res.json()) as Record<string, unknown>;
+}
+
+export async function post(admin: number, p: string): Promise<number> {
+  const res = await fetch(`http://127.0.0.1:${admin}${p}`, { method: 'POST' });
+  await res.text();
+  return res.status;
+}
+
+/** Per-server `field` of pool p in a /status document. */
+export function servers(doc: Record<string, unknown>, field = 'active'): Record<string, unknown> {
+  const pool = (doc['pools'] as Record<string, { servers: Record<string, unknown>[] }>)['p']!;
+  return Object.fromEntries(pool.servers.map((s) => [s['name'] as string, s[field]]));
+}
+
+export async function until(cond: () => Promise<boolean> | boolean, ms = 5000): Promise<boolean> {
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    try { if (await cond()) return true; } catch { /* not up yet */ }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return cond();
+}
+
+async function freePort(): Promise<number> {
+  const s = net.createServer().listen(0, '127.0.0.1');
+  await once(s, 'listening');
+  const port = (s.address() as net.AddressInfo).port;
+  await new Promise((r) => s.close(r));
+  return port;
+}
+
+export interface RedisChild { readonly port: number; stop(): Promise<void>; start(): Promise<void> }
+
+/** A throwaway redis-server on its own port (no persistence), stopped at test end. */
+export async function startRedis(t: Test): Promise<RedisChild> {
+  const port = await freePort();
+  let child: ChildProcess | null = null;
+  const start = async (): Promise<void> => {
+    const c = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--daemonize', 'no'], { stdio: ['ignore', 'pipe', 'inherit'] });
+    child = c;
+    let out = '';
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error('redis-server did not start')), 5000);
+      c.stdout!.on('data', (d: Buffer) => { out += d.toString(); if (out.includes('Ready to accept connections')) { clearTimeout(timer); resolve(); } });
+      c.once('exit', (code) => { clearTimeout(timer); reject(new Error(`redis-server exited ${code}: ${out}`)); });
+    });
+  };
+  const stop = async (): Promise<void> => {
+    const c = child;
+    child = null;
+    if (!c || c.exitCode !== null || c.signalCode !== null) return;
+    c.kill('SIGKILL');
+    await once(c, 'exit');
+  };
+  await start();
+  t.teardown(stop);
+  return { port, stop, start };
+}

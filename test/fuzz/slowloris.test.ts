@@ -1,0 +1,74 @@
+/** Slowloris: 500 sockets dripping header bytes and 500 silent ones are all closed within timeouts.handshake + 1 s, while good clients keep connecting in under 500 ms. */
+
+import t from 'tap';
+import net from 'node:net';
+import { startBackend } from '../helpers/backend.js';
+import { startBalancer } from '../helpers/balancer.js';
+import { echo, openWs, sleep } from '../helpers/hardening.js';
+
+const HANDSHAKE_MS = 1000;
+const PER_KIND = 500;
+
+interface Bad { socket: net.Socket; connectedAt: number; closedAt: number }
+
+function openBad(port: number, drip: boolean): Promise<Bad> {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect(port, '127.0.0.1');
+    const bad: Bad = { socket, connectedAt: 0, closedAt: 0 };
+    socket.on('error', () => {});
+    socket.on('data', () => {});
+    // The balancer's FIN (after its 408) or its reset ends the attack on this socket.
+    const closed = (): void => { if (!bad.closedAt) bad.closedAt = performance.now(); socket.destroy(); };
+    socket.once('end', closed);
+    socket.once('close', closed);
+    socket.once('connect', () => {
+      bad.connectedAt = performance.now();
+      if (drip) socket.write('GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ');
+      resolve(bad);
+    });
+    socket.once('error', reject);
+  });
+}
+
+t.test('slowloris', async (t) => {
+  const backend = await startBackend({ name: 'b1' });
+  t.teardown(() => backend.close());
+  const b = await startBalancer(t, { servers: [{ name: 'b1', url: backend.url }], timeouts: { handshake: `${HANDSHAKE_MS}ms` } });
+  const port = b.proxyPort();
+  const url = `ws://127.0.0.1:${port}/`;
+  (await openWs(url)).close();   // warm-up
+
+  const bad: Bad[] = [];
+  const dripper = setInterval(() => {
+    for (const x of bad) if (!x.closedAt && x.socket.writable && x.socket.bytesWritten > 0) x.socket.write('a');
+  }, 100);
+  t.teardown(() => { clearInterval(dripper); for (const x of bad) x.socket.destroy(); });
+  // Batches of 50 keep the listen backlog from overflowing (a dropped SYN costs the attacker 1 s, not us).
+  for (let i = 0; i < PER_KIND * 2; i += 50) {
+    bad.push(...await Promise.all(Array.from({ length: 50 }, (_, j) => openBad(port, (i + j) % 2 === 0))));
+  }
+  t.equal(bad.length, 2 * PER_KIND);
+
+  // Good clients during the attack.
+  const times: number[] = [];
+  const until = performance.now() + HANDSHAKE_MS + 500;
+  while (performance.now() < until) {
+    const t0 = performance.now();
+    const ws = await openWs(url);
+    times.push(performance.now() - t0);
+    t.equal(await echo(ws, 'good'), 'good');
+    ws.close();
+    await sleep(50);
+  }
+  t.ok(times.length >= 5, `${times.length} good clients connected during the attack`);
+  t.ok(Math.max(...times) < 500, `good clients connected in ${Math.round(Math.min(...times))}-${Math.round(Math.max(...times))} ms (< 500)`);
+
+  const deadline = performance.now() + 5000;
+  while (bad.some((x) => !x.closedAt) && performance.now() < deadline) await sleep(50);
+  const late = bad.filter((x) => !x.closedAt || x.closedAt - x.connectedAt > HANDSHAKE_MS + 1000);
+  const worst = Math.max(...bad.map((x) => (x.closedAt || Infinity) - x.connectedAt));
+  t.equal(late.length, 0, `every slow or silent socket closed within handshake + 1 s (slowest: ${Math.round(worst)} ms)`);
+  const dripped = bad.filter((_, i) => i % 2 === 0);
+  t.ok(dripped.every((x) => x.socket.bytesWritten > 40), 'the dripping sockets did drip');
+  t.equal(backend.handshakes.length, times.length + 1, 'only good clients reached the server');
+});
