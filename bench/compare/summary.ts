@@ -100,16 +100,16 @@ export function verdicts(m: Medians, idleConnections: number): Verdict[] {
   const out: Verdict[] = [];
   const ratio = (a: number | null | undefined, b: number | null | undefined): number | null => (a != null && b != null && b > 0 ? a / b : null);
   const cpu = ratio(get('wslb', 'echo.cpuUsPerMsg'), get('haproxy', 'echo.cpuUsPerMsg'));
-  out.push({ target: 'echo: proxy CPU per message <= 1.5x HAProxy (nbthread 1)', measured: cpu === null ? 'not measured' : `${f2(cpu)}x`, met: cpu === null ? null : cpu <= 1.5 });
+  out.push({ target: 'echo: proxy CPU per message <= 1.5x HAProxy (nbthread 1)', measured: cpu === null ? 'not measured' : `${cpu.toFixed(3)}x`, met: cpu === null ? null : cpu <= 1.5 });
   const hp = ratio(get('wslb', 'echo.cpuUsPerMsg'), get('http-proxy', 'echo.cpuUsPerMsg'));
-  out.push({ target: 'echo: proxy CPU per message below node http-proxy', measured: hp === null ? 'not measured' : `${f2(hp)}x http-proxy`, met: hp === null ? null : hp < 1 });
+  out.push({ target: 'echo: proxy CPU per message below node http-proxy', measured: hp === null ? 'not measured' : `${hp.toFixed(3)}x http-proxy`, met: hp === null ? null : hp < 1 });
   const wa = get('wslb', 'rate.p99Added');
   const ha = get('haproxy', 'rate.p99Added');
   out.push({ target: 'rate: p99 added over direct no worse than HAProxy', measured: wa == null || ha == null ? 'not measured' : `wslb +${f2(wa)} ms, HAProxy +${f2(ha)} ms`, met: wa == null || ha == null ? null : wa <= ha });
   const kib = get('wslb', 'idle.kibPerConn');
   out.push({ target: `idle: memory per proxied connection <= 12 KiB (at ${idleConnections.toLocaleString('en-US')})`, measured: kib == null ? 'not measured' : `${f2(kib)} KiB`, met: kib == null ? null : kib <= 12 });
   const hs = ratio(get('wslb', 'handshake.perSec'), get('haproxy', 'handshake.perSec'));
-  out.push({ target: 'handshakes/s >= 0.7x HAProxy', measured: hs === null ? 'not measured' : `${f2(hs)}x`, met: hs === null ? null : hs >= 0.7 });
+  out.push({ target: 'handshakes/s >= 0.7x HAProxy', measured: hs === null ? 'not measured' : `${hs.toFixed(3)}x`, met: hs === null ? null : hs >= 0.7 });
   return out;
 }
 

@@ -19,8 +19,11 @@ export function renderHtml(r: BenchResult): string {
   }));
   charts.push(lineChart({ title: 'Latency by percentile (measured window)', xLabel: 'percentile', yLabel: 'ms', series: curves, xTicks: P_TICKS }));
   const ts = r.timeseries;
+  // Each point covers the second before its time stamp.
+  const measured = ts.filter((p) => p.phase === 'measure');
+  const band = measured.length ? { from: measured[0]!.t - 1, to: measured.at(-1)!.t, label: 'measured window' } : undefined;
   charts.push(lineChart({
-    title: 'Latency over time (each second)', xLabel: 'seconds', yLabel: 'ms',
+    title: 'Latency over time (each second)', xLabel: 'seconds', yLabel: 'ms', band,
     series: [
       { name: 'p50', color: COLORS[0]!, points: ts.filter((p) => p.p50 !== undefined).map((p) => [p.t, p.p50!]) },
       { name: 'p99', color: COLORS[1]!, points: ts.filter((p) => p.p99 !== undefined).map((p) => [p.t, p.p99!]) },
@@ -29,7 +32,7 @@ export function renderHtml(r: BenchResult): string {
   const rateKey = r.scenario === 'handshake' ? 'handshakes' : r.scenario === 'idle' ? 'opened' : 'received';
   charts.push(lineChart({
     title: r.scenario === 'handshake' ? 'Upgrades per second' : r.scenario === 'idle' ? 'Connections' : 'Messages per second',
-    xLabel: 'seconds', yLabel: r.scenario === 'idle' ? 'connections' : 'per second',
+    xLabel: 'seconds', yLabel: r.scenario === 'idle' ? 'connections' : 'per second', band,
     series: r.scenario === 'idle'
       ? [{ name: 'open', color: COLORS[0]!, points: ts.map((p) => [p.t, p.open]) }]
       : [{ name: rateKey, color: COLORS[0]!, points: ts.map((p) => [p.t, p.counters[rateKey] ?? 0]) },

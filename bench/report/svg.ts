@@ -17,6 +17,8 @@ export interface LineChartSpec {
   yLabel: string;
   series: Series[];
   xTicks?: Tick[];
+  /** A shaded x range with a label (the measured window). */
+  band?: { from: number; to: number; label: string };
   width?: number;
   height?: number;
 }
@@ -57,6 +59,12 @@ export function lineChart(spec: LineChartSpec): string {
   for (const t of yTicks) {
     out.push(`<line x1="${M.left}" x2="${W - M.right}" y1="${y(t).toFixed(1)}" y2="${y(t).toFixed(1)}" class="grid"/>`);
     out.push(`<text x="${M.left - 6}" y="${(y(t) + 4).toFixed(1)}" text-anchor="end">${fmt(t)}</text>`);
+  }
+  if (spec.band && spec.band.to > spec.band.from) {
+    const x0 = x(Math.max(xMin, spec.band.from));
+    const x1 = x(Math.min(xMax, spec.band.to));
+    out.push(`<rect x="${x0.toFixed(1)}" y="${M.top}" width="${Math.max(0, x1 - x0).toFixed(1)}" height="${H - M.top - M.bottom}" fill="#f2f6fb"/>`);
+    out.push(`<text x="${(x1 - 4).toFixed(1)}" y="${M.top + 22}" text-anchor="end" class="axis">${escapeXml(spec.band.label)}</text>`);
   }
   const xTicks = spec.xTicks ?? niceTicks(xMax).filter((v) => v >= xMin).map((v) => ({ value: v, label: fmt(v) }));
   for (const t of xTicks) {

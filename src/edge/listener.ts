@@ -1,4 +1,4 @@
-/** A client-facing HTTP/1.1 listener: strict head timeout and size, upgrades to UpgradeAttempt, plain HTTP proxied on `http: true` routes (else 426). */
+/** A client-facing HTTP/1.1 listener (HTTPS with `tls`, PROXY header first with `proxy_protocol`): strict head timeout and size, upgrades to UpgradeAttempt, plain HTTP proxied on `http: true` routes (else 426). */
 
 import type http from 'node:http';
 import type { IncomingMessage, ServerResponse } from 'node:http';

@@ -128,7 +128,7 @@ t.test('compare: medians, p99 added over direct, ratios and verdicts', async (t)
   t.equal(m.haproxy!['handshake.cpuUsPerUpgrade'], null, 'nulls are left out of the median');
   const vs = verdicts(m, 10_000);
   t.same(vs.map((v) => v.met), [true, null, false, true, true], '1.5x is within 1.5x; 0.7x is at least 0.7x');
-  t.match(vs[0]!.measured, '1.50x');
+  t.match(vs[0]!.measured, '1.500x', 'ratios judged against a bound show three decimals');
   t.match(vs[3]!.target, '10,000');
   const md = markdownTable(m, ['direct', 'wslb', 'haproxy']);
   t.match(md, '| echo proxy CPU us/msg | - | 12.0 | 8.00 | 1.50x |');
