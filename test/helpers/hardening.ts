@@ -1,7 +1,6 @@
-/** Test helpers for the hardening tests: farm YAML with a custom listener, a balancer from a real file, loopback source addresses, fd counts. */
+/** Test helpers for the hardening tests: farm YAML with a custom listener, a balancer from a real file, WebSocket open/echo, fd counts. */
 
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { once } from 'node:events';
@@ -54,15 +53,6 @@ export async function echo(ws: WebSocket, text: string): Promise<string> {
 /** Descriptors open in this process now (Linux /proc). */
 export function openFds(): number {
   return fs.readdirSync('/proc/self/fd').length;
-}
-
-/** A TCP connection from a chosen loopback source address (127.0.0.2, ...). */
-export function connectFrom(localAddress: string, port: number): Promise<net.Socket> {
-  return new Promise((resolve, reject) => {
-    const s = net.connect({ host: '127.0.0.1', port, localAddress });
-    s.once('connect', () => { s.off('error', reject); resolve(s); });
-    s.once('error', reject);
-  });
 }
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
