@@ -42,7 +42,9 @@ export class FrameScanner {
   errorOffset = -1;
 
   // At most one header (14 bytes) is ever held, and only when it is split across chunks.
-  readonly #hdr = Buffer.alloc(14);
+  // Allocated on the first header split across reads: most tunnels (idle ones above all)
+  // never need it, and two small Buffers per tunnel cost ~0.5 KiB of heap.
+  #hdr: Buffer | null = null;
   #hdrLen = 0;
   #remaining = 0;        // payload bytes of the current frame still to come
   #dataFin = false;      // current frame is the last frame of a data message
@@ -89,7 +91,7 @@ export class FrameScanner {
       } else {
         i = this.#gather(buf, i);
         if (!this.#headerComplete()) return status;
-        st = this.#header(this.#hdr, 0);
+        st = this.#header(this.#hdr!, 0);
         // A gathered header always began in an earlier chunk.
         if (st === SCAN_TOO_BIG) this.errorOffset = -1;
       }
@@ -112,7 +114,7 @@ export class FrameScanner {
     if (this.#remaining === 0) {
       i = this.#gather(buf, 0);
       if (!this.#headerComplete()) return -1;
-      if (this.#header(this.#hdr, 0) === SCAN_TOO_BIG) return -2;
+      if (this.#header(this.#hdr!, 0) === SCAN_TOO_BIG) return -2;
       if (this.#remaining === 0) return i;
     }
     if (this.#codeLeft > 0) this.#readCode(buf, i);
@@ -129,7 +131,7 @@ export class FrameScanner {
 
   /** Copies header bytes into the small buffer until the header is complete or buf ends. */
   #gather(buf: Buffer, i: number): number {
-    const h = this.#hdr;
+    const h = (this.#hdr ??= Buffer.alloc(14));
     const n = buf.length;
     while (i < n) {
       h[this.#hdrLen++] = buf[i++];
@@ -139,7 +141,7 @@ export class FrameScanner {
   }
 
   #headerComplete(): boolean {
-    return this.#hdrLen >= 2 && this.#hdrLen === headerSize(this.#hdr[1]);
+    return this.#hdrLen >= 2 && this.#hdrLen === headerSize(this.#hdr![1]!);
   }
 
   /** Parses one complete header at src[o]; returns SCAN_OK, SCAN_CLOSE or SCAN_TOO_BIG. */

@@ -6,8 +6,10 @@ import type { Server } from '../pool/server.js';
 import { closeFrame, FrameScanner, SCAN_CLOSE, SCAN_OK, SCAN_TOO_BIG } from './frame-scanner.js';
 
 // Why 'data' + write() + pause/resume and not stream.pipe(): NOTES.md measured pipe() at
-// 10.8 KiB per idle connection against 7.0 KiB, for no CPU gain. Handlers are methods bound
-// once in the constructor, so the per-chunk path allocates nothing of its own.
+// 10.8 KiB per idle connection against 7.0 KiB, for no CPU gain. Socket listeners are shared
+// module-level functions that reach the Tunnel through a back-reference on the socket (as ws
+// does): no closure or bound function per tunnel (ten of them cost ~0.6 KiB per connection),
+// and the per-chunk path allocates nothing of its own.
 //
 // Backpressure bound, per direction: the source is paused as soon as a write leaves the
 // destination's writableLength >= maxBufferedBytes, and only resumed on 'drain' (buffer empty).
@@ -49,6 +51,22 @@ const NO_STATUS = 1005;
 function destroyTunnel(t: Tunnel): void {
   t.destroy();
 }
+
+/** A socket joined to a tunnel: the listeners below find their tunnel here. */
+interface TunnelSocket extends net.Socket {
+  wslbTunnel?: Tunnel;
+}
+
+function clientOnData(this: TunnelSocket, chunk: Buffer): void { this.wslbTunnel!.clientOnData(chunk); }
+function upstreamOnData(this: TunnelSocket, chunk: Buffer): void { this.wslbTunnel!.upstreamOnData(chunk); }
+function clientOnDrain(this: TunnelSocket): void { this.wslbTunnel!.clientOnDrain(); }
+function upstreamOnDrain(this: TunnelSocket): void { this.wslbTunnel!.upstreamOnDrain(); }
+function clientOnEnd(this: TunnelSocket): void { this.wslbTunnel!.clientOnEnd(); }
+function upstreamOnEnd(this: TunnelSocket): void { this.wslbTunnel!.upstreamOnEnd(); }
+function clientOnClose(this: TunnelSocket): void { this.wslbTunnel!.clientOnClose(); }
+function upstreamOnClose(this: TunnelSocket): void { this.wslbTunnel!.upstreamOnClose(); }
+// 'close' follows every socket error: the close listeners do the work.
+function socketOnError(): void {}
 
 /** One direction of the pipe: bytes read from src are written to dst. */
 class Direction {
@@ -98,16 +116,8 @@ export class Tunnel {
     this.#onClose = opts.onClose;
     this.#up = new Direction(opts.client, opts.upstream, new FrameScanner(opts.maxMessageBytes), true);
     this.#down = new Direction(opts.upstream, opts.client, new FrameScanner(opts.maxMessageBytes), false);
-    this.clientOnData = this.clientOnData.bind(this);
-    this.clientOnDrain = this.clientOnDrain.bind(this);
-    this.clientOnEnd = this.clientOnEnd.bind(this);
-    this.clientOnError = this.clientOnError.bind(this);
-    this.clientOnClose = this.clientOnClose.bind(this);
-    this.upstreamOnData = this.upstreamOnData.bind(this);
-    this.upstreamOnDrain = this.upstreamOnDrain.bind(this);
-    this.upstreamOnEnd = this.upstreamOnEnd.bind(this);
-    this.upstreamOnError = this.upstreamOnError.bind(this);
-    this.upstreamOnClose = this.upstreamOnClose.bind(this);
+    (opts.client as TunnelSocket).wslbTunnel = this;
+    (opts.upstream as TunnelSocket).wslbTunnel = this;
   }
 
   /** The server this tunnel is connected to (its counters are updated by the tunnel). */
@@ -161,32 +171,32 @@ export class Tunnel {
     this.#started = true;
     const c = this.#client;
     const u = this.#upstream;
-    c.on('error', this.clientOnError);
-    u.on('error', this.upstreamOnError);
+    c.on('error', socketOnError);
+    u.on('error', socketOnError);
     this.#server.active++;
     this.#server.total++;
     // A socket destroyed before start may already have emitted 'close': count it closed now.
     if (c.destroyed || u.destroyed) {
       this.#up.closed = c.destroyed;
       this.#down.closed = u.destroyed;
-      if (!c.destroyed) c.on('close', this.clientOnClose);
-      if (!u.destroyed) u.on('close', this.upstreamOnClose);
+      if (!c.destroyed) c.on('close', clientOnClose);
+      if (!u.destroyed) u.on('close', upstreamOnClose);
       this.destroy();
       this.#finish();
       return;
     }
-    c.on('close', this.clientOnClose);
-    u.on('close', this.upstreamOnClose);
-    c.on('end', this.clientOnEnd);
-    u.on('end', this.upstreamOnEnd);
-    c.on('drain', this.clientOnDrain);
-    u.on('drain', this.upstreamOnDrain);
+    c.on('close', clientOnClose);
+    u.on('close', upstreamOnClose);
+    c.on('end', clientOnEnd);
+    u.on('end', upstreamOnEnd);
+    c.on('drain', clientOnDrain);
+    u.on('drain', upstreamOnDrain);
     c.setNoDelay(true);
     u.setNoDelay(true);
     if (clientPending !== null && clientPending.length > 0) this.clientOnData(clientPending);
     if (upstreamHead !== null && upstreamHead.length > 0) this.upstreamOnData(upstreamHead);
-    c.on('data', this.clientOnData);
-    u.on('data', this.upstreamOnData);
+    c.on('data', clientOnData);
+    u.on('data', upstreamOnData);
     // The handshake code may have paused them explicitly; on('data') alone would not resume.
     if (!this.#up.paused) c.resume();
     if (!this.#down.paused) u.resume();
@@ -353,9 +363,6 @@ export class Tunnel {
     this.#sourceClosed(this.#down);
   }
 
-  // 'close' follows every socket error: the close handlers do the work.
-  clientOnError(): void {}
-  upstreamOnError(): void {}
 
   /** d's source sent FIN: propagate it (upgraded sockets are half-open, NOTES.md) and bound the wait. */
   #sourceEnded(d: Direction): void {
