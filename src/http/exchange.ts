@@ -7,6 +7,8 @@ import type { ErrorCode } from '../errors.js';
 import type { Server } from '../pool/server.js';
 import type { RouteRuntime, Runtime } from '../runtime.js';
 import { extractKey } from '../balancing/hash-key.js';
+import { clientAddress, peerAddress } from '../edge/client-address.js';
+import { originAllowed } from '../edge/origin.js';
 import { endToEndHeaders, forwardedRequestHeaders } from '../tunnel/headers.js';
 import type { Affinity } from './affinity.js';
 import { HANDSHAKE_SNIFF_BYTES, sidFromHandshake } from './presets.js';
@@ -32,6 +34,7 @@ export class HttpExchange {
   readonly #tried = new Set<Server>();
   readonly #hasBody: boolean;
   readonly #tls: boolean;
+  #address = '';
   #headers: [string, string][] = [];
   #key: string | undefined;
   #attempts = 0;
@@ -65,10 +68,13 @@ export class HttpExchange {
     const req = this.#req;
     this.#res.on('close', this.clientOnClose);
     req.on('error', this.clientOnError);
-    const address = req.socket.remoteAddress ?? '';
+    // The same client identity and Origin policy as the upgrade path (src/edge/upgrade.ts).
+    const address = clientAddress(req);
+    this.#address = address;
+    if (!originAllowed(this.#route.config, req)) return this.#fail('WSLB_ERR_ORIGIN', []);
     const refused = rt.admit(this.#route, address);
-    if (refused) return this.#fail(refused, [['Retry-After', '1']]);
-    this.#headers = forwardedRequestHeaders(req, { clientAddress: address, proto: this.#tls ? 'https' : 'http' });
+    if (refused) return this.#fail(refused, [['Retry-After', String(rt.retryAfter(refused, address))]]);
+    this.#headers = forwardedRequestHeaders(req, { clientAddress: peerAddress(req.socket), proto: this.#tls ? 'https' : 'http' });
     this.#key = this.#route.key ? extractKey(this.#route.key, req, address) : undefined;
     this.#attempt(null);
   }
@@ -81,7 +87,7 @@ export class HttpExchange {
     if (!server) {
       const servers = this.#attempts++ <= pool.config.retries ? pool.ready(this.#tried) : [];
       server = servers.length
-        ? this.#affinity?.pinned(this.#req, servers) ?? this.#route.balancer.pick({ servers, key: this.#key, clientAddress: this.#req.socket.remoteAddress ?? '' })
+        ? this.#affinity?.pinned(this.#req, servers) ?? this.#route.balancer.pick({ servers, key: this.#key, clientAddress: this.#address })
         : undefined;
       if (!server) {
         const wait = String(Math.max(1, Math.ceil(pool.config.health.interval / 1000)));
