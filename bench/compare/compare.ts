@@ -176,7 +176,7 @@ async function main(co: CompareOptions): Promise<void> {
   writeJson(file, {
     tool: 'wslb-bench compare', date: started.toISOString(), finished: new Date().toISOString(),
     machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model ?? '?', memoryMiB: Math.round(os.totalmem() / 2 ** 20), os: `${os.type()} ${os.release()}`, node: process.version },
-    command: `npm run bench:compare --${co.full ? ' --full' : ''}${co.reps !== 3 ? ` --reps ${co.reps}` : ''}`,
+    command: `npm run bench:compare${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`,
     mode: co.full ? 'full' : 'quick', reps: co.reps, sizes, versions, skipped, failed,
     medians: m, verdicts: vs, table, runs, profiles, results,
   });

@@ -12,7 +12,9 @@ const P_TICKS = [0, 1, 2, 3, 4, 5].map((v) => ({ value: v, label: v === 0 ? '0%'
 
 export function renderHtml(r: BenchResult): string {
   const charts: string[] = [];
-  const curves: Series[] = Object.entries(r.histograms).map(([name, enc], i) => ({
+  const order = (n: string): number => ['latency', 'service', 'send_lag'].indexOf(n) + 1 || 9;
+  const hists = Object.entries(r.histograms).sort((a, b) => order(a[0]) - order(b[0]));
+  const curves: Series[] = hists.map(([name, enc], i) => ({
     name: name === 'latency' ? latencyTitle(r.scenario) : name.replace('_', ' '),
     color: COLORS[i % COLORS.length]!,
     points: percentileCurve(decode(enc)).map((p) => [p.x, p.ms] as [number, number]),

@@ -73,12 +73,14 @@ export function lineChart(spec: LineChartSpec): string {
   }
   out.push(`<text x="${W / 2}" y="${H - 6}" text-anchor="middle" class="axis">${escapeXml(spec.xLabel)}</text>`);
   out.push(`<text x="14" y="${H / 2}" text-anchor="middle" class="axis" transform="rotate(-90 14 ${H / 2})">${escapeXml(spec.yLabel)}</text>`);
-  spec.series.forEach((s, i) => {
-    if (s.points.length === 0) return;
+  let legendX = M.left + 8;
+  for (const s of spec.series) {
+    if (s.points.length === 0) continue;
     const d = s.points.map((p, k) => `${k ? 'L' : 'M'}${x(p[0]).toFixed(1)},${y(p[1]).toFixed(1)}`).join('');
     out.push(`<path d="${d}" fill="none" stroke="${s.color}" stroke-width="2"/>`);
-    out.push(`<rect x="${M.left + 8 + i * 150}" y="${M.top - 4}" width="10" height="10" fill="${s.color}"/><text x="${M.left + 22 + i * 150}" y="${M.top + 5}">${escapeXml(s.name)}</text>`);
-  });
+    out.push(`<rect x="${legendX}" y="${M.top - 4}" width="10" height="10" fill="${s.color}"/><text x="${legendX + 14}" y="${M.top + 5}">${escapeXml(s.name)}</text>`);
+    legendX += 34 + s.name.length * 6.5;   // about 6.5 px per character at 11 px
+  }
   out.push('</svg>');
   return out.join('');
 }
