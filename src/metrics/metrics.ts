@@ -128,8 +128,8 @@ export class Metrics {
       labelNames: ['result'] as const, registers,
       collect() {
         this.reset();
-        this.inc({ result: 'success' }, rt.reloads.ok);
-        this.inc({ result: 'failure' }, rt.reloads.error);
+        this.inc({ result: 'ok' }, rt.reloads.ok);
+        this.inc({ result: 'error' }, rt.reloads.error);
       },
     });
     // Extensions (README "Metrics").

@@ -112,6 +112,6 @@ t.test('POST /reload: 200 with the summary, 400 with the errors (old config stay
   t.same(b.runtime.pools.get('p')!.servers.map((s) => s.name), ['rl-1', 'rl-2'], 'old config stays');
 
   const metrics = await (await fetch(`http://127.0.0.1:${b.adminPort()}/metrics`)).text();
-  t.match(metrics, /^wslb_config_reloads_total\{result="success"\} 1$/m);
-  t.match(metrics, /^wslb_config_reloads_total\{result="failure"\} 1$/m);
+  t.match(metrics, /^wslb_config_reloads_total\{result="ok"\} 1$/m);
+  t.match(metrics, /^wslb_config_reloads_total\{result="error"\} 1$/m);
 });

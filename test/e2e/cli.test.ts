@@ -95,6 +95,26 @@ t.test('run: listening lines with real ports; SIGTERM drains with 1001 spread ov
   t.ok(cli.lines.some((l) => l.msg === 'draining'), 'drain logged');
 });
 
+t.test('SIGHUP reloads the file in place: an invalid edit is refused, a valid one applied', async (t) => {
+  const backends = await startEchoBackends(2, 'h');
+  t.teardown(() => Promise.all(backends.map((b) => b.close())));
+  const yaml = (n: number) => farmYaml({ servers: backends.slice(0, n).map((b) => ({ name: b.name, url: b.url })) }).replace('level: silent', 'level: info');
+  const dir = t.testdir({ 'c.yaml': yaml(1) });
+  const file = path.join(dir, 'c.yaml');
+  const cli = startCli(['run', '-c', file]);
+  t.teardown(() => { cli.child.kill('SIGKILL'); });
+  await cli.waitFor((l) => l.msg === 'listening' && l.kind === 'admin');
+  fs.writeFileSync(file, 'pools: { p: { algorithm: robin } }\n');
+  cli.child.kill('SIGHUP');
+  const bad = await cli.waitFor((l) => l.msg === 'reload' && l.result === 'error');
+  t.match((bad.errors as string[])[0], `${file}:1:`);
+  fs.writeFileSync(file, yaml(2));
+  cli.child.kill('SIGHUP');
+  const good = await cli.waitFor((l) => l.msg === 'reload' && l.result === 'ok');
+  t.equal(good.summary, 'ok: 1 routes, 1 pools, 2 servers');
+  t.equal(cli.child.exitCode, null, 'still running');
+});
+
 t.test('the README opens with the two commands a newcomer needs', async (t) => {
   const head = fs.readFileSync('README.md', 'utf8').split('\n').slice(0, 12).join('\n');
   t.match(head, 'npm ci && npm run demo');

@@ -128,8 +128,8 @@ t.test('exact values after known traffic', async (t) => {
   t.equal(m.get('wslb_handshake_failures_total', { route: 'r', reason: 'WSLB_ERR_NOT_WEBSOCKET' }), 1);
   t.equal(m.get('wslb_handshake_failures_total', { route: 'r', reason: 'WSLB_ERR_BAD_WS_VERSION' }), 1);
   t.equal(m.series('wslb_handshake_failures_total').length, 3, 'nothing else refused');
-  t.equal(m.get('wslb_config_reloads_total', { result: 'success' }), 0);
-  t.equal(m.get('wslb_config_reloads_total', { result: 'failure' }), 0);
+  t.equal(m.get('wslb_config_reloads_total', { result: 'ok' }), 0);
+  t.equal(m.get('wslb_config_reloads_total', { result: 'error' }), 0);
 });
 
 t.test('close codes: server-sent, balancer-sent and application codes keep bounded labels', async (t) => {
@@ -184,6 +184,6 @@ t.test('wslb_server_up follows admin state; reloads are counted by result', asyn
   const m = await scrape(b);
   t.equal(m.get('wslb_server_up', { pool: 'p', server: 'u-1' }), 1);
   t.equal(m.get('wslb_server_up', { pool: 'p', server: 'u-2' }), 0);
-  t.equal(m.get('wslb_config_reloads_total', { result: 'success' }), 2);
-  t.equal(m.get('wslb_config_reloads_total', { result: 'failure' }), 1);
+  t.equal(m.get('wslb_config_reloads_total', { result: 'ok' }), 2);
+  t.equal(m.get('wslb_config_reloads_total', { result: 'error' }), 1);
 });
