@@ -26,6 +26,8 @@ export function areaOf(url: string, fn: string): string {
   if (url.startsWith('node:')) return `node:${url.slice(5).split('/')[0] === 'internal' ? url.slice(14).split('/')[0]!.replace(/\.js$/, '') : url.slice(5)}`;
   const src = /\/dist\/src\/(\w+)\//.exec(url) ?? /\/src\/(\w+)\//.exec(url);
   if (src) return `wslb ${src[1]}/`;
+  const top = /\/(?:dist\/)?src\/([\w-]+)\.[jt]s$/.exec(url);
+  if (top) return `wslb ${top[1]}`;
   const dep = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(url);
   if (dep) return dep[1]!;
   if (url === '') return fn ? `native ${fn}` : 'native';

@@ -159,6 +159,7 @@ t.test('profile summary: self time by function and by area, idle left out', asyn
   t.same(s.areas.map((a) => a.area), ['wslb tunnel/', 'node:stream_base_commons', 'GC']);
   t.equal(areaOf('file:///r/node_modules/ws/lib/receiver.js', 'x'), 'ws');
   t.equal(areaOf('', 'writev'), 'native writev');
+  t.equal(areaOf('file:///r/dist/src/runtime.js', 'onUpgraded'), 'wslb runtime');
   t.match(formatProfile(s), /40\.0%  clientOnData/);
 
   // With samples: each sample's time is the gap to the next; a window keeps only its samples.
