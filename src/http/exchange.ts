@@ -8,6 +8,7 @@ import type { Server } from '../pool/server.js';
 import type { RouteRuntime, Runtime } from '../runtime.js';
 import { extractKey } from '../balancing/hash-key.js';
 import { clientAddress, peerAddress } from '../edge/client-address.js';
+import { tlsConnectOptions, upstreamTls } from '../tunnel/upstream-tls.js';
 import { originAllowed } from '../edge/origin.js';
 import { endToEndHeaders, forwardedRequestHeaders } from '../tunnel/headers.js';
 import type { Affinity } from './affinity.js';
@@ -99,6 +100,8 @@ export class HttpExchange {
     const upReq = (server.tls ? https : http).request({
       host: server.host, port: server.port, method: this.#req.method, path: this.#req.url ?? '/',
       headers: this.#headers as unknown as Record<string, string>, setHost: false, agent: this.#host.agent(server),
+      // https:// servers get the pool's `tls` (CA, servername, verification), as the tunnel does.
+      ...(server.tls ? tlsConnectOptions(server.host, upstreamTls(this.#route.pool.config)) : {}),
     });
     this.#upReq = upReq;
     this.#upRes = null;

@@ -146,3 +146,20 @@ t.test('TLS to wss:// servers: pool ca, servername and reject_unauthorized', asy
     b.destroy();
   }
 });
+
+t.test('plain-HTTP fallbacks to https:// servers use the pool tls too', async (t) => {
+  const cert = ca1.issue('http-upstream', ['backend.internal', '127.0.0.1']);
+  const server = https.createServer({ cert: fs.readFileSync(cert.cert), key: fs.readFileSync(cert.key) }, (_req, res) => res.end('over-tls'));
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  t.teardown(() => { server.closeAllConnections(); server.close(); });
+  const url = `wss://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  for (const [poolTls, status] of [[{ ca: ca1.ca, servername: 'backend.internal' }, 200], [{ ca: ca2.ca }, 502]] as const) {
+    const b = await startBalancer(t, { servers: [{ name: 's1', url }], retries: 0, route: { http: true }, pool: { tls: poolTls } });
+    const res = await fetch(`http://127.0.0.1:${b.proxyPort()}/x`);
+    t.equal(res.status, status, `ca ${poolTls.ca === ca1.ca ? 'right' : 'wrong'}: ${status}`);
+    if (status === 200) t.equal(await res.text(), 'over-tls');
+    else await res.text();
+    b.destroy();
+  }
+});
