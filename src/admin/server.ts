@@ -1,7 +1,6 @@
 /** The admin listener: /healthz, /status, /metrics, control endpoints (drain, enable, disable, reload) and the live dashboard. */
 
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
-import { once } from 'node:events';
 import type { Runtime } from '../runtime.js';
 import { TokenCheck } from './auth.js';
 import { applyAction, isAction } from './control.js';
@@ -9,6 +8,7 @@ import { DASHBOARD_ASSETS } from './dashboard/assets.js';
 import { EventStreams } from './events.js';
 import { fail, json, noContent, text } from './respond.js';
 import { statusDocument, type ListenerAddress } from './status.js';
+import { listenTcp } from '../listen.js';
 
 /** What Balancer.reload() answers (src/main.ts). */
 export type ReloadOutcome = { ok: true; summary: string } | { ok: false; errors: string[] };
@@ -138,11 +138,7 @@ export class AdminServer {
   }
 
   async listen(port: number, host: string): Promise<{ address: string; port: number }> {
-    this.server.listen(port, host);
-    await once(this.server, 'listening');
-    const a = this.server.address();
-    if (a === null || typeof a === 'string') throw new Error('admin listener has no TCP address');
-    return { address: a.address, port: a.port };
+    return listenTcp(this.server, port, host);
   }
 
   close(): Promise<void> {

@@ -1,13 +1,13 @@
 /** The one admin listener of a process tree (in the primary): /healthz, /status and /metrics summed over the workers, control endpoints sent to every worker, POST /workers/restart. */
 
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
-import { once } from 'node:events';
 import { AggregatorRegistry, type MetricObjectWithValues, type MetricValue } from 'prom-client';
 import { TokenCheck } from '../admin/auth.js';
 import { isAction } from '../admin/control.js';
 import { fail, json, noContent, text, type AdminErrorCode } from '../admin/respond.js';
 import type { Primary } from './primary.js';
 import { mergeStatus, type WorkerStatus } from './status-merge.js';
+import { listenTcp } from '../listen.js';
 
 const SERVER_ACTION = /^\/pools\/([^/]+)\/servers\/([^/]+)\/([^/]+)$/;
 
@@ -113,11 +113,7 @@ export class PrimaryAdmin {
   }
 
   async listen(port: number, host: string): Promise<{ address: string; port: number }> {
-    this.server.listen(port, host);
-    await once(this.server, 'listening');
-    const a = this.server.address();
-    if (a === null || typeof a === 'string') throw new Error('admin listener has no TCP address');
-    return { address: a.address, port: a.port };
+    return listenTcp(this.server, port, host);
   }
 
   close(): Promise<void> {

@@ -8,7 +8,6 @@ import { guardAccept, type AcceptGuard } from './accept-guard.js';
 import { CidrSet } from './client-address.js';
 import { installConnectionFront } from './proxy-front.js';
 import { createListenerServer, loadCertificates, reloadCertificates } from './tls.js';
-import { once } from 'node:events';
 import type { ListenerConfig } from '../config/types.js';
 import { ERRORS, type ErrorCode } from '../errors.js';
 import type { Runtime } from '../runtime.js';
@@ -17,6 +16,7 @@ import { rejectSocket } from './respond.js';
 import { respondError } from '../http/respond.js';
 import { findRoute } from './router.js';
 import { UpgradeAttempt } from './upgrade.js';
+import { listenTcp } from '../listen.js';
 
 export class Listener {
   readonly config: ListenerConfig;
@@ -108,11 +108,7 @@ export class Listener {
 
   async listen(): Promise<{ address: string; port: number }> {
     if (this.config.tls) loadCertificates(this.server as unknown as tls.Server, this.config.tls);
-    this.server.listen(this.config.port, this.config.host);
-    await once(this.server, 'listening');
-    const a = this.server.address();
-    if (a === null || typeof a === 'string') throw new Error('listener has no TCP address');
-    return { address: a.address, port: a.port };
+    return listenTcp(this.server, this.config.port, this.config.host);
   }
 
   /** Stops accepting; idle keep-alive sockets are closed, upgraded sockets belong to their tunnels. */
