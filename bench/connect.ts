@@ -4,6 +4,7 @@ import type { ClientRequest, IncomingMessage } from 'node:http';
 import { WebSocket } from 'ws';
 import type { BenchOptions } from './options.js';
 import type { Stats } from './stats.js';
+import type { WorkerJob } from './protocol.js';
 
 export interface Opened {
   ws: WebSocket;
@@ -88,6 +89,12 @@ export async function openMany(opts: BenchOptions, stats: Stats, m: OpenManyOpti
     }));
   }
   await Promise.all(all);
+}
+
+/** openMany over this worker process's share of the run (its job): the opening every scenario does. */
+export function openJob(opts: BenchOptions, stats: Stats, job: Pick<WorkerJob, 'firstConnection' | 'connections' | 'ramp'>,
+  stopped: () => boolean, onOpen: (o: Opened, i: number) => void): Promise<void> {
+  return openMany(opts, stats, { first: job.firstConnection, n: job.connections, ramp: job.ramp, concurrency: opts.concurrency, stopped, onOpen });
 }
 
 /** A payload of `size` bytes starting with a marker, so echoes are told apart from server pushes (a greeting, a tick). */

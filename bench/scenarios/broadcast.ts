@@ -1,7 +1,7 @@
 /** broadcast: C clients receive messages the servers push (the demo farm's /room ticks, or fan-out of published messages); delivery lag from a timestamp in each. */
 
 import type { RawData, WebSocket } from 'ws';
-import { Connections, openMany } from '../connect.js';
+import { Connections, openJob } from '../connect.js';
 import { OpenLoopSchedule } from '../schedule.js';
 import type { ScenarioFactory, ScenarioWorker } from './scenario.js';
 import { waitUntil } from './scenario.js';
@@ -57,19 +57,15 @@ export const broadcastWorker: ScenarioFactory = (job, stats): ScenarioWorker => 
   const w: ScenarioWorker = {
     get open() { return conns.open; },
     async setup() {
-      await openMany(o, stats, {
-        first: job.firstConnection, n: job.connections, ramp: job.ramp, concurrency: o.concurrency,
-        stopped: () => stopped,
-        onOpen: ({ ws }) => {
-          conns.add(ws);
-          ws.on('message', (data: RawData) => {
-            const ts = readTimestamp(data.toString(), o.tsField);
-            if (ts === undefined) return;
-            lastReceived = performance.now();
-            stats.count('received');
-            stats.record('latency', wallMs() - ts);
-          });
-        },
+      await openJob(o, stats, job, () => stopped, ({ ws }) => {
+        conns.add(ws);
+        ws.on('message', (data: RawData) => {
+          const ts = readTimestamp(data.toString(), o.tsField);
+          if (ts === undefined) return;
+          lastReceived = performance.now();
+          stats.count('received');
+          stats.record('latency', wallMs() - ts);
+        });
       });
     },
     start() {

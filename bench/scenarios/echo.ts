@@ -1,7 +1,7 @@
 /** echo: C connections, each with W messages in flight (closed loop); latency from send to the echo. */
 
 import type { RawData, WebSocket } from 'ws';
-import { Connections, isOurs, makePayload, openMany } from '../connect.js';
+import { Connections, isOurs, makePayload, openJob } from '../connect.js';
 import { InFlight } from '../schedule.js';
 import type { ScenarioFactory, ScenarioWorker } from './scenario.js';
 import { waitUntil } from './scenario.js';
@@ -20,21 +20,17 @@ export const echoWorker: ScenarioFactory = (job, stats): ScenarioWorker => {
   const w: ScenarioWorker = {
     get open() { return conns.open; },
     async setup() {
-      await openMany(o, stats, {
-        first: job.firstConnection, n: job.connections, ramp: job.ramp, concurrency: o.concurrency,
-        stopped: () => stopped,
-        onOpen: ({ ws }) => {
-          conns.add(ws);
-          const q = new InFlight(Math.max(4, o.inflight));
-          queues.set(ws, q);
-          ws.on('message', (data: RawData) => {
-            const now = performance.now();
-            if (!isOurs(data as Buffer, o.size) || !q.shift(slot)) return;
-            stats.count('received');
-            stats.record('latency', now - slot.sent, slot.measured);
-            if (running) send(ws, q);
-          });
-        },
+      await openJob(o, stats, job, () => stopped, ({ ws }) => {
+        conns.add(ws);
+        const q = new InFlight(Math.max(4, o.inflight));
+        queues.set(ws, q);
+        ws.on('message', (data: RawData) => {
+          const now = performance.now();
+          if (!isOurs(data as Buffer, o.size) || !q.shift(slot)) return;
+          stats.count('received');
+          stats.record('latency', now - slot.sent, slot.measured);
+          if (running) send(ws, q);
+        });
       });
     },
     start() {

@@ -1,7 +1,7 @@
 /** idle: ramp to N idle connections and hold them, with optional pings; how many held, and (parent side) RSS/CPU per connection. */
 
 import type { WebSocket } from 'ws';
-import { Connections, openMany } from '../connect.js';
+import { Connections, openJob } from '../connect.js';
 import type { ScenarioFactory, ScenarioWorker } from './scenario.js';
 
 /** Pings go out in slices every PING_TICK ms, so N connections do not ping in one burst. */
@@ -33,19 +33,15 @@ export const idleWorker: ScenarioFactory = (job, stats): ScenarioWorker => {
   return {
     get open() { return conns.open; },
     async setup() {
-      await openMany(o, stats, {
-        first: job.firstConnection, n: job.connections, ramp: job.ramp, concurrency: o.concurrency,
-        stopped: () => stopped,
-        onOpen: ({ ws }) => {
-          conns.add(ws);
-          ws.on('pong', () => {
-            const t = pingSent.get(ws);
-            if (t === undefined) return;
-            pingSent.delete(ws);
-            stats.count('pongs');
-            stats.record('latency', performance.now() - t);
-          });
-        },
+      await openJob(o, stats, job, () => stopped, ({ ws }) => {
+        conns.add(ws);
+        ws.on('pong', () => {
+          const t = pingSent.get(ws);
+          if (t === undefined) return;
+          pingSent.delete(ws);
+          stats.count('pongs');
+          stats.record('latency', performance.now() - t);
+        });
       });
     },
     start() {

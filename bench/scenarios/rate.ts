@@ -1,7 +1,7 @@
 /** rate: open loop at an aggregate rate over C connections; latency from the intended send time (CO-free) and raw service time. */
 
 import type { RawData, WebSocket } from 'ws';
-import { Connections, isOurs, makePayload, openMany } from '../connect.js';
+import { Connections, isOurs, makePayload, openJob } from '../connect.js';
 import { InFlight, OpenLoopSchedule } from '../schedule.js';
 import type { ScenarioFactory, ScenarioWorker } from './scenario.js';
 import { waitUntil } from './scenario.js';
@@ -48,21 +48,17 @@ export const rateWorker: ScenarioFactory = (job, stats): ScenarioWorker => {
   const w: ScenarioWorker = {
     get open() { return conns.open; },
     async setup() {
-      await openMany(o, stats, {
-        first: job.firstConnection, n: job.connections, ramp: job.ramp, concurrency: o.concurrency,
-        stopped: () => stopped,
-        onOpen: ({ ws }) => {
-          conns.add(ws);
-          const q = new InFlight();
-          list.push({ ws, q });
-          ws.on('message', (data: RawData) => {
-            const now = performance.now();
-            if (!isOurs(data as Buffer, o.size) || !q.shift(slot)) return;
-            stats.count('received');
-            stats.record('latency', now - slot.intended, slot.measured);
-            stats.record('service', now - slot.sent, slot.measured);
-          });
-        },
+      await openJob(o, stats, job, () => stopped, ({ ws }) => {
+        conns.add(ws);
+        const q = new InFlight();
+        list.push({ ws, q });
+        ws.on('message', (data: RawData) => {
+          const now = performance.now();
+          if (!isOurs(data as Buffer, o.size) || !q.shift(slot)) return;
+          stats.count('received');
+          stats.record('latency', now - slot.intended, slot.measured);
+          stats.record('service', now - slot.sent, slot.measured);
+        });
       });
     },
     start() {
