@@ -7,6 +7,7 @@ import { summarize } from './config/summary.js';
 import { ConfigError } from './config/types.js';
 import { createLogger } from './log.js';
 import { Balancer } from './main.js';
+import { handleSignals } from './signals.js';
 import { startFarm } from './demo/farm.js';
 import { defaultDeps } from './balancing/index.js';
 import { checkModules } from './balancing/module.js';
@@ -93,20 +94,7 @@ async function run(file: string, loaded = loadOrExit(file), onStopped?: () => Pr
   const balancer = new Balancer(loaded, log);
   await balancer.start().catch(fail);
   const share = loaded.cluster ? shareBalancer(balancer, loaded.cluster, log) : null;
-  let stopping = false;
-  const stop = (signal: string): void => {
-    if (stopping) {
-      log.warn({ signal }, 'second signal: aborting');
-      balancer.destroy();
-      process.exit(1);
-    }
-    stopping = true;
-    log.info({ signal }, 'shutting down');
-    void balancer.close().then(() => share?.close()).then(() => onStopped?.()).then(() => process.exit(0));
-  };
-  process.on('SIGTERM', () => stop('SIGTERM'));
-  process.on('SIGINT', () => stop('SIGINT'));
-  process.on('SIGHUP', () => { balancer.reload(); });
+  handleSignals(balancer, log, async () => { await share?.close(); await onStopped?.(); });
   return balancer;
 }
 

@@ -15,6 +15,7 @@ import { PrimaryAdmin } from './primary-admin.js';
 import { RedisShare } from './redis-share.js';
 import { Supervisor } from './supervisor.js';
 import { REPORT_MS } from './worker.js';
+import { handleSignals } from '../signals.js';
 
 /** `workers: auto` = one per core (os.availableParallelism). */
 export function workerCount(w: number | 'auto'): number {
@@ -136,19 +137,6 @@ export class Primary {
 export async function runPrimary(config: Config, log: Logger, onStopped?: () => Promise<void>): Promise<Primary> {
   const primary = new Primary(config, log);
   await primary.start();
-  let stopping = false;
-  const stop = (signal: string): void => {
-    if (stopping) {
-      log.warn({ signal }, 'second signal: aborting');
-      primary.destroy();
-      process.exit(1);
-    }
-    stopping = true;
-    log.info({ signal }, 'shutting down');
-    void primary.close().then(() => onStopped?.()).then(() => process.exit(0));
-  };
-  process.on('SIGTERM', () => stop('SIGTERM'));
-  process.on('SIGINT', () => stop('SIGINT'));
-  process.on('SIGHUP', () => { void primary.reload(); });
+  handleSignals(primary, log, onStopped);
   return primary;
 }
