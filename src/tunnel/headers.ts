@@ -2,6 +2,7 @@
 
 import type { IncomingMessage } from 'node:http';
 import { createHash } from 'node:crypto';
+import type { ResponseHead } from './response-head.js';
 
 const HOP_BY_HOP = new Set([
   'connection', 'keep-alive', 'proxy-connection', 'proxy-authenticate', 'proxy-authorization',
@@ -58,7 +59,7 @@ export function forwardedRequestHeaders(req: IncomingMessage, info: ForwardInfo,
 }
 
 /** Why a server's 101 must not become a tunnel, or null when it is a valid answer to this client's offer. */
-export function checkUpgradeResponse(req: IncomingMessage, res: IncomingMessage): string | null {
+export function checkUpgradeResponse(req: IncomingMessage, res: ResponseHead): string | null {
   if (res.statusCode !== 101) return `status ${res.statusCode}`;
   if ((res.headers.upgrade ?? '').trim().toLowerCase() !== 'websocket') return `Upgrade: ${res.headers.upgrade ?? '(none)'}`;
   if (!tokenIn(res.headers.connection, 'upgrade')) return 'Connection without upgrade';
@@ -78,7 +79,7 @@ export function checkUpgradeResponse(req: IncomingMessage, res: IncomingMessage)
 }
 
 /** The 101 written to the client: the server's end-to-end headers, our Connection/Upgrade. */
-export function switchingProtocolsHead(res: IncomingMessage): string {
+export function switchingProtocolsHead(res: ResponseHead): string {
   return `HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n${endToEndLines(res)}\r\n`;
 }
 
@@ -94,13 +95,13 @@ export function endToEndHeaders(raw: readonly string[]): [string, string][] {
 }
 
 /** A non-101 server answer relayed to the client: status and end-to-end headers, then Connection: close. */
-export function relayedResponseHead(res: IncomingMessage): string {
+export function relayedResponseHead(res: ResponseHead): string {
   // Content-Length passes through; without it the body is delimited by our close.
   return `HTTP/1.1 ${res.statusCode} ${res.statusMessage ?? ''}\r\n${endToEndLines(res)}Connection: close\r\n\r\n`;
 }
 
 /** The response's headers minus hop-by-hop ones, as CRLF-terminated lines in the server's spelling. */
-function endToEndLines(res: IncomingMessage): string {
+function endToEndLines(res: ResponseHead): string {
   let out = '';
   const raw = res.rawHeaders;
   const listed = connectionListed(raw);

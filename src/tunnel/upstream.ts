@@ -2,9 +2,11 @@
 
 import { request, type IncomingMessage } from 'node:http';
 import net from 'node:net';
+import { Duplex } from 'node:stream';
 import tls from 'node:tls';
 import type { ErrorCode } from '../errors.js';
 import type { Server } from '../pool/server.js';
+import { headEnd, MAX_HEAD_BYTES, parse101, requestHead, type ResponseHead } from './response-head.js';
 import { tlsConnectOptions, type UpstreamTls } from './upstream-tls.js';
 
 export interface ConnectOptions {
@@ -59,7 +61,7 @@ export function connectServer(server: Server, timeoutMs: number, opts: ConnectOp
 function noop(): void {}
 
 export type HandshakeOutcome =
-  | { readonly kind: 'upgraded'; readonly res: IncomingMessage; readonly socket: net.Socket; readonly head: Buffer }
+  | { readonly kind: 'upgraded'; readonly res: ResponseHead; readonly socket: net.Socket; readonly head: Buffer }
   | { readonly kind: 'response'; readonly res: IncomingMessage }   // a non-101 answer: relay, then close
   | { readonly kind: 'failed'; readonly code: ErrorCode; readonly detail: string };
 
@@ -71,43 +73,90 @@ export interface HandshakeRequest {
 
 /**
  * Sends the request head over an already connected socket and waits for the server's answer.
- * Node's HTTP client parses the response; the 101 is checked by the caller (checkUpgradeResponse).
- * Resolves exactly once; on failure or timeout the socket is destroyed.
+ * Fast path: a well-formed `101` is read by hand (src/tunnel/response-head.ts); any other answer
+ * is replayed into Node's HTTP client, which parses it as it always did (relay, interim 1xx,
+ * malformed heads). The 101 is checked by the caller (checkUpgradeResponse). Resolves exactly
+ * once; on failure or timeout the socket is destroyed. On 'upgraded' the socket is paused, with
+ * no listener of ours left on it (the tunnel resumes it).
  */
 export function serverHandshake(socket: net.Socket, hs: HandshakeRequest): Promise<HandshakeOutcome> {
   return new Promise((resolve) => {
     let settled = false;
+    let buffered: Buffer | null = null;
     const settle = (o: HandshakeOutcome): void => {
       if (settled) return;
       settled = true;
       clearTimeout(timer);
+      detach();
       if (o.kind === 'failed') socket.destroy();
       resolve(o);
     };
-    const req = request({
-      createConnection: () => socket,
-      method: 'GET',
-      path: hs.path,
-      headers: hs.headers as [string, string][] as unknown as Record<string, string>,
-      setHost: false,
-    });
-    const timer = setTimeout(() => {
-      settle({ kind: 'failed', code: 'WSLB_ERR_UPSTREAM_TIMEOUT', detail: `no answer in ${hs.timeoutMs} ms` });
-      req.destroy();
-    }, hs.timeoutMs);
-    req.on('upgrade', (res, upgraded, head) => settle({ kind: 'upgraded', res, socket: upgraded, head }));
-    req.on('response', (res) => {
-      // A 101 that Node did not treat as an upgrade (no Upgrade/Connection headers) is invalid.
-      if (res.statusCode === 101) {
-        settle({ kind: 'failed', code: 'WSLB_ERR_BAD_101', detail: '101 without upgrade headers' });
+    const timer = setTimeout(() => settle({ kind: 'failed', code: 'WSLB_ERR_UPSTREAM_TIMEOUT', detail: `no answer in ${hs.timeoutMs} ms` }), hs.timeoutMs);
+    const onData = (chunk: Buffer): void => {
+      buffered = buffered ? Buffer.concat([buffered, chunk]) : chunk;
+      const end = headEnd(buffered);
+      if (end === -1) {
+        if (buffered.length > MAX_HEAD_BYTES) handOver(buffered);
         return;
       }
-      clearTimeout(timer);
-      settle({ kind: 'response', res });
-    });
-    req.on('error', (err) => {
-      settle({ kind: 'failed', code: 'WSLB_ERR_UPSTREAM_CLOSED', detail: err.message });
-    });
-    req.end();
+      const res = parse101(buffered.toString('latin1', 0, end));
+      if (!res) return handOver(buffered);
+      socket.pause();
+      settle({ kind: 'upgraded', res, socket, head: buffered.subarray(end) });
+    };
+    const onError = (err: Error): void => settle({ kind: 'failed', code: 'WSLB_ERR_UPSTREAM_CLOSED', detail: err.message });
+    const onEnd = (): void => settle({ kind: 'failed', code: 'WSLB_ERR_UPSTREAM_CLOSED', detail: 'socket hang up' });
+    const detach = (): void => {
+      socket.off('data', onData);
+      socket.off('error', onError);
+      socket.off('end', onEnd);
+      socket.off('close', onEnd);
+    };
+    /** Not a plain 101: Node's client parses what came (and what follows) with its usual rules. */
+    const handOver = (bytes: Buffer): void => {
+      detach();
+      socket.pause();
+      nodeParse(socket, bytes, hs.path, settle);
+    };
+    socket.on('data', onData);
+    socket.on('error', onError);
+    socket.on('end', onEnd);
+    socket.on('close', onEnd);
+    socket.write(requestHead(hs.path, hs.headers), 'latin1');
   });
+}
+
+/**
+ * Feeds `first` and then the socket's further bytes to a ClientRequest through a Duplex whose
+ * writes are dropped (the request head was already sent): Node's parser then emits 'upgrade',
+ * 'response' or 'error' exactly as for a request it had sent itself.
+ */
+function nodeParse(socket: net.Socket, first: Buffer, path: string, settle: (o: HandshakeOutcome) => void): void {
+  const replay = new Duplex({
+    read() { socket.resume(); },
+    write(_chunk, _enc, cb) { cb(); },
+    final(cb) { cb(); },
+    destroy(err, cb) { socket.destroy(); cb(err); },
+  });
+  replay.push(first);
+  socket.on('data', (chunk: Buffer) => { if (!replay.push(chunk)) socket.pause(); });
+  socket.on('end', () => replay.push(null));
+  socket.on('error', (err) => replay.destroy(err));
+  socket.on('close', () => { if (!replay.destroyed) replay.destroy(); });
+  const req = request({ createConnection: () => replay as unknown as net.Socket, method: 'GET', path, setHost: false });
+  req.on('upgrade', (res, _replay, head: Buffer) => {
+    // Node accepted a 101 the strict reader did not: the tunnel gets the real socket, not the replay.
+    socket.removeAllListeners('data');
+    socket.removeAllListeners('end');
+    socket.pause();
+    const unread = replay.readableLength ? (replay.read() as Buffer | null) : null;
+    settle({ kind: 'upgraded', res, socket, head: unread ? Buffer.concat([head, unread]) : head });
+  });
+  req.on('response', (res) => {
+    // A 101 that Node did not treat as an upgrade (no Upgrade/Connection headers) is invalid.
+    if (res.statusCode === 101) return settle({ kind: 'failed', code: 'WSLB_ERR_BAD_101', detail: '101 without upgrade headers' });
+    settle({ kind: 'response', res });
+  });
+  req.on('error', (err) => settle({ kind: 'failed', code: 'WSLB_ERR_UPSTREAM_CLOSED', detail: err.message }));
+  req.end();
 }
