@@ -208,10 +208,13 @@ export class HealthChecker {
   /** The pool's upstream TLS settings for wss:// servers, the CA read once per config. */
   #tls(): ProbeTls | undefined {
     const t = this.#pool.config.tls;
-    if (this.#tlsCache && this.#tlsCache.key === t) return this.#tlsCache.value;
+    const sendProxy = this.#pool.config.send_proxy;
+    if (this.#tlsCache && this.#tlsCache.key === t && this.#tlsCache.value?.sendProxy === sendProxy) return this.#tlsCache.value;
     let ca: Buffer | undefined;
     try { if (t?.ca) ca = readFileSync(t.ca); } catch { ca = undefined; }
-    const value = t ? { rejectUnauthorized: t.reject_unauthorized, ...(t.servername ? { servername: t.servername } : {}), ...(ca ? { ca } : {}) } : undefined;
+    const value = t || sendProxy
+      ? { ...(t ? { rejectUnauthorized: t.reject_unauthorized } : {}), ...(t?.servername ? { servername: t.servername } : {}), ...(ca ? { ca } : {}), ...(sendProxy ? { sendProxy } : {}) }
+      : undefined;
     this.#tlsCache = { key: t, value };
     return value;
   }

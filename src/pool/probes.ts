@@ -7,19 +7,34 @@ import tls from 'node:tls';
 import WebSocket from 'ws';
 import type { HealthConfig } from '../config/types.js';
 import type { Server } from './server.js';
+import { proxyHeader } from '../tunnel/send-proxy.js';
 
 export type ProbeResult =
   | { readonly ok: true; readonly rttMs?: number }   // rttMs: websocket ping -> pong
   | { readonly ok: false; readonly reason: string };
 
-/** TLS settings for wss:// servers (from the pool's `tls`). */
+/** TLS settings for wss:// servers (from the pool's `tls`), and the pool's `send_proxy`. */
 export interface ProbeTls {
-  readonly rejectUnauthorized: boolean;
+  readonly rejectUnauthorized?: boolean;
   readonly servername?: string;
   readonly ca?: Buffer;
+  /** The pool's tunnels start with a PROXY header: so do its probes (a server that requires one refuses a connection without it). */
+  readonly sendProxy?: 'v1' | 'v2';
 }
 
 export type Probe = (server: Server, cfg: HealthConfig, signal: AbortSignal, tlsOpts?: ProbeTls) => Promise<ProbeResult>;
+
+/** No client behind a probe: v1 UNKNOWN / v2 LOCAL, so the server takes the connection's own addresses (HAProxy's check-send-proxy). */
+const NO_CLIENT = { source: { address: '', port: 0 }, destination: { address: '', port: 0 } };
+
+/** A probe's connection: the PROXY header first when the pool sends one, then TLS for wss:// servers. */
+function probeSocket(server: Server, opts?: ProbeTls): net.Socket {
+  const raw = net.connect({ host: server.host, port: server.port });
+  if (opts?.sendProxy) raw.write(proxyHeader(opts.sendProxy, NO_CLIENT));
+  if (!server.tls) return raw;
+  raw.on('error', () => {});   // surfaces on the TLS socket
+  return tls.connect({ ...tlsSettings(server, opts), socket: raw });
+}
 
 const USER_AGENT = 'wslb-health-check';
 
@@ -65,9 +80,7 @@ function errReason(err: Error): string {
 /** Connects (TLS for wss:// servers) and hangs up. */
 export function tcpProbe(server: Server, timeoutMs: number, signal: AbortSignal, tlsOpts?: ProbeTls): Promise<ProbeResult> {
   return attempt(timeoutMs, signal, (done) => {
-    const socket = server.tls
-      ? tls.connect({ host: server.host, port: server.port, ...tlsSettings(server, tlsOpts) })
-      : net.connect({ host: server.host, port: server.port });
+    const socket = probeSocket(server, tlsOpts);
     socket.on('error', (err) => done({ ok: false, reason: errReason(err) }));
     socket.once(server.tls ? 'secureConnect' : 'connect', () => done({ ok: true }));
     return () => socket.destroy();
@@ -78,9 +91,9 @@ export function tcpProbe(server: Server, timeoutMs: number, signal: AbortSignal,
 export function httpProbe(server: Server, cfg: HealthConfig, signal: AbortSignal, tlsOpts?: ProbeTls): Promise<ProbeResult> {
   return attempt(cfg.timeout, signal, (done) => {
     const options = {
-      host: server.host, port: server.port, path: cfg.path, method: 'GET', agent: false as const,
+      host: server.host, port: server.port, path: cfg.path, method: 'GET',
       headers: { 'user-agent': USER_AGENT, connection: 'close' },
-      ...(server.tls ? tlsSettings(server, tlsOpts) : {}),
+      createConnection: () => probeSocket(server, tlsOpts),
     };
     const req = (server.tls ? https : http).request(options, (res) => {
       const status = res.statusCode ?? 0;
@@ -104,7 +117,7 @@ export function websocketProbe(server: Server, cfg: HealthConfig, signal: AbortS
       perMessageDeflate: false,
       handshakeTimeout: cfg.timeout,
       headers: { 'user-agent': USER_AGENT },
-      ...(server.tls ? tlsSettings(server, tlsOpts) : {}),
+      createConnection: () => probeSocket(server, tlsOpts),
     });
     let pingAt = 0;
     ws.on('error', (err) => done({ ok: false, reason: errReason(err) }));

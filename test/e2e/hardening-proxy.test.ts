@@ -13,6 +13,9 @@ import { createTestCa } from '../helpers/certs.js';
 import { echo, farmWith, openWs } from '../helpers/hardening.js';
 import { proxied, v2Header } from '../helpers/proxy-client.js';
 import { upgradeRequest } from '../helpers/raw-client.js';
+import { httpProbe, tcpProbe, websocketProbe } from '../../src/pool/probes.js';
+import { Server } from '../../src/pool/server.js';
+import type { HealthConfig } from '../../src/config/types.js';
 
 t.test('PROXY v1 and v2 from a trusted peer', async (t) => {
   const backend = await startBackend({ name: 'b1' });
@@ -119,7 +122,7 @@ t.test('X-Forwarded-For is believed only from trusted_proxies', async (t) => {
 
 /** A ws echo server that requires a PROXY header on every connection and records what it said. */
 async function proxyAwareBackend(): Promise<{ url: string; seen: ConnectionEnds[]; close(): Promise<void> }> {
-  const server = http.createServer();
+  const server = http.createServer((req, res) => { seen.push(connectionEnds(req.socket)); res.end('ok'); });
   const seen: ConnectionEnds[] = [];
   installConnectionFront(server, { trusted: new CidrSet([]), proxyProtocol: true, timeoutMs: () => 2000, onRefused: () => {} });
   const wss = new WebSocketServer({ noServer: true, perMessageDeflate: false });
@@ -158,5 +161,34 @@ t.test('send_proxy v1 and v2 tell the server who the client is', async (t) => {
   t.equal(await echo(ws, 'x'), 'x');
   t.equal(server.seen.at(-1)?.source.address, '127.0.0.1');
   t.equal(server.seen.at(-1)?.destination.port, b.proxyPort());
+  ws.close();
+});
+
+t.test('health probes of a send_proxy pool start with a PROXY header too (LOCAL: no client behind them)', async (t) => {
+  const backend = await proxyAwareBackend();
+  t.teardown(() => backend.close());
+  const port = Number(new URL(backend.url).port);
+  const server = new Server('p', { name: 's', url: backend.url, host: '127.0.0.1', port, tls: false, weight: 1 });
+  const signal = new AbortController().signal;
+  const cfg = (check: 'http' | 'websocket'): HealthConfig => ({ check, path: '/', timeout: 1000 } as unknown as HealthConfig);
+  for (const sendProxy of ['v1', 'v2'] as const) {
+    const before = backend.seen.length;
+    t.same(await httpProbe(server, cfg('http'), signal, { sendProxy }), { ok: true }, `${sendProxy}: http probe passes`);
+    t.match(await websocketProbe(server, cfg('websocket'), signal, { sendProxy }), { ok: true }, `${sendProxy}: websocket probe passes`);
+    t.same(await tcpProbe(server, 1000, signal, { sendProxy }), { ok: true }, `${sendProxy}: tcp probe passes`);
+    t.equal(backend.seen.length, before + 2);
+    t.equal(backend.seen.at(-1)?.source.address, '127.0.0.1', `${sendProxy}: LOCAL, the server sees the probe's own address`);
+  }
+  // Without the header such a server refuses: the pool's probes would have marked it down.
+  t.match(await httpProbe(server, cfg('http'), signal), { ok: false });
+  t.match(await websocketProbe(server, cfg('websocket'), signal), { ok: false });
+});
+
+t.test('a send_proxy pool with websocket health checks comes up behind a PROXY-requiring server', async (t) => {
+  const backend = await proxyAwareBackend();
+  t.teardown(() => backend.close());
+  const b = await startBalancer(t, { servers: [{ name: 's', url: backend.url }], pool: { send_proxy: 'v1', health: { check: 'websocket', interval: '200ms', timeout: '1s', rise: 1, fall: 1 } } });
+  const ws = await openWs(`ws://127.0.0.1:${b.proxyPort()}/`);
+  t.equal(await echo(ws, 'y'), 'y');
   ws.close();
 });
