@@ -1,5 +1,7 @@
 /** Starts the parts of a balancer from a Config and stops them: listeners, admin, drain on shutdown. */
 
+import { checkModules } from './balancing/module.js';
+import { defaultDeps } from './balancing/index.js';
 import { loadConfigFile } from './config/load.js';
 import { summarize } from './config/summary.js';
 import { ConfigError, formatIssue, type Config } from './config/types.js';
@@ -56,14 +58,25 @@ export class Balancer {
   }
 
   /**
-   * Re-reads and validates the config file (SIGHUP, admin POST /reload). Invalid: nothing
-   * changes and the errors are returned. Valid: swapped in place (Runtime.applyConfig).
+   * Re-reads and validates the config file (SIGHUP, admin POST /reload), algorithm modules
+   * included (imported and instantiated before anything changes). Invalid: nothing changes and
+   * the errors are returned. Valid: swapped in place (Runtime.applyConfig). Reloads run one at a time.
    */
-  reload(env: NodeJS.ProcessEnv = process.env): ReloadOutcome {
+  reload(env: NodeJS.ProcessEnv = process.env): Promise<ReloadOutcome> {
+    const run = this.#reloading.then(() => this.#reload(env));
+    this.#reloading = run.catch(() => {});
+    return run;
+  }
+
+  #reloading: Promise<unknown> = Promise.resolve();
+
+  async #reload(env: NodeJS.ProcessEnv): Promise<ReloadOutcome> {
     const rt = this.runtime;
     let next: Config;
     try {
       next = loadConfigFile(rt.config.file, env);
+      const moduleIssues = await checkModules(next, defaultDeps);
+      if (moduleIssues.length) throw new ConfigError(moduleIssues);
     } catch (err) {
       rt.reloads.error++;
       const issues = err instanceof ConfigError ? err.issues.map(formatIssue) : [(err as Error).message];

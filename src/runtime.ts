@@ -94,6 +94,8 @@ export class Runtime {
   readonly actionHooks: ((server: Server, action: 'drain' | 'enable' | 'disable') => void)[] = [];
   /** The `cluster` section of /status (Redis sharing state), when an instance shares counts. */
   clusterStatus: (() => unknown) | null = null;
+  /** The `sharing` section of /status (per-IP caps and affinity shared with other instances, src/cluster/sharing.ts). */
+  sharingStatus: (() => unknown) | null = null;
 
   /**
    * Swaps in a validated config in this process: pools updated in place (kept servers keep
@@ -121,7 +123,7 @@ export class Runtime {
     this.routes = this.#buildRoutes(next);
     this.config = next;
     this.monitors.sync(this.pools.values(), this.routes, this.log);
-    // Reload is synchronous: a new algorithm module loads now and picks nothing (503) until it has.
+    // Balancer.reload imported every module first, so each one is ready at once; this only reports a surprise.
     this.loadAlgorithms().catch((err: unknown) => this.log.error({ err }, 'algorithm module failed to load after reload'));
     this.tunnels.setIdle(next.timeouts.idle);
     for (const { server, windowMs } of removed) this.drainServer(server, windowMs, 'removed by reload');

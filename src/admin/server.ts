@@ -9,13 +9,14 @@ import { EventStreams } from './events.js';
 import { fail, json, noContent, text } from './respond.js';
 import { statusDocument, type ListenerAddress } from './status.js';
 import { listenTcp } from '../listen.js';
+import type { Tick } from '../metrics/sampler.js';
 
 /** What Balancer.reload() answers (src/main.ts). */
 export type ReloadOutcome = { ok: true; summary: string } | { ok: false; errors: string[] };
 
 export interface AdminHooks {
   /** Re-reads the config file; absent: POST /reload answers 501. */
-  reload?: () => ReloadOutcome;
+  reload?: () => Promise<ReloadOutcome>;
 }
 
 const SERVER_ACTION = /^\/pools\/([^/]+)\/servers\/([^/]+)\/([^/]+)$/;
@@ -26,7 +27,7 @@ export class AdminServer {
   readonly #hooks: AdminHooks;
   // Read once: admin settings need a restart to change (as the listener's address does).
   readonly #token: TokenCheck;
-  readonly #events: EventStreams;
+  readonly #events: EventStreams<Tick>;
   readonly server: http.Server;
 
   constructor(rt: Runtime, listeners: () => readonly ListenerAddress[], hooks: AdminHooks = {}) {
@@ -64,7 +65,10 @@ export class AdminServer {
         return this.#events.open(req, res);
       case '/reload':
         if (!this.#allow(req, res, 'POST') || !this.#authorized(req, res)) return;
-        return this.#reload(res);
+        return void this.#reload(res).catch((err: unknown) => {
+          this.#rt.log.error({ err }, 'reload failed');
+          if (!res.headersSent) fail(res, 'WSLB_ERR_ADMIN_INTERNAL', 'reload failed');
+        });
     }
     const asset = DASHBOARD_ASSETS[path];
     if (asset) {
@@ -106,10 +110,10 @@ export class AdminServer {
     noContent(res);
   }
 
-  #reload(res: ServerResponse): void {
+  async #reload(res: ServerResponse): Promise<void> {
     const reload = this.#hooks.reload;
     if (!reload) return fail(res, 'WSLB_ERR_ADMIN_NO_RELOAD', 'reload is not available in this process');
-    const outcome = reload();
+    const outcome = await reload();
     if (outcome.ok) return json(res, 200, { result: 'ok', summary: outcome.summary });
     fail(res, 'WSLB_ERR_ADMIN_RELOAD', 'invalid configuration; the old one stays', {}, { errors: outcome.errors });
   }

@@ -6,7 +6,7 @@ import t from 'tap';
 import type WebSocket from 'ws';
 import { stringify } from 'yaml';
 import { startEchoBackends } from '../helpers/backend.js';
-import { startBalancer } from '../helpers/balancer.js';
+import { startBalancer, startBalancerFromFile } from '../helpers/balancer.js';
 import { runCli } from '../helpers/cli.js';
 import { closeAll, connectWho } from '../helpers/who.js';
 import { ConfigError } from '../../src/config/types.js';
@@ -63,4 +63,25 @@ t.test('wslb run with a broken module exits 2 before listening', async (t) => {
   t.equal(r.code, 2);
   t.match(r.stderr, /pools\.p\.algorithm\.module: algorithm module .* must default-export a factory/);
   t.notMatch(r.stdout, /"listening"/);
+});
+
+t.test('a reload that brings a broken module is refused up front, pointing at it; the old algorithm keeps picking', async (t) => {
+  const dir = t.testdir({
+    'throws.js': 'throw new Error("module top level failed");\n',
+    'nopick.js': 'export default () => ({ name: "nopick" });\n',
+  });
+  const backends = await startEchoBackends(2, 'k');
+  t.teardown(() => Promise.all(backends.map((b) => b.close())));
+  const servers = backends.map((s) => ({ name: s.name, url: s.url }));
+  const { b, write } = await startBalancerFromFile(t, { limits: { handshakes_per_ip: '10000/s' }, algorithm: { module: EXAMPLE, capacity: 2 }, servers });
+  for (const broken of ['throws.js', 'nopick.js', 'missing.js']) {
+    write({ limits: { handshakes_per_ip: '10000/s' }, algorithm: { module: resolve(dir, broken) }, servers });
+    const out = await b.reload({});
+    t.equal(out.ok, false, `${broken}: refused`);
+    if (!out.ok) t.match(out.errors.join('\n'), /balancer\.yaml:\d+:\d+ pools\.p\.algorithm\.module: /, `${broken}: file:line:col of the module key`);
+  }
+  const [ws, n] = await connectWho(b.proxyPort(), '/', backends);
+  t.equal(n, 'k-1', 'the old module still places clients');
+  t.equal(b.runtime.reloads.error, 3);
+  await closeAll([ws]);
 });

@@ -36,7 +36,7 @@ t.test('600 clients on 2 servers, a third added: rebalanced within tolerance, ne
   t.same(pool.servers.map((s) => s.active), [300, 300]);
 
   write(farm([a, b1, c]));
-  t.ok(b.reload({}).ok, "third server added");
+  t.ok((await b.reload({})).ok, "third server added");
   const t0 = Date.now();
   const balanced = () => {
     const act = pool.servers.map((s) => s.active);

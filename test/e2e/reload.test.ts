@@ -18,7 +18,7 @@ t.test('an invalid reload changes nothing and returns every error', async (t) =>
   t.teardown(() => Promise.all(backends.map((b) => b.close())));
   const { b, file } = await startBalancerFromFile(t, spec(backends));
   (await import('node:fs')).writeFileSync(file, 'pools:\n  p:\n    algorithm: robin\n    servers: []\nroutes: [{ pool: nope }]\n');
-  const out = b.reload({});
+  const out = await b.reload({});
   t.equal(out.ok, false);
   if (!out.ok) {
     t.equal(out.errors.length, 3);
@@ -75,7 +75,7 @@ t.test('500 live tunnels and ~200 handshakes/s through 10 reloads adding and rem
   for (let i = 0; i < 10; i++) {
     const [keep, drop] = i % 2 === 0 ? [c!, b1!] : [b1!, c!];
     write(spec([a!, keep]));
-    const out = b.reload({});
+    const out = await b.reload({});
     t.ok(out.ok, `reload ${i + 1} ok`);
     removedAt.push({ server: drop, at: Date.now(), seen: drop.handshakes.length });
     await new Promise((r) => setTimeout(r, 400));
