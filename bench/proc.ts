@@ -39,19 +39,42 @@ export interface ProcSample {
   rssKiB: number;      // whole tree
 }
 
-/** One reading of the watched processes (each with its descendants). */
-export function sampleProcs(pids: readonly number[]): ProcSample {
+/**
+ * The watched roots with their descendants, each pid once: a list that names a parent and its
+ * children (a cluster primary and its workers from its /status) counts every process once.
+ */
+export function uniqueTree(roots: readonly number[], tree: (pid: number) => number[] = processTree): number[] {
+  const seen = new Set<number>();
+  for (const root of roots) for (const p of tree(root)) seen.add(p);
+  return [...seen];
+}
+
+/** VmRSS (KiB) from the text of /proc/PID/status; 0 when absent (a zombie). */
+export function parseStatusRssKiB(status: string): number {
+  return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
+}
+
+/** utime+stime ticks and VmRSS summed over one /proc/PID/stat and /proc/PID/status text per process. */
+export function sumReadings(readings: readonly { stat: string; status: string }[]): { ticks: number; rssKiB: number } {
   let ticks = 0;
-  let rss = 0;
-  for (const root of pids) {
-    for (const p of processTree(root)) {
-      try {
-        ticks += parseStatTicks(fs.readFileSync(`/proc/${p}/stat`, 'utf8'));
-        rss += Number(/VmRSS:\s+(\d+)/.exec(fs.readFileSync(`/proc/${p}/status`, 'utf8'))?.[1] ?? 0);
-      } catch { /* gone meanwhile */ }
-    }
+  let rssKiB = 0;
+  for (const r of readings) {
+    ticks += parseStatTicks(r.stat);
+    rssKiB += parseStatusRssKiB(r.status);
   }
-  return { at: performance.now(), cpuSeconds: ticks / clockTicks(), rssKiB: rss };
+  return { ticks, rssKiB };
+}
+
+/** One reading of the watched processes (each with its descendants, each process once). */
+export function sampleProcs(pids: readonly number[]): ProcSample {
+  const readings: { stat: string; status: string }[] = [];
+  for (const p of uniqueTree(pids)) {
+    try {
+      readings.push({ stat: fs.readFileSync(`/proc/${p}/stat`, 'utf8'), status: fs.readFileSync(`/proc/${p}/status`, 'utf8') });
+    } catch { /* gone meanwhile */ }
+  }
+  const { ticks, rssKiB } = sumReadings(readings);
+  return { at: performance.now(), cpuSeconds: ticks / clockTicks(), rssKiB };
 }
 
 /** Follows the watched pids through a run: a baseline, the measured window's CPU and peak RSS. */

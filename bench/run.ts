@@ -58,6 +58,8 @@ export interface BenchResult {
 export interface RunHooks {
   /** Live progress lines (once a second); default: none. */
   progress?: (line: string) => void;
+  /** Awaited at the end of the measured window, before the watched processes' last reading (bench:workers: a forced GC in each). */
+  beforeWindowEnd?: () => Promise<void>;
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -168,6 +170,7 @@ export async function runBench(opts: BenchOptions, hooks: RunHooks = {}): Promis
     await until(() => bounded && exhausted === n, opts.durationMs, null);
     measuredMs = performance.now() - start;
     windowAt[1] = Date.now();
+    await hooks.beforeWindowEnd?.();
     if (opts.statusUrl) servers = await fetchServers(opts.statusUrl).catch(() => undefined);
     pool.broadcast({ type: 'stop' });
     watch?.endWindow();

@@ -134,14 +134,15 @@ export function direct(farm: Farm): Target {
   return { name: 'direct', version: '-', urls: farm.ports.map((p) => `ws://127.0.0.1:${p}/`), child: null };
 }
 
-export async function startWslb(farm: Farm, dir: string, extraNodeArgs: string[] = []): Promise<Target> {
+/** `extraYaml`: top-level lines appended to bench/configs/wslb.yaml (e.g. `workers: 2`). */
+export async function startWslb(farm: Farm, dir: string, extraNodeArgs: string[] = [], extraYaml = ''): Promise<Target> {
   const cli = path.join(ROOT, 'dist/src/cli.js');
   if (!fs.existsSync(cli)) throw new Error(`${cli} missing: run npm run build`);
   const cfg = path.join(dir, 'wslb.yaml');
   fs.writeFileSync(cfg, fill('wslb.yaml', {
     PORT: '0',
     SERVERS: farm.ports.map((p, i) => `      - { name: demo-${i + 1}, url: "ws://127.0.0.1:${p}" }`).join('\n'),
-  }));
+  }) + (extraYaml ? `\n${extraYaml}\n` : ''));
   const child = new Child('wslb', process.execPath, [...extraNodeArgs, cli, 'run', '-c', cfg]);
   const listening = (kind: string) => (o: Record<string, unknown>) => (o.msg === 'listening' && o.kind === kind ? Number(o.port) : undefined);
   const port = await child.next(listening('proxy'), 10_000, 'proxy listening line');

@@ -1,22 +1,36 @@
 /** GET /events: Server-Sent Events for the dashboard, one `tick` per sampler interval (1 s) with /status plus rates; a `snapshot` with the history first. */
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Sampler, Tick } from '../metrics/sampler.js';
+import type { Sample } from '../metrics/sampler.js';
 import { fail } from './respond.js';
+
+/** What the streams follow: the Sampler in a lone process, the primary's merged ticks in a cluster (src/cluster/primary-events.ts). */
+export interface TickSource<T> {
+  /** The latest tick; null when there is none to show yet (the snapshot then goes out with the next tick). */
+  readonly last: T | null;
+  /** Oldest first. */
+  readonly history: readonly Sample[];
+  /** Called after every tick; returns the unsubscribe function. */
+  subscribe(fn: (tick: T) => void): () => void;
+  /** A tick taken now, when `last` is null (the Sampler before its first interval). */
+  tick?(): T;
+}
 
 const MAX_STREAMS = 32;
 /** A stream whose reader lags by this much is cut rather than buffered without bound. */
 const MAX_BUFFERED = 1024 * 1024;
 
-export class EventStreams {
-  readonly #sampler: Sampler;
-  readonly #document: (tick: Tick) => Record<string, unknown>;
+export class EventStreams<T> {
+  readonly #source: TickSource<T>;
+  readonly #document: (tick: T) => Record<string, unknown>;
   readonly #streams = new Set<ServerResponse>();
+  /** Streams whose snapshot waits for the source's next tick. */
+  readonly #waiting = new Set<ServerResponse>();
   #unsubscribe: (() => void) | null = null;
 
   /** `document(tick)` builds the payload once per tick, shared by every stream. */
-  constructor(sampler: Sampler, document: (tick: Tick) => Record<string, unknown>) {
-    this.#sampler = sampler;
+  constructor(source: TickSource<T>, document: (tick: T) => Record<string, unknown>) {
+    this.#source = source;
     this.#document = document;
   }
 
@@ -36,32 +50,39 @@ export class EventStreams {
     });
     if (req.method === 'HEAD') { res.end(); return; }
     req.socket.setNoDelay(true);
-    const tick = this.#sampler.last ?? this.#sampler.tick();
-    const first = { ...this.#document(tick), history: this.#sampler.history };
-    res.write(`retry: 2000\nevent: snapshot\ndata: ${JSON.stringify(first)}\n\n`);
+    const tick = this.#source.last ?? this.#source.tick?.() ?? null;
+    if (tick === null) this.#waiting.add(res);
+    res.write(tick === null ? 'retry: 2000\n\n' : `retry: 2000\n${this.#snapshot(tick)}`);
     this.#streams.add(res);
     res.on('close', () => this.#remove(res));
-    this.#unsubscribe ??= this.#sampler.subscribe(this.#broadcast);
+    this.#unsubscribe ??= this.#source.subscribe(this.#broadcast);
   }
 
   /** Ends every stream (admin close). */
   closeAll(): void {
     for (const res of this.#streams) res.end();
     this.#streams.clear();
+    this.#waiting.clear();
     this.#unsubscribe?.();
     this.#unsubscribe = null;
   }
 
-  #broadcast = (tick: Tick): void => {
+  #snapshot(tick: T): string {
+    return `event: snapshot\ndata: ${JSON.stringify({ ...this.#document(tick), history: this.#source.history })}\n\n`;
+  }
+
+  #broadcast = (tick: T): void => {
     const frame = `event: tick\ndata: ${JSON.stringify(this.#document(tick))}\n\n`;
+    const snapshot = this.#waiting.size > 0 ? this.#snapshot(tick) : '';
     for (const res of this.#streams) {
       if (res.writableLength > MAX_BUFFERED) { res.destroy(); continue; }
-      res.write(frame);
+      res.write(this.#waiting.delete(res) ? snapshot : frame);
     }
   };
 
   #remove(res: ServerResponse): void {
     this.#streams.delete(res);
+    this.#waiting.delete(res);
     if (this.#streams.size === 0 && this.#unsubscribe) {
       this.#unsubscribe();
       this.#unsubscribe = null;

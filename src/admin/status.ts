@@ -16,7 +16,10 @@ export function statusDocument(rt: Runtime, listeners: readonly ListenerAddress[
         ...(rt.clusterStatus ? { active_farm: s.active } : {}),   // with `cluster:`: every instance's tunnels, what picks read
         bytes_in: s.bytesIn, bytes_out: s.bytesOut,
         messages_in: s.messagesIn, messages_out: s.messagesOut,
-        bandwidth_bps: s.bandwidth, rtt_ms: s.rtt, load: s.load,
+        // This process's bytes/s (a primary's merge sums them over its workers, nothing counted twice);
+        // rtt_ms is the farm-wide mean that picks read, the same in every worker, so merges keep one.
+        bandwidth_bps: s.localBandwidth, rtt_ms: s.rtt, load: s.load,
+        ...(rt.clusterStatus ? { bandwidth_farm_bps: s.bandwidth } : {}),   // with `cluster:`: every instance's bytes/s
         load_stale: s.loadStale, load_error: s.loadError,   // stale: custom-load uses least-connections for it
       })),
     };
@@ -28,5 +31,6 @@ export function statusDocument(rt: Runtime, listeners: readonly ListenerAddress[
     routes: rt.routes.map((r) => ({ name: r.config.name, pool: r.pool.name, algorithm: r.balancer.name, match: r.config.match })),
     pools,
     ...(rt.clusterStatus ? { cluster: rt.clusterStatus() } : {}),
+    ...(rt.sharingStatus ? { sharing: rt.sharingStatus() } : {}),
   };
 }

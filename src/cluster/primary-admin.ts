@@ -1,11 +1,13 @@
-/** The one admin listener of a process tree (in the primary): /healthz, /status and /metrics summed over the workers, control endpoints sent to every worker, POST /workers/restart. */
+/** The one admin listener of a process tree (in the primary): /healthz, /status and /metrics summed over the workers, the dashboard and its /events, control endpoints sent to every worker, POST /workers/restart. */
 
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import { AggregatorRegistry, type MetricObjectWithValues, type MetricValue } from 'prom-client';
 import { TokenCheck } from '../admin/auth.js';
 import { isAction } from '../admin/control.js';
+import { DASHBOARD_ASSETS } from '../admin/dashboard/assets.js';
 import { fail, json, noContent, text, type AdminErrorCode } from '../admin/respond.js';
 import type { Primary } from './primary.js';
+import { PrimaryEvents } from './primary-events.js';
 import { mergeStatus, type WorkerStatus } from './status-merge.js';
 import { listenTcp } from '../listen.js';
 
@@ -15,10 +17,12 @@ export class PrimaryAdmin {
   readonly server: http.Server;
   readonly #p: Primary;
   readonly #token: TokenCheck;
+  readonly #events: PrimaryEvents;
 
   constructor(primary: Primary) {
     this.#p = primary;
     this.#token = new TokenCheck(primary.config.admin.token);
+    this.#events = new PrimaryEvents(primary.supervisor, () => this.status(), primary.log, this.#token.required);
     this.server = http.createServer({ headersTimeout: 10_000, requestTimeout: 30_000 }, (req, res) => {
       this.#route(req, res).catch((err: unknown) => {
         primary.log.error({ err }, 'admin request failed');
@@ -46,6 +50,9 @@ export class PrimaryAdmin {
         const registry = AggregatorRegistry.aggregate(replies.flatMap((r) => (r.reply?.ok ? [r.reply.body as MetricObjectWithValues<MetricValue<string>>[]] : [])));
         return text(res, 200, await registry.metrics(), registry.contentType);
       }
+      case '/events':
+        if (!get) return this.#method(res, 'GET');
+        return this.#events.open(req, res);
       case '/reload': {
         if (!post) return this.#method(res, 'POST');
         if (!this.#authorized(req, res)) return;
@@ -61,6 +68,11 @@ export class PrimaryAdmin {
         void sup.rollingRestart(this.#p.config.timeouts.drain).then(() => this.#p.log.info('rolling restart done'));
         return json(res, 202, { result: 'started', workers: sup.slots.length, drain_ms: this.#p.config.timeouts.drain });
       }
+    }
+    const asset = DASHBOARD_ASSETS[path];
+    if (asset) {
+      if (!get) return this.#method(res, 'GET');
+      return text(res, 200, asset.body, asset.type, asset.headers);
     }
     const m = SERVER_ACTION.exec(path);
     if (m && isAction(m[3]!)) {
@@ -89,10 +101,12 @@ export class PrimaryAdmin {
           id: s.id, pid: s.worker?.process.pid ?? null, ready: s.ready, restarts: s.restarts,
           connections: (d?.status as { connections?: number } | undefined)?.connections ?? null,
           farm_active: d?.farm ?? null,   // this worker's view of the farm's counts (what its picks read)
+          farm_view: d?.view ?? null,     // ... and of each server's farm-wide bandwidth, RTT and load (src/cluster/farm-view.ts)
         };
       }),
       restarting: sup.restarting,
       ...(this.#p.share ? { cluster: this.#p.share.status() } : {}),
+      sharing: this.#p.sharing.status(),   // per-IP caps and affinity tables across workers and instances
     };
   }
 
@@ -113,11 +127,14 @@ export class PrimaryAdmin {
   }
 
   async listen(port: number, host: string): Promise<{ address: string; port: number }> {
-    return listenTcp(this.server, port, host);
+    const a = await listenTcp(this.server, port, host);
+    this.#events.start();
+    return a;
   }
 
   close(): Promise<void> {
     return new Promise((resolve) => {
+      this.#events.close();
       this.server.close(() => resolve());
       this.server.closeAllConnections();
     });

@@ -1,18 +1,22 @@
 /**
  * The cluster primary (`workers: N | auto`, N > 1): supervises the workers, runs health checks
- * once, sums the workers' per-server counts and sends each worker the rest of the farm's,
+ * and load polls once, sums the workers' per-server figures (tunnels, bandwidth, RTT) and sends
+ * each worker the rest of the farm's (src/cluster/farm-hub.ts),
  * serves the one admin API, shares counts with other instances through Redis (`cluster:`),
  * and turns SIGTERM into a drain of every worker and SIGHUP into a reload of every worker.
  */
 
 import os from 'node:os';
+import { checkModules } from '../balancing/module.js';
+import { defaultDeps } from '../balancing/index.js';
 import { loadConfigFile } from '../config/load.js';
 import { ConfigError, formatIssue, type Config } from '../config/types.js';
 import type { Logger } from '../log.js';
-import { addCounts, type Counts } from './counts.js';
+import { FarmHub } from './farm-hub.js';
 import { HealthHub } from './health-hub.js';
 import { PrimaryAdmin } from './primary-admin.js';
 import { RedisShare } from './redis-share.js';
+import { PrimarySharing } from './sharing.js';
 import { Supervisor } from './supervisor.js';
 import { REPORT_MS } from './worker.js';
 import { handleSignals } from '../signals.js';
@@ -30,57 +34,47 @@ export class Primary {
   readonly admin: PrimaryAdmin;
   share: RedisShare | null = null;
   draining = false;
-  /** Latest per-server counts of each live worker (absolute numbers: a dead worker's simply disappear). */
-  readonly #counts = new Map<number, Counts>();
-  /** The other instances' sum (Redis), added to what every worker is sent. */
-  #instances: Counts = {};
+  /** The workers' figures (active, bandwidth, RTT) summed and sent back as farm-wide views; the tree's one set of load pollers. */
+  readonly farm: FarmHub;
+  /** Per-IP counts and affinity entries shared between the workers and with other instances (src/cluster/sharing.ts). */
+  readonly sharing: PrimarySharing;
   #timer: NodeJS.Timeout | null = null;
 
   constructor(config: Config, log: Logger) {
     this.config = config;
     this.log = log;
     this.health = new HealthHub(config, log, (states) => this.supervisor.broadcast({ t: 'health', states }));
+    this.farm = new FarmHub(this.health, log, (w, m) => this.supervisor.send(w, m));
     this.supervisor = new Supervisor(workerCount(config.workers), log, {
-      onFork: (w) => this.supervisor.send(w, { t: 'health', states: this.health.snapshot() }),
-      onMessage: (w, m) => { if (m.t === 'counts') this.#counts.set(w.id, m.counts); },
-      onExit: (w) => { this.#counts.delete(w.id); },
+      onFork: (w) => { this.supervisor.send(w, { t: 'health', states: this.health.snapshot() }); this.sharing.onFork(w); },
+      onMessage: (w, m) => {
+        if (m.t === 'figures') this.farm.report(w, m);
+        else if (m.t === 'hello') { this.supervisor.send(w, { t: 'health', states: this.health.snapshot() }); this.farm.welcome(w); }
+        else this.sharing.onMessage(w, m);
+      },
+      onExit: (w) => { this.farm.forget(w); this.sharing.onExit(w); },
     });
+    this.sharing = new PrimarySharing(this.supervisor, () => this.config, log);
     this.admin = new PrimaryAdmin(this);
   }
 
   async start(): Promise<void> {
+    this.farm.sync(this.config);   // load polls start with the first health checks
     await this.health.ready();   // first results before the first worker listens
-    this.#timer = setInterval(() => this.#broadcastCounts(), REPORT_MS);
+    this.#timer = setInterval(() => this.farm.tick(this.supervisor.workers), REPORT_MS);
     await this.supervisor.start();
     const c = this.config.admin;
     const a = await this.admin.listen(c.port, c.host);
     this.log.info({ kind: 'admin', address: a.address, port: a.port, workers: this.supervisor.slots.length }, 'listening');
     if (this.config.cluster) {
       const share = new RedisShare(this.config.cluster, this.log, {
-        local: () => this.totals(),
-        remote: (counts) => { this.#instances = counts; },
+        local: () => this.farm.tree(),
+        remote: (figures) => { this.farm.instances = figures; },
         action: (pool, server, action) => { void this.action(pool, server, action, false); },
       });
       this.share = share;
+      this.sharing.attachRedis(this.config.cluster, share.instance);
       share.start();
-    }
-  }
-
-  /** Sum over live workers. */
-  totals(): Counts {
-    const sum: Counts = {};
-    for (const c of this.#counts.values()) addCounts(sum, c);
-    return sum;
-  }
-
-  /** Each worker gets the others' counts (other workers + other instances); its own live ones it knows. */
-  #broadcastCounts(): void {
-    const all = addCounts(this.totals(), this.#instances);
-    for (const w of this.supervisor.workers) {
-      const own = this.#counts.get(w.id) ?? {};
-      const others: Counts = {};
-      for (const [k, n] of Object.entries(all)) others[k] = n - (own[k] ?? 0);
-      this.supervisor.send(w, { t: 'remote', counts: others });
     }
   }
 
@@ -101,6 +95,8 @@ export class Primary {
     let next: Config;
     try {
       next = loadConfigFile(this.config.file);
+      const moduleIssues = await checkModules(next, defaultDeps);   // a broken algorithm module refuses the reload for every worker
+      if (moduleIssues.length) throw new ConfigError(moduleIssues);
     } catch (err) {
       const errors = err instanceof ConfigError ? err.issues.map(formatIssue) : [(err as Error).message];
       this.log.error({ result: 'error', errors }, 'reload');
@@ -109,6 +105,7 @@ export class Primary {
     this.config = next;
     this.health.apply(next);
     const replies = await this.supervisor.askAll({ t: 'reload' });
+    this.farm.reloaded(next);   // load pollers follow the config; workers get full records again
     const failed = replies.filter((r) => !r.reply?.ok).map((r) => `worker ${r.slot.id}: ${JSON.stringify(r.reply?.body ?? 'no answer')}`);
     this.supervisor.broadcast({ t: 'health', states: this.health.snapshot() });
     if (failed.length) return { ok: false, errors: failed };
@@ -122,6 +119,8 @@ export class Primary {
     this.log.info({ workers: this.supervisor.workers.length, window_ms: this.config.timeouts.drain }, 'draining');
     await this.supervisor.stop(this.config.timeouts.drain);
     if (this.#timer) clearInterval(this.#timer);
+    this.farm.close();
+    await this.sharing.close();
     await this.share?.close();
     await this.health.close();
     await this.admin.close();

@@ -1,24 +1,43 @@
 /** The IPC messages between the cluster primary and its workers (node:cluster's channel, JSON-serialized). */
 
-import type { Counts } from './counts.js';
+import type { FarmDelta } from './farm-view.js';
+import type { SharingFromWorker, SharingToWorker } from './sharing-protocol.js';
 
 export interface HealthState { readonly pool: string; readonly server: string; readonly healthy: boolean; readonly reason: string | null }
+
+/** One server's load report as the primary's poller left it (src/cluster/farm-load.ts): `weight` the one to use, `drain` asked by the report. */
+export interface LoadState {
+  readonly pool: string; readonly server: string;
+  readonly load: number; readonly stale: boolean; readonly error: string | null;
+  readonly weight: number; readonly drain: boolean;
+}
 
 /** Primary -> worker. Messages with `id` expect a `reply` with the same id. */
 export type ToWorker =
   | { readonly t: 'health'; readonly states: readonly HealthState[] }
-  | { readonly t: 'remote'; readonly counts: Counts }
+  /** The rest of the farm's figures per server (other workers, the primary's own health-check RTTs, other instances), as a delta. */
+  | { readonly t: 'remote' } & FarmDelta
+  /** Load reports that changed (all of them when a worker starts or after a reload). */
+  | { readonly t: 'load'; readonly states: readonly LoadState[] }
   | { readonly t: 'action'; readonly id: number; readonly pool: string; readonly server: string; readonly action: 'drain' | 'enable' | 'disable' }
   | { readonly t: 'reload'; readonly id: number }
   | { readonly t: 'status'; readonly id: number }
   | { readonly t: 'metrics'; readonly id: number }
-  | { readonly t: 'drain' };
+  /** The worker's last dashboard tick and its own open tunnels per server (src/cluster/primary-events.ts). */
+  | { readonly t: 'sample'; readonly id: number }
+  | { readonly t: 'drain' }
+  /** Per-IP counts and affinity entries from the rest of the farm (src/cluster/sharing.ts). */
+  | SharingToWorker;
 
 /** Worker -> primary. */
 export type FromWorker =
   | { readonly t: 'ready' }
-  | { readonly t: 'counts'; readonly counts: Counts }
-  | { readonly t: 'reply'; readonly id: number; readonly ok: boolean; readonly body?: unknown; readonly code?: string; readonly message?: string };
+  /** The worker listens now (what was sent before it did is lost): the primary answers with the current health and load state. */
+  | { readonly t: 'hello' }
+  /** This worker's own figures per server, as a delta. */
+  | { readonly t: 'figures' } & FarmDelta
+  | { readonly t: 'reply'; readonly id: number; readonly ok: boolean; readonly body?: unknown; readonly code?: string; readonly message?: string }
+  | SharingFromWorker;
 
 /** A message on the cluster channel that is ours (node:cluster and prom-client send their own). */
 export function isOurs(m: unknown): m is { t: string } {

@@ -1,5 +1,5 @@
 /**
- * Instances of one farm share per-server active counts through Redis: each publishes its own
+ * Instances of one farm share per-server figures (tunnels, bandwidth, RTT: src/cluster/farm-view.ts) through Redis: each publishes its own
  * every second under a key that expires (a dead instance drops out), reads the others' and
  * hands their sum to the pick path; admin actions go out on a pub/sub channel. Redis down or
  * slow: local numbers only, said in /status and the log, sharing resumes when it is back.
@@ -9,7 +9,7 @@
 import os from 'node:os';
 import { createClient } from 'redis';
 import type { Logger } from '../log.js';
-import { addCounts, type Counts } from './counts.js';
+import { addShare, type FarmShare } from './farm-view.js';
 
 export const PUBLISH_MS = 1000;
 /** An instance that has not published for this long no longer counts. */
@@ -21,10 +21,10 @@ const PREFIX = 'wslb';
 export type AdminAction = 'drain' | 'enable' | 'disable';
 
 export interface ShareHooks {
-  /** This instance's counts now (a lone process: its servers; a cluster primary: its workers' sum). */
-  local(): Counts;
+  /** This instance's figures now (a lone process: its servers; a cluster primary: its tree's sum). */
+  local(): FarmShare;
   /** The other instances' sum per server (empty while Redis is down: local numbers only). */
-  remote(counts: Counts): void;
+  remote(figures: FarmShare): void;
   /** An admin action done on another instance. */
   action(pool: string, server: string, action: AdminAction): void;
 }
@@ -84,7 +84,7 @@ export class RedisShare {
     this.#busy = true;
     try {
       const now = Date.now();
-      const ours = JSON.stringify({ at: now, counts: this.#hooks.local() });
+      const ours = JSON.stringify({ at: now, figures: this.#hooks.local() });
       const c = this.#client;
       await withTimeout(Promise.all([
         c.set(this.#key(this.instance), ours, { PX: EXPIRY_MS }),
@@ -93,12 +93,12 @@ export class RedisShare {
       ]), OP_TIMEOUT_MS);
       const names = (await withTimeout(c.zRangeByScore(this.#members, now - 2 * EXPIRY_MS, '+inf'), OP_TIMEOUT_MS)).filter((n) => n !== this.instance);
       const values = names.length ? await withTimeout(c.mGet(names.map((n) => this.#key(n))), OP_TIMEOUT_MS) : [];
-      const sum: Counts = {};
+      const sum: FarmShare = {};
       const peers: Peer[] = [];
       values.forEach((v, i) => {
         if (!v) return;   // expired: that instance stopped publishing
-        const doc = JSON.parse(v) as { at: number; counts: Counts };
-        addCounts(sum, doc.counts);
+        const doc = JSON.parse(v) as { at: number; figures?: FarmShare };
+        if (doc.figures) addShare(sum, doc.figures);
         peers.push({ name: names[i]!, age_ms: Math.max(0, now - doc.at) });
       });
       this.#peers = peers;

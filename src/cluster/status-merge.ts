@@ -1,13 +1,15 @@
 /** Sums the workers' /status documents into one: per-server counters added, states and config read from the first worker. */
 
 import type { Counts } from './counts.js';
+import type { ServerFarmView } from './farm-view.js';
 import type { Slot } from './supervisor.js';
 
-export interface WorkerStatus { readonly slot: Slot; readonly status: unknown; readonly farm: Counts }
+export interface WorkerStatus { readonly slot: Slot; readonly status: unknown; readonly farm: Counts; readonly view?: Record<string, ServerFarmView> }
 
 type ServerDoc = Record<string, unknown>;
 type StatusDoc = { connections: number; listeners: unknown; routes: unknown; pools: Record<string, { algorithm: string; servers: ServerDoc[] }> };
 
+// bandwidth_bps is each worker's own bytes/s (src/admin/status.ts), so the sum counts each byte once; rtt_ms and load are farm-wide figures, the same in every worker: the first's is kept.
 const SUMMED = ['active', 'total', 'bytes_in', 'bytes_out', 'messages_in', 'messages_out', 'bandwidth_bps'] as const;
 
 export function mergeStatus(workers: readonly WorkerStatus[]): Record<string, unknown> {

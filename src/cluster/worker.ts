@@ -6,8 +6,11 @@ import type { Config } from '../config/types.js';
 import type { Logger } from '../log.js';
 import { Balancer } from '../main.js';
 import type { Runtime } from '../runtime.js';
-import { applyRemote, localCounts, type Counts } from './counts.js';
+import type { Counts } from './counts.js';
+import { LoadApplier } from './farm-load.js';
+import { applyRemote, DeltaSender, farmView, localShare, mergeDelta, type FarmShare } from './farm-view.js';
 import { isOurs, tag, type FromWorker, type HealthState, type ToWorker } from './protocol.js';
+import { workerSharing } from './sharing.js';
 
 /** How often this worker reports its per-server counts (the farm-wide view lags by about this much). */
 export const REPORT_MS = 100;
@@ -39,15 +42,22 @@ export async function runWorker(config: Config, log: Logger): Promise<Balancer> 
   const balancer = new Balancer(config, log, { admin: false });
   const rt = balancer.runtime;
   stopHealthChecks(rt);
+  // Load polls run once, in the primary (except discovered pools, whose members only this worker knows); kept across reloads.
+  rt.monitors.pollsHere = (p) => p.config.discover !== undefined;
+  const loads = new LoadApplier();
+  const sharing = workerSharing(rt, send);   // per-IP counts and affinity entries with the rest of the farm
+  let remote: FarmShare = {};
   let firstHealth: () => void = () => {};
   const healthKnown = new Promise<void>((r) => { firstHealth = r; setTimeout(r, 3000).unref(); });
 
   const onMessage = (m: unknown): void => {
     if (!isOurs(m)) return;
     const msg = m as ToWorker;
+    if (sharing.onMessage(msg)) return;
     switch (msg.t) {
       case 'health': applyHealth(rt, msg.states); firstHealth(); return;
-      case 'remote': applyRemote(rt, msg.counts); return;
+      case 'remote': remote = mergeDelta(remote, msg); applyRemote(rt, remote); return;
+      case 'load': loads.apply(rt, msg.states); return;
       case 'action': {
         const server = rt.pools.get(msg.pool)?.server(msg.server);
         if (!server || !isAction(msg.action)) {
@@ -59,15 +69,24 @@ export async function runWorker(config: Config, log: Logger): Promise<Balancer> 
         return;
       }
       case 'reload': {
-        const outcome = balancer.reload();
-        stopHealthChecks(rt);
-        send({ t: 'reply', id: msg.id, ok: outcome.ok, body: outcome });
+        void balancer.reload().then((outcome) => {
+          stopHealthChecks(rt);
+          applyRemote(rt, remote);   // pools created by the reload
+          reporter.reset();
+          send({ t: 'reply', id: msg.id, ok: outcome.ok, body: outcome });
+        }, (err: unknown) => send({ t: 'reply', id: msg.id, ok: false, body: { ok: false, errors: [String(err)] } }));
         return;
       }
       case 'status': {
         const farm: Counts = {};
         for (const p of rt.pools.values()) for (const s of p.servers) farm[`${p.name}/${s.name}`] = s.active;
-        send({ t: 'reply', id: msg.id, ok: true, body: { status: statusDocument(rt, balancer.addresses), farm } });
+        send({ t: 'reply', id: msg.id, ok: true, body: { status: statusDocument(rt, balancer.addresses), farm, view: farmView(rt) } });
+        return;
+      }
+      case 'sample': {
+        const active: Counts = {};
+        for (const p of rt.pools.values()) for (const s of p.servers) active[`${p.name}/${s.name}`] = s.localActive;
+        send({ t: 'reply', id: msg.id, ok: true, body: { tick: rt.telemetry.sampler.last, active } });
         return;
       }
       case 'metrics':
@@ -83,7 +102,7 @@ export async function runWorker(config: Config, log: Logger): Promise<Balancer> 
   const shutdown = async (why: string): Promise<void> => {
     if (stopping) return;
     stopping = true;
-    clearInterval(reporter);
+    clearInterval(reporting);
     log.info({ reason: why, tunnels: rt.tunnels.size }, 'worker draining');
     if (why === DRAIN_REASON) {
       // Leave the shared listening socket first, finish the handshakes already accepted, then drain.
@@ -95,21 +114,18 @@ export async function runWorker(config: Config, log: Logger): Promise<Balancer> 
   };
 
   process.on('message', onMessage);
+  send({ t: 'hello' });   // messages sent before this listener existed were dropped: ask for the state again
   // The primary coordinates signals (SIGTERM drains all, SIGHUP reloads all); a terminal's Ctrl-C reaches it too.
   for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(sig, () => {});
   process.on('disconnect', () => { void shutdown('primary gone'); });
 
-  let last = '';
-  let ticks = 0;
-  const reporter = setInterval(() => {
-    const counts = localCounts(rt);
-    const body = JSON.stringify(counts);
-    // Unchanged counts are re-sent once a second only (a primary restarted state or a missed message heals).
-    if (body === last && ++ticks % 10 !== 0) return;
-    last = body;
-    send({ t: 'counts', counts });
+  // Only what changed each tick; the full record once a second (a missed message heals).
+  const reporter = new DeltaSender();
+  const reporting = setInterval(() => {
+    const delta = reporter.next(localShare(rt));
+    if (delta) send({ t: 'figures', ...delta });
   }, REPORT_MS);
-  reporter.unref();
+  reporting.unref();
 
   await healthKnown;
   await balancer.start();

@@ -33,6 +33,8 @@ export class Admission {
   readonly #table = new Map<string, Entry>();
   readonly #now: () => number;
   readonly #maxIdle: number;
+  /** Cluster-wide caps (src/cluster/ip-share.ts): the rest of the farm's count per key, and each change of a local count. */
+  shared: { remote(key: string): number; changed(key: string, conns: number): void } | null = null;
 
   constructor(opts: AdmissionOptions = {}) {
     this.#now = opts.now ?? (() => performance.now());
@@ -62,7 +64,7 @@ export class Admission {
     if (e) this.#table.delete(key);
     else e = { conns: 0, tokens: burstOf(limits.handshakes_per_ip), at: now };
     this.#table.set(key, e);   // most recently seen last
-    if (e.conns >= limits.max_connections_per_ip) return 'WSLB_ERR_IP_CAP';
+    if (e.conns + (this.shared?.remote(key) ?? 0) >= limits.max_connections_per_ip) return 'WSLB_ERR_IP_CAP';
     if (!handshake || limits.handshakes_per_ip <= 0) return null;
     refill(e, now, limits.handshakes_per_ip);
     if (e.tokens < 1) return 'WSLB_ERR_RATE';
@@ -76,6 +78,7 @@ export class Admission {
     let e = this.#table.get(key);
     if (!e) this.#table.set(key, (e = { conns: 0, tokens: 0, at: this.#now() }));
     e.conns++;
+    this.shared?.changed(key, e.conns);
     socket.once('close', () => this.#release(key));
   }
 
@@ -90,7 +93,7 @@ export class Admission {
 
   #release(key: string): void {
     const e = this.#table.get(key);
-    if (e && e.conns > 0) e.conns--;
+    if (e && e.conns > 0) { e.conns--; this.shared?.changed(key, e.conns); }
   }
 
   /** Drops up to TRIM_STEPS of the least recently seen entries that are idle and expired (or over the cap). */

@@ -32,6 +32,8 @@ export class Affinity {
   readonly config: AffinityConfig;
   /** engine.io / sockjs only. */
   readonly sessions: SessionTable | null;
+  /** Told each session learnt or kept (engine.io / sockjs), to share it with other workers and instances (src/cluster/affinity-share.ts). */
+  observer: ((session: string, server: Server) => void) | null = null;
 
   constructor(config: AffinityConfig, ttlMs: () => number, now?: () => number) {
     this.config = config;
@@ -78,12 +80,13 @@ export class Affinity {
       }
       case 'sockjs': {
         const session = this.#session(req);
-        if (session !== undefined) this.sessions!.set(session, server);
+        if (session !== undefined) { this.sessions!.set(session, server); this.observer?.(session, server); }
         return undefined;
       }
       case 'engine.io': {
         const sid = this.#session(req);
         if (sid !== undefined && this.sessions!.get(sid) !== server) this.sessions!.delete(sid);
+        else if (sid !== undefined) this.observer?.(sid, server);
         return undefined;
       }
     }
@@ -96,5 +99,13 @@ export class Affinity {
 
   learn(session: string, server: Server): void {
     this.sessions?.set(session, server);
+    this.observer?.(session, server);
+  }
+
+  /** The request's session id when it carries one this table does not know (a lookup elsewhere may find it). */
+  unknownSession(req: Req): string | undefined {
+    if (this.config.kind === 'cookie') return undefined;
+    const session = this.#session(req);
+    return session !== undefined && this.sessions!.get(session) === undefined ? session : undefined;
   }
 }

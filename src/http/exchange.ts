@@ -20,6 +20,8 @@ export interface ExchangeHost {
   readonly rt: Runtime;
   agent(server: Server): http.Agent;
   affinity(route: RouteRuntime): Affinity | null;
+  /** A pending lookup of the request's session elsewhere (shared affinity), or null: pick now. */
+  remoteSession?(route: RouteRuntime, affinity: Affinity | null, req: IncomingMessage): Promise<void> | null;
   opened(x: HttpExchange, server: Server): void;
   closed(x: HttpExchange, server: Server): void;
 }
@@ -77,6 +79,8 @@ export class HttpExchange {
     if (refused) return this.#fail(refused, [['Retry-After', String(rt.retryAfter(refused, address))]]);
     this.#headers = forwardedRequestHeaders(req, { clientAddress: peerAddress(req.socket), proto: this.#tls ? 'https' : 'http' });
     this.#key = this.#route.key ? extractKey(this.#route.key, req, address) : undefined;
+    const lookup = this.#host.remoteSession?.(this.#route, this.#affinity, req);
+    if (lookup) { void lookup.then(() => this.#attempt(null)); return; }
     this.#attempt(null);
   }
 

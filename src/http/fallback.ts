@@ -2,6 +2,7 @@
 
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import https from 'node:https';
+import type { Config } from '../config/types.js';
 import type { Server } from '../pool/server.js';
 import type { RouteRuntime, Runtime } from '../runtime.js';
 import { spreadCloses } from '../tunnel/spread.js';
@@ -11,6 +12,18 @@ import { HttpExchange, type ExchangeHost } from './exchange.js';
 
 /** Session tables keep an idle session at least this long, and twice `timeouts.http` (a held poll) when longer. */
 const MIN_SESSION_TTL_MS = 60_000;
+
+export function sessionTtl(config: Config): number {
+  return Math.max(MIN_SESSION_TTL_MS, 2 * config.timeouts.http);
+}
+
+/** Affinity sessions shared with other workers and instances (src/cluster/affinity-share.ts). */
+export interface SessionShare {
+  /** A session learnt or kept here (cheap, synchronous: it may be called on the upgrade path). */
+  observed(route: string, session: string, server: Server): void;
+  /** One bounded lookup elsewhere; the entry, when found, lands in the local table. Never rejects. */
+  lookup(route: string, session: string): Promise<void>;
+}
 
 export class HttpFallback implements ExchangeHost {
   readonly rt: Runtime;
@@ -23,6 +36,8 @@ export class HttpFallback implements ExchangeHost {
   // Keep-alive to servers: a poll every few seconds per client must not cost a TCP handshake each.
   readonly #agent = new http.Agent({ keepAlive: true });
   readonly #tlsAgent = new https.Agent({ keepAlive: true });
+  /** Set when sessions are shared (workers, or `cluster:`). */
+  sessionShare: SessionShare | null = null;
 
   constructor(rt: Runtime) {
     this.rt = rt;
@@ -48,7 +63,8 @@ export class HttpFallback implements ExchangeHost {
     if (!config) { this.#affinities.delete(name); return null; }
     let a = this.#affinities.get(name);
     if (!a || !a.sameAs(config)) {
-      a = new Affinity(config, () => Math.max(MIN_SESSION_TTL_MS, 2 * this.rt.config.timeouts.http));
+      a = new Affinity(config, () => sessionTtl(this.rt.config));
+      a.observer = (session, server) => this.sessionShare?.observed(name, session, server);
       this.#affinities.set(name, a);
     }
     return a;
@@ -57,6 +73,13 @@ export class HttpFallback implements ExchangeHost {
   /** For WebSocket upgrades on the route: the pinned server when it is one of `servers`, else undefined (pick). */
   pinned(route: RouteRuntime, req: IncomingMessage, servers: readonly Server[]): Server | undefined {
     return route.config.affinity ? this.affinity(route)?.pinned(req, servers) : undefined;
+  }
+
+  /** A plain-HTTP request whose session this process does not know: one bounded lookup elsewhere before its pick (upgrades never wait). */
+  remoteSession(route: RouteRuntime, affinity: Affinity | null, req: IncomingMessage): Promise<void> | null {
+    const share = this.sessionShare;
+    const session = share && affinity ? affinity.unknownSession(req) : undefined;
+    return session === undefined ? null : share!.lookup(route.config.name, session);
   }
 
   opened(x: HttpExchange, server: Server): void {

@@ -39,6 +39,9 @@ export interface SamplerOptions {
   now?: () => number;
 }
 
+/** Samples kept by default: 300 at 1 s = the last 5 minutes (a cluster primary keeps as many). */
+export const HISTORY_POINTS = 300;
+
 interface Bytes { in: number; out: number }
 
 export class Sampler {
@@ -61,7 +64,7 @@ export class Sampler {
     this.#metrics = metrics;
     this.#rejections = rejections;
     this.intervalMs = opts.intervalMs ?? 1000;
-    this.#points = opts.points ?? 300;
+    this.#points = opts.points ?? HISTORY_POINTS;
     this.#now = opts.now ?? Date.now;
   }
 

@@ -1,7 +1,7 @@
 /**
  * Off-hot-path bandwidth: one timer per pool reads each server's plain byte counters
  * (bytesIn + bytesOut, bumped by the tunnel per chunk) and folds the bytes/s since the last
- * tick into `server.bandwidth`, a time-based EWMA whose time constant is the window:
+ * tick into `server.localBandwidth` (this process's part of the farm figure `bandwidth`), a time-based EWMA whose time constant is the window:
  * bw += (1 - e^(-dt/window)) x (rate - bw). Irregular ticks are weighted by their real length.
  */
 
@@ -46,7 +46,7 @@ export class BandwidthSampler {
       this.#last.set(s, total);
       if (before === undefined) continue;   // a server added since the last tick: no interval yet
       const rate = ((total - before) * 1000) / dt;
-      s.bandwidth += alpha * (rate - s.bandwidth);
+      s.localBandwidth += alpha * (rate - s.localBandwidth);
     }
   }
 

@@ -12,10 +12,21 @@ import { BandwidthSampler } from './bandwidth.js';
 import { DEFAULT_LOAD, LoadPoller, type LoadSettings } from './load-poller.js';
 import type { Pool } from './pool.js';
 
-interface Running { readonly sampler: BandwidthSampler; readonly window: number; readonly poller: LoadPoller | null; readonly load: string }
+interface Running { readonly sampler: BandwidthSampler | null; readonly window: number; readonly poller: LoadPoller | null; readonly load: string }
 
 export class Monitors {
   readonly #running = new Map<Pool, Running>();
+  readonly #sample: boolean;
+  /**
+   * Which pools this process polls for load. A cluster worker polls only its discovered pools
+   * (the primary polls the others once and broadcasts: src/cluster/farm-load.ts); read at every sync, so reloads keep it.
+   */
+  pollsHere: (pool: Pool) => boolean = () => true;
+
+  /** `sample: false`: no bandwidth samplers (a cluster primary, which holds no tunnels). */
+  constructor(opts: { sample?: boolean } = {}) {
+    this.#sample = opts.sample ?? true;
+  }
 
   /** Starts, keeps or replaces each pool's monitors to match the pools and routes now in force; stops those of pools gone. */
   sync(pools: Iterable<Pool>, routes: readonly { readonly config: RouteConfig; readonly pool: Pool }[], log?: Logger): void {
@@ -24,17 +35,17 @@ export class Monitors {
     for (const pool of live) {
       const algorithms = [pool.config.algorithm, ...routes.filter((r) => r.pool === pool).map((r) => r.config.algorithm ?? pool.config.algorithm)];
       const window = bandwidthWindow(algorithms);
-      const settings = loadSettings(pool, algorithms);
+      const settings = this.pollsHere(pool) ? loadSettings(pool, algorithms) : null;
       const load = JSON.stringify(settings ?? null) + JSON.stringify(pool.config.tls ?? null);
       const prev = this.#running.get(pool);
       if (prev && prev.window === window && prev.load === load) continue;
       const keepSampler = prev && prev.window === window;
       const keepPoller = prev && prev.load === load;
-      if (prev && !keepSampler) prev.sampler.close();
+      if (prev && !keepSampler) prev.sampler?.close();
       if (prev && !keepPoller) prev.poller?.close();
-      const sampler = keepSampler ? prev.sampler : new BandwidthSampler(() => pool.servers, window);
+      const sampler = keepSampler ? prev.sampler : this.#sample ? new BandwidthSampler(() => pool.servers, window) : null;
       const poller = keepPoller ? prev.poller : settings ? new LoadPoller(pool, settings, { log }) : null;
-      if (!keepSampler) sampler.start();
+      if (!keepSampler) sampler?.start();
       if (!keepPoller) poller?.start();
       this.#running.set(pool, { sampler, window, poller, load });
     }
@@ -52,7 +63,7 @@ export class Monitors {
 }
 
 function stop(r: Running): void {
-  r.sampler.close();
+  r.sampler?.close();
   r.poller?.close();
 }
 

@@ -4,6 +4,11 @@
  * tunnels are closed with 1012 (at frame boundaries) at no more than `max_closes_per_second`,
  * on a jittered tick; closed clients reconnect through the normal algorithm to emptier servers.
  * Least-connections alone never does this: it only places new connections.
+ *
+ * In a farm (cluster workers, instances sharing through Redis) the overload test reads farm-wide
+ * counts (`remoteActive` + this process's live tunnels) and each process closes only its own
+ * tunnels, with the close budget scaled by its share of the pool's farm-wide tunnels, so the
+ * processes together close at about `max_closes_per_second`. Alone (remote = 0) the share is 1.
  */
 
 import { CLOSE } from '../errors.js';
@@ -55,9 +60,10 @@ export class Rebalancer {
     const cfg = this.#pool.config.rebalance;
     if (!cfg) return 0;
     const now = this.#deps.now();
-    const rate = cfg.max_closes_per_second;
-    // At most one second of budget banked, so a quiet period cannot release a burst.
-    this.#tokens = Math.min(rate, this.#tokens + ((now - this.#last) / 1000) * rate);
+    const part = this.#part();
+    const rate = cfg.max_closes_per_second * part;
+    // At most one second of budget banked, so a quiet period cannot release a burst (but a small part can still reach one close).
+    this.#tokens = Math.min(Math.max(rate, Math.min(1, cfg.max_closes_per_second)), this.#tokens + ((now - this.#last) / 1000) * rate);
     this.#last = now;
     let closed = 0;
     while (this.#tokens >= 1) {
@@ -81,20 +87,30 @@ export class Rebalancer {
     return n;
   }
 
+  /** This process's share of the pool's farm-wide tunnels (its part of the close budget); exactly 1 when no other process holds any. */
+  #part(): number {
+    let own = 0;
+    let remote = 0;
+    for (const s of this.#pool.servers) if (s.ready) { own += this.#live(s); remote += s.remoteActive; }
+    return remote > 0 ? own / (own + remote) : 1;
+  }
+
+  /** The ready server furthest over its weighted share of the farm's tunnels, among those this process holds tunnels on. */
   #mostOverloaded(tolerance: number): Server | undefined {
     const ready = this.#pool.servers.filter((s) => s.ready);
     if (ready.length < 2) return undefined;
     let total = 0;
     let weight = 0;
-    const live = ready.map((s) => { const n = this.#live(s); total += n; weight += s.weight; return n; });
+    const own = ready.map((s) => this.#live(s));
+    const farm = ready.map((s, i) => { const n = own[i]! + s.remoteActive; total += n; weight += s.weight; return n; });
     if (weight <= 0 || total === 0) return undefined;
     let worst: Server | undefined;
     let worstRatio = tolerance;
     ready.forEach((s, i) => {
       const share = (total * s.weight) / weight;
-      const ratio = share > 0 ? live[i]! / share : Infinity;
-      // Past tolerance and at least one whole tunnel over its share.
-      if (ratio > worstRatio && live[i]! - share >= 1) { worst = s; worstRatio = ratio; }
+      const ratio = share > 0 ? farm[i]! / share : Infinity;
+      // Past tolerance, at least one whole tunnel over its share, and one of ours to close.
+      if (ratio > worstRatio && farm[i]! - share >= 1 && own[i]! > 0) { worst = s; worstRatio = ratio; }
     });
     return worst;
   }

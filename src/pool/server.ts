@@ -114,9 +114,27 @@ export class Server {
   drainJob: Promise<void> | null = null;
   drainCancel: (() => void) | null = null;
 
-  // Fed by later issues (bandwidth EWMA, response time, reported load); read by algorithms.
-  bandwidth = 0;
-  rtt = 0;
+  /** This process's bytes/s EWMA (both directions), written by its sampler (src/pool/bandwidth.ts); /status shows it. */
+  localBandwidth = 0;
+  /** The other workers' / instances' bytes/s on this server, set by the cluster sync (src/cluster/farm-view.ts); 0 in a lone process. */
+  remoteBandwidth = 0;
+  /** What algorithms read: the farm-wide bytes/s. Assigning moves the local part (as `active` does). */
+  get bandwidth(): number { return this.localBandwidth + this.remoteBandwidth; }
+  set bandwidth(v: number) { this.localBandwidth = v - this.remoteBandwidth; }
+  /** This process's response-time EWMA in ms (src/pool/rtt.ts); 0 = not measured here. */
+  localRtt = 0;
+  /** Sum and number of the other processes' non-zero RTT EWMAs (cluster sync); 0 and 0 in a lone process. */
+  remoteRttSum = 0;
+  remoteRttCount = 0;
+  /**
+   * What algorithms read: the mean RTT over the farm's processes that have measured this server
+   * (unweighted: RTT is the server's and the network's, not the process's), 0 when none has.
+   */
+  get rtt(): number {
+    if (this.remoteRttCount === 0) return this.localRtt;
+    return (this.localRtt + this.remoteRttSum) / (this.remoteRttCount + (this.localRtt > 0 ? 1 : 0));
+  }
+  /** Set by the pool's load poller, or in a cluster worker by the primary's (src/cluster/farm-load.ts). */
   load = 0;
   /** Set by the pool's load poller (custom-load): no, failed or old report; `loadError` says why. */
   loadStale = false;

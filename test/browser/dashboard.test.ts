@@ -13,6 +13,8 @@ import WebSocket from 'ws';
 import { startEchoBackends, type EchoBackend } from '../helpers/backend.js';
 import { farmYaml, startBalancer } from '../helpers/balancer.js';
 import type { Balancer } from '../../src/main.js';
+import { clusterYaml, startInstance } from '../cluster/helpers.js';
+import { connectNamed, startChildServer } from '../helpers/server-process.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run', '--disable-sync', '--disable-quic'];
@@ -34,7 +36,7 @@ async function farm(t: Test, opts: { token?: string; n?: number } = {}): Promise
 }
 
 /** Opens the dashboard and records every console error and uncaught page error. */
-async function openPage(t: Test, b: Balancer): Promise<{ page: Page; errors: string[] }> {
+async function openPage(t: Test, b: Pick<Balancer, 'adminPort'>): Promise<{ page: Page; errors: string[] }> {
   if (!browser) throw new Error(`${CHROMIUM} is missing: install Debian's chromium (apt-get install -y chromium; .ci/run does)`);
   const context = await browser.newContext({ viewport: { width: 1400, height: 900 } });
   t.teardown(() => context.close());
@@ -144,4 +146,26 @@ t.test('with admin.token set, a button asks for the token and then succeeds', as
   await cell(page, 'web-2', 'state').filter({ hasText: 'up' }).waitFor({ timeout: 4000 });
   // 401 answers show up as "Failed to load resource" console lines: expected here, nothing else.
   t.same(errors.filter((e) => !/status of 401/.test(e)), [], 'no other console or page errors');
+});
+
+t.test('workers: 2: the primary\'s dashboard follows the tunnels of both workers', async (t) => {
+  const backs = await Promise.all(['c1', 'c2', 'c3'].map((n) => startChildServer(t, n)));
+  const inst = await startInstance(t, clusterYaml(backs.map((be) => ({ name: be.name, url: be.url })), { workers: 2 }), 2);
+  const { page, errors } = await openPage(t, { adminPort: () => inst.admin });
+  await page.locator('#live.on').waitFor({ timeout: 10_000 });
+  for (const be of backs) await cell(page, be.name, 'state').filter({ hasText: 'up' }).waitFor({ timeout: 10_000 });
+  const clients: WebSocket[] = [];
+  t.teardown(() => { for (const ws of clients) ws.terminate(); });
+  const per: Record<string, number> = { c1: 0, c2: 0, c3: 0 };
+  for (let i = 0; i < 6; i++) {
+    const [ws, name] = await connectNamed(inst.proxy);
+    clients.push(ws);
+    per[name]!++;
+  }
+  await page.locator('#connections').filter({ hasText: /^6$/ }).waitFor({ timeout: 10_000 });
+  for (const be of backs) await cell(page, be.name, 'active').filter({ hasText: new RegExp(`^${per[be.name]}$`) }).waitFor({ timeout: 10_000 });
+  await page.waitForFunction(() => document.querySelectorAll('section[data-pool="p"] svg[data-chart="active"] polyline').length === 3, undefined, { timeout: 10_000 });
+  for (const ws of clients) ws.close(1000);
+  await page.locator('#connections').filter({ hasText: /^0$/ }).waitFor({ timeout: 10_000 });
+  t.same(errors, [], 'no console or page errors');
 });

@@ -5,6 +5,8 @@ import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 
 export const CLI = path.join(path.dirname(fileURLToPath(import.meta.url)), '../../dist/src/cli.js');
+/** The CLI's TypeScript entry, for children run from the sources (`{ source: true }`). */
+export const SOURCE_CLI = path.join(path.dirname(fileURLToPath(import.meta.url)), '../../src/cli.ts');
 
 /**
  * The child's environment: tap's process tracking stays, its coverage is off. The child runs
@@ -13,6 +15,22 @@ export const CLI = path.join(path.dirname(fileURLToPath(import.meta.url)), '../.
  */
 function childEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
   return { ...process.env, ...env, _TAPJS_PROCESSINFO_COVERAGE_: '0' };
+}
+
+/**
+ * `{ source: true }`: the child runs src/cli.ts under the TypeScript loader this test runs under
+ * (tap's ts-node, from execArgv), with coverage on. Its V8 coverage then has the same URLs and
+ * the same transpiled text as the in-process coverage, and c8 merges the two per function (cluster
+ * workers inherit the loader through cluster.fork's execArgv). Coverage is written at a normal
+ * exit only: stop such a child with SIGTERM, not SIGKILL. Costs ~1-3 s of transpiling per process;
+ * outside tap (no loader in execArgv) it falls back to dist/.
+ */
+export interface CliOptions { source?: boolean }
+
+function command(args: string[], opts: CliOptions): { argv: string[]; coverage: boolean } {
+  const loader = process.execArgv.filter((a) => a.includes('@tapjs/typescript') || a === '--enable-source-maps');
+  if (!opts.source || !loader.some((a) => a.includes('@tapjs/typescript'))) return { argv: [CLI, ...args], coverage: false };
+  return { argv: [...loader, SOURCE_CLI, ...args], coverage: true };
 }
 
 export interface RunningCli {
@@ -24,8 +42,9 @@ export interface RunningCli {
   exited: Promise<number | null>;
 }
 
-export function startCli(args: string[], env: NodeJS.ProcessEnv = {}): RunningCli {
-  const child = spawn(process.execPath, [CLI, ...args], { env: childEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
+export function startCli(args: string[], env: NodeJS.ProcessEnv = {}, opts: CliOptions = {}): RunningCli {
+  const cmd = command(args, opts);
+  const child = spawn(process.execPath, cmd.argv, { env: cmd.coverage ? { ...process.env, ...env } : childEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
   const lines: Record<string, unknown>[] = [];
   const waiters: { pred: (l: Record<string, unknown>) => boolean; resolve: (l: Record<string, unknown>) => void }[] = [];
   let buf = '';

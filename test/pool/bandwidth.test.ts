@@ -66,11 +66,11 @@ t.test('the timer: period a tenth of the window within [100 ms, 1 s], started on
 });
 
 t.test('recordRtt: first sample as is, then EWMA; junk ignored', async (t) => {
-  const s = { rtt: 0 };
+  const s = { localRtt: 0 };
   recordRtt(s, 10);
-  t.equal(s.rtt, 10);
+  t.equal(s.localRtt, 10);
   recordRtt(s, 20);
-  t.equal(s.rtt, 10 + RTT_ALPHA * 10);
+  t.equal(s.localRtt, 10 + RTT_ALPHA * 10);
   for (const junk of [-1, NaN, Infinity]) recordRtt(s, junk);
-  t.equal(s.rtt, 13);
+  t.equal(s.localRtt, 13);
 });

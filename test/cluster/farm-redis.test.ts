@@ -1,0 +1,35 @@
+/** Two instances sharing through a real Redis (started here on its own port): least-bandwidth on one reads the traffic the other carries. */
+
+import t from 'tap';
+import WebSocket from 'ws';
+import { connectNamed, startChildServer } from '../helpers/server-process.js';
+import { clusterYaml, servers, startInstance, startRedis, status, until } from './helpers.js';
+
+t.test('traffic through instance a makes instance b avoid that server', async (t) => {
+  const redis = await startRedis(t);
+  const backs = await Promise.all(['s1', 's2', 's3'].map((n) => startChildServer(t, n)));
+  const list = backs.map((b) => ({ name: b.name, url: b.url }));
+  const cfg = (name: string) => clusterYaml(list, { cluster: { redis: `redis://127.0.0.1:${redis.port}`, name } }, { algorithm: { name: 'least-bandwidth', window: '500ms' } });
+  const [a, b] = await Promise.all([startInstance(t, cfg('a')), startInstance(t, cfg('b'))]);
+  const clients: WebSocket[] = [];
+  t.teardown(() => { for (const c of clients) c.terminate(); });
+
+  const [pumped, busy] = await connectNamed(a.proxy);
+  clients.push(pumped);
+  const chunk = Buffer.alloc(8192, 1);
+  const pump = setInterval(() => { if (pumped.bufferedAmount < 1 << 20) pumped.send(chunk); }, 10);
+  t.teardown(() => clearInterval(pump));
+  t.ok(await until(async () => (servers(await status(b.admin), 'bandwidth_farm_bps')[busy] as number) > 100_000, 20_000), `b sees ${busy}'s bandwidth through Redis`);
+  const docA = await status(a.admin);
+  const docB = await status(b.admin);
+  t.ok((servers(docA, 'bandwidth_bps')[busy] as number) > 100_000, 'a: its own bytes/s');
+  t.ok((servers(docB, 'bandwidth_bps')[busy] as number) < 1000, 'b: its own bytes/s stay its own (nothing counted twice)');
+
+  const landed: string[] = [];
+  for (let i = 0; i < 20; i++) {
+    const [ws, name] = await connectNamed(b.proxy);
+    clients.push(ws);
+    landed.push(name);
+  }
+  t.equal(landed.filter((n) => n === busy).length, 0, `none of 20 new clients on b went to the busy ${busy}: ${landed.join(' ')}`);
+});
