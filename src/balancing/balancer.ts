@@ -8,9 +8,9 @@ export interface ServerView {
   readonly url: string;
   readonly weight: number;
   readonly active: number;
-  /** EWMA of bytes per second, both directions (src/pool/bandwidth.ts). */
+  /** EWMA of bytes per second, both directions (src/pool/bandwidth.ts); farm-wide (summed over workers and instances) in a cluster. */
   readonly bandwidth: number;
-  /** EWMA of response time in ms: upgrade latency and health-check round trips (src/pool/rtt.ts); 0 = not measured yet. */
+  /** EWMA of response time in ms: upgrade latency and health-check round trips (src/pool/rtt.ts), in a cluster the mean over the processes that measured it; 0 = not measured yet. */
   readonly rtt: number;
   /** Last reported load score (custom-load); lower is better. */
   readonly load: number;

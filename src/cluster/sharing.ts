@@ -72,7 +72,7 @@ export class PrimarySharing {
     this.affinity = new AffinityPrimary((id, m) => { const w = byId(id); if (w) sup.send(w, m); }, ids, () => sessionTtl(config()));
   }
 
-  /** A new worker starts with the farm's per-IP counts. */
+  /** A new worker (its `hello`) starts with the farm's per-IP counts. */
   onFork(w: Worker): void {
     if (!capped(this.#config())) return;
     const counts = this.ip.snapshotFor(w.id);

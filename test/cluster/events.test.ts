@@ -40,7 +40,7 @@ async function call(port: number, method: string, path: string): Promise<{ statu
   return { status: res.status, headers: res.headers, body: await res.text() };
 }
 
-// One process tree for the file: starting one from the sources takes seconds.
+// One process tree for the file (three processes to start and stop).
 let inst: Instance;
 t.before(async () => {
   const backs = await Promise.all(['s1', 's2', 's3'].map((n) => startChildServer(t, n)));

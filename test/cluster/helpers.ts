@@ -6,16 +6,14 @@ import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import tap, { type Test } from 'tap';
+import type { Test } from 'tap';
 import { stringify } from 'yaml';
 import { startCli, type RunningCli } from '../helpers/cli.js';
 
 export interface Instance { cli: RunningCli; proxy: number; admin: number; file: string }
 
 /** How long a stopping instance may drain (timeouts.drain is 1 s in clusterYaml) before it is killed. */
-const STOP_MS = 15_000;
-/** The test file's timeout, counted again from each instance start (.taprc's 60 s is too short for several). */
-const FILE_BUDGET_MS = 180_000;
+const STOP_MS = 10_000;
 
 /** A 3-server least-connections farm config (health checks off unless `pool` says otherwise). */
 export function clusterYaml(servers: { name: string; url: string }[], extra: Record<string, unknown> = {}, pool: Record<string, unknown> = {}): string {
@@ -32,17 +30,16 @@ export function clusterYaml(servers: { name: string; url: string }[], extra: Rec
 }
 
 /**
- * Starts `wslb run` on a temp config, from the TypeScript sources with coverage (src/cluster runs
- * only in such children: test/helpers/cli.ts says how its coverage merges); resolves once the
- * proxy and admin ports are logged. Stopped at test end with SIGTERM (a drain, then exit: the
- * coverage is written), killed if still there after STOP_MS.
+ * Starts `wslb run` on a temp config, with coverage on (src/cluster runs only in such children;
+ * test/helpers/cli.ts says how it merges); resolves once the proxy and admin ports are logged.
+ * Stopped at test end with SIGTERM (every process drains and exits: their coverage is written),
+ * killed if still there after STOP_MS.
  */
 export async function startInstance(t: Test, yaml: string, workers = 1): Promise<Instance> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'wslb-cluster-'));
   const file = path.join(dir, 'balancer.yaml');
   fs.writeFileSync(file, yaml);
-  tap.setTimeout(FILE_BUDGET_MS);
-  const cli = startCli(['run', '-c', file], {}, { source: true });
+  const cli = startCli(['run', '-c', file], {}, { coverage: true });
   t.teardown(async () => {
     if (cli.child.exitCode === null && cli.child.signalCode === null) {
       cli.child.kill('SIGTERM');
@@ -52,10 +49,9 @@ export async function startInstance(t: Test, yaml: string, workers = 1): Promise
     }
     fs.rmSync(dir, { recursive: true, force: true });
   });
-  // Generous: three ts-node processes transpile the sources on two busy cores.
-  const proxy = await cli.waitFor((l) => l['msg'] === 'listening' && l['kind'] === 'proxy', 60_000);
-  const admin = await cli.waitFor((l) => l['msg'] === 'listening' && l['kind'] === 'admin', 60_000);
-  if (workers > 1) await until(async () => ((await status(admin['port'] as number))['workers'] as { ready: boolean }[]).every((w) => w.ready), 30_000);
+  const proxy = await cli.waitFor((l) => l['msg'] === 'listening' && l['kind'] === 'proxy', 30_000);
+  const admin = await cli.waitFor((l) => l['msg'] === 'listening' && l['kind'] === 'admin', 30_000);
+  if (workers > 1) await until(async () => ((await status(admin['port'] as number))['workers'] as { ready: boolean }[]).every((w) => w.ready), 15_000);
   return { cli, proxy: proxy['port'] as number, admin: admin['port'] as number, file };
 }
 

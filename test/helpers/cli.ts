@@ -5,32 +5,21 @@ import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 
 export const CLI = path.join(path.dirname(fileURLToPath(import.meta.url)), '../../dist/src/cli.js');
-/** The CLI's TypeScript entry, for children run from the sources (`{ source: true }`). */
-export const SOURCE_CLI = path.join(path.dirname(fileURLToPath(import.meta.url)), '../../src/cli.ts');
 
 /**
- * The child's environment: tap's process tracking stays, its coverage is off. The child runs
- * dist/*.js, whose source-mapped coverage does not merge with the in-process ts coverage of the
- * same src files: it replaced it (every src file a CLI child loaded showed its functions as never run).
+ * The child's environment: tap's process tracking stays; its coverage is off unless asked for
+ * (`{ coverage: true }`). A child's coverage of dist/*.js is mapped back to src/*.ts through the
+ * source maps and merges with the in-process coverage of the same files (c8 reports per source
+ * line): measured on a quiet checkout, test/admin alone against test/admin + test/cluster with
+ * coverage on, no in-process file lost a covered line or function. Two things do break it:
+ * a dist/ older than src/ (run `npx tsc -p tsconfig.json` first, as `npm test` does), and another
+ * tap run in the same checkout at the same time (both use .tap/coverage). Coverage is written at
+ * a normal exit only: stop such a child with SIGTERM and wait, not SIGKILL.
  */
-function childEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
-  return { ...process.env, ...env, _TAPJS_PROCESSINFO_COVERAGE_: '0' };
-}
+export interface CliOptions { coverage?: boolean }
 
-/**
- * `{ source: true }`: the child runs src/cli.ts under the TypeScript loader this test runs under
- * (tap's ts-node, from execArgv), with coverage on. Its V8 coverage then has the same URLs and
- * the same transpiled text as the in-process coverage, and c8 merges the two per function (cluster
- * workers inherit the loader through cluster.fork's execArgv). Coverage is written at a normal
- * exit only: stop such a child with SIGTERM, not SIGKILL. Costs ~1-3 s of transpiling per process;
- * outside tap (no loader in execArgv) it falls back to dist/.
- */
-export interface CliOptions { source?: boolean }
-
-function command(args: string[], opts: CliOptions): { argv: string[]; coverage: boolean } {
-  const loader = process.execArgv.filter((a) => a.includes('@tapjs/typescript') || a === '--enable-source-maps');
-  if (!opts.source || !loader.some((a) => a.includes('@tapjs/typescript'))) return { argv: [CLI, ...args], coverage: false };
-  return { argv: [...loader, SOURCE_CLI, ...args], coverage: true };
+function childEnv(env: NodeJS.ProcessEnv, opts: CliOptions = {}): NodeJS.ProcessEnv {
+  return { ...process.env, ...env, ...(opts.coverage ? {} : { _TAPJS_PROCESSINFO_COVERAGE_: '0' }) };
 }
 
 export interface RunningCli {
@@ -43,8 +32,7 @@ export interface RunningCli {
 }
 
 export function startCli(args: string[], env: NodeJS.ProcessEnv = {}, opts: CliOptions = {}): RunningCli {
-  const cmd = command(args, opts);
-  const child = spawn(process.execPath, cmd.argv, { env: cmd.coverage ? { ...process.env, ...env } : childEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [CLI, ...args], { env: childEnv(env, opts), stdio: ['ignore', 'pipe', 'pipe'] });
   const lines: Record<string, unknown>[] = [];
   const waiters: { pred: (l: Record<string, unknown>) => boolean; resolve: (l: Record<string, unknown>) => void }[] = [];
   let buf = '';
