@@ -209,8 +209,9 @@ export class Runtime {
     server.reason = null;
   }
 
+  /** What `max_connections` bounds: tunnels, upgrades in flight, and plain-HTTP exchanges in flight (not idle keep-alive sockets). */
   get connections(): number {
-    return this.tunnels.size + this.pendingHandshakes;
+    return this.tunnels.size + this.pendingHandshakes + this.http.inFlight;
   }
 
   /**

@@ -19,10 +19,12 @@ import type { SharingToWorker } from './sharing-protocol.js';
 
 type AffinityToWorker = Extract<SharingToWorker, { t: 'affinity' | 'affinity-found' }>;
 
-/** How long a Redis lookup may delay a request's pick. */
-export const LOOKUP_MS = 150;
+/** How long a Redis lookup may delay a request's pick (only requests carrying a session id this process does not know). */
+export const LOOKUP_MS = 400;
+/** Pauses before the second and third GET of a lookup that missed. */
+const RETRY_GAPS_MS = [30, 100];
 /** How long a worker waits for the primary's answer (which may include LOOKUP_MS on Redis). */
-export const ASK_MS = 400;
+export const ASK_MS = 700;
 const OP_TIMEOUT_MS = 500;
 
 /** A bounded map whose entries expire `ttl()` after their last set (least recently set dropped first). */
@@ -148,8 +150,23 @@ export class AffinityRedis {
       .then(() => this.#link.mark(true), (err: unknown) => { this.errors++; this.#link.mark(false, err); });
   }
 
-  lookup(route: string, session: string): Promise<string | null> {
-    return withTimeout(this.#link.client.get(AffinityRedis.key(route, session)), LOOKUP_MS).catch(() => null);
+  /**
+   * GET, and on a miss twice more after short pauses (RETRY_GAPS_MS), all within LOOKUP_MS: the
+   * instance that learnt the session SETs it before its client sees the answer, but on another
+   * connection to Redis, so a client quick to send its next request elsewhere can beat it.
+   * An unknown (or forged) session id costs at most three GETs.
+   */
+  async lookup(route: string, session: string): Promise<string | null> {
+    const deadline = performance.now() + LOOKUP_MS;
+    const key = AffinityRedis.key(route, session);
+    for (const gap of [0, ...RETRY_GAPS_MS]) {
+      if (gap) await new Promise((r) => setTimeout(r, gap));
+      const left = deadline - performance.now();
+      if (left <= 0) return null;
+      const found = await withTimeout(this.#link.client.get(key), left).catch(() => null);
+      if (found !== null) return found;
+    }
+    return null;
   }
 }
 
@@ -188,10 +205,19 @@ export class AffinityPrimary {
 
   async lookup(worker: number, ref: number, route: string, session: string): Promise<void> {
     this.stats.lookups++;
-    let server = this.#table.get(entryKey(route, session))?.value ?? null;
+    const known = (): string | null => this.#table.get(entryKey(route, session))?.value ?? null;
+    let server = known();
     if (server === null && this.redis) {
-      server = await this.redis.lookup(route, session);
+      // Redis, or the pub/sub message that may land in the table meanwhile.
+      server = (await this.redis.lookup(route, session)) ?? known();
       if (server !== null) this.#table.set(entryKey(route, session), server);
+    } else {
+      // Another worker's `affinity` message may still be on its way (one IPC channel per worker: no order between them).
+      for (const gap of RETRY_GAPS_MS) {
+        if (server !== null) break;
+        await new Promise((r) => setTimeout(r, gap));
+        server = known();
+      }
     }
     if (server !== null) this.stats.found++;
     this.#send(worker, { t: 'affinity-found', ref, server });

@@ -24,6 +24,9 @@ export interface ExchangeHost {
   remoteSession?(route: RouteRuntime, affinity: Affinity | null, req: IncomingMessage): Promise<void> | null;
   opened(x: HttpExchange, server: Server): void;
   closed(x: HttpExchange, server: Server): void;
+  /** Admission to release: the exchange holds a `max_connections` slot (runtime.connections). */
+  admitted(): void;
+  released(): void;
 }
 
 const SSE_RE = /^\s*text\/event-stream/i;
@@ -48,6 +51,10 @@ export class HttpExchange {
   #upRes: IncomingMessage | null = null;
   #connected = false;
   #staleRetried = false;
+  /** Holds a `max_connections` slot: from admission to #finish. */
+  #admitted = false;
+  /** The server this exchange counts against in `wslb_connections_*`: from the request reaching it to #finish. */
+  #metered: Server | null = null;
   #connectTimer: NodeJS.Timeout | null = null;
   /** Engine.IO handshake body seen so far, while looking for the new sid. */
   #sniff: string | null = null;
@@ -77,6 +84,9 @@ export class HttpExchange {
     if (!originAllowed(this.#route.config, req)) return this.#fail('WSLB_ERR_ORIGIN', []);
     const refused = rt.admit(this.#route, address);
     if (refused) return this.#fail(refused, [['Retry-After', String(rt.retryAfter(refused, address))]]);
+    // Counted at once (admit just checked the total), so the cap holds while a session lookup is pending.
+    this.#admitted = true;
+    this.#host.admitted();
     this.#headers = forwardedRequestHeaders(req, { clientAddress: peerAddress(req.socket), proto: this.#tls ? 'https' : 'http' });
     this.#key = this.#route.key ? extractKey(this.#route.key, req, address) : undefined;
     const lookup = this.#host.remoteSession?.(this.#route, this.#affinity, req);
@@ -132,6 +142,7 @@ export class HttpExchange {
     this.#clearConnectTimer();
     if (upReq !== this.#upReq) return;
     this.#connected = true;
+    this.#meter(this.server!);
     // Idle, not total: the socket timer restarts with every byte either way.
     upReq.setTimeout(this.#host.rt.config.timeouts.http);
     if (this.#hasBody) {
@@ -151,6 +162,7 @@ export class HttpExchange {
       server.connectFailures++;
       outlier.failure(server, `connect ${err.code ?? 'failed'}`);
       this.#unbind();
+      this.#meter(null);   // a stale-socket retry's server, when it was the one that failed
       this.#lastCode = 'WSLB_ERR_CONNECT';
       this.#attempt(null);
       return;
@@ -271,11 +283,23 @@ export class HttpExchange {
     this.#host.closed(this, server);
   }
 
+  /** Moves the exchange's count in the connection metrics to `server` (null: none); a stale-socket retry to the same server is not counted again. */
+  #meter(server: Server | null): void {
+    const was = this.#metered;
+    if (was === server) return;
+    this.#metered = server;
+    const telemetry = this.#host.rt.telemetry;
+    if (was) telemetry.exchangeClosed(this.#route.config.name, was);
+    if (server) telemetry.exchangeOpened(this.#route.config.name, server);
+  }
+
   /** The single end of an exchange: runs once. */
   #finish(): void {
     if (this.finished) return;
     this.finished = true;
     this.#clearConnectTimer();
     this.#unbind();
+    this.#meter(null);
+    if (this.#admitted) { this.#admitted = false; this.#host.released(); }
   }
 }

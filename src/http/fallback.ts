@@ -30,6 +30,8 @@ export class HttpFallback implements ExchangeHost {
   /** Open exchanges per server (the registry drains and shutdown end SSE streams from). */
   readonly #open = new Map<Server, Set<HttpExchange>>();
   #size = 0;
+  /** Exchanges admitted and not yet finished (bound to a server or not): they count against `max_connections`. */
+  #inFlight = 0;
   #idleWaiters: (() => void)[] = [];
   /** Per route name, so a reload that keeps a route's affinity keeps its sessions. */
   readonly #affinities = new Map<string, Affinity>();
@@ -51,6 +53,19 @@ export class HttpFallback implements ExchangeHost {
   /** Open exchanges (all kinds) right now. */
   get size(): number {
     return this.#size;
+  }
+
+  /** Exchanges holding a `max_connections` slot: admitted, response not yet finished (idle keep-alive sockets hold none). */
+  get inFlight(): number {
+    return this.#inFlight;
+  }
+
+  admitted(): void {
+    this.#inFlight++;
+  }
+
+  released(): void {
+    this.#inFlight--;
   }
 
   agent(server: Server): http.Agent {

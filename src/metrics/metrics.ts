@@ -38,7 +38,7 @@ export class Metrics {
     const metrics = this;
 
     new Gauge({
-      name: 'wslb_connections_active', help: 'Established tunnels (after the 101) by route and server.',
+      name: 'wslb_connections_active', help: 'Established tunnels (after the 101) and plain-HTTP exchanges in flight, by route and server.',
       labelNames: ['route', 'pool', 'server'] as const, registers,
       collect() {
         this.reset();
@@ -46,7 +46,7 @@ export class Metrics {
       },
     });
     new Counter({
-      name: 'wslb_connections_total', help: 'Tunnels established (101 relayed) by route and server.',
+      name: 'wslb_connections_total', help: 'Tunnels established (101 relayed) and plain-HTTP exchanges sent to a server, by route and server.',
       labelNames: ['route', 'pool', 'server'] as const, registers,
       collect() {
         this.reset();
@@ -162,6 +162,17 @@ export class Metrics {
     c.active++;
     c.total++;
     this.#handshake.observe({ route }, seconds);
+  }
+
+  /** A plain-HTTP exchange reached `server` (README "Metrics": no histogram, no close code). */
+  exchangeOpened(route: string, server: Server): void {
+    const c = this.#count(route, server);
+    c.active++;
+    c.total++;
+  }
+
+  exchangeClosed(route: string, server: Server): void {
+    this.#count(route, server).active--;
   }
 
   /** After a tunnel's both sockets closed (once per connection). */

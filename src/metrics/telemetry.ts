@@ -35,6 +35,16 @@ export class Telemetry {
     this.metrics.upgraded(route, server, ms / 1000);
   }
 
+  /** A plain-HTTP exchange's request reached `server`: counted with the tunnels in `wslb_connections_*`. */
+  exchangeOpened(route: string, server: Server): void {
+    this.metrics.exchangeOpened(route, server);
+  }
+
+  /** That exchange ended (or moved to another server). */
+  exchangeClosed(route: string, server: Server): void {
+    this.metrics.exchangeClosed(route, server);
+  }
+
   /** Every pre-upgrade refusal (route "" when none matched). */
   rejected(route: string, code: ErrorCode): void {
     this.rejections.note(route, code, ERRORS[code].status);

@@ -55,5 +55,6 @@ t.test('without the preset the same sessions break', { timeout: 60_000 }, async 
   const outcomes = await Promise.all(Array.from({ length: 6 }, () => session(b.proxyPort(), 'xhr-polling', 10)));
   t.ok(outcomes.some((o) => o.error !== null || o.echoes.length < 10), 'some session failed');
   const { split, notFound } = await splitSessions(farm);
-  t.ok(split > 0 && notFound > 0, `sessions split over servers (${split}), sends for unknown sessions (${notFound})`);
+  // How a split session fails (a send answered 404 by a server that never saw it, or a poll that never returns) depends on timing.
+  t.ok(split > 0, `sessions split over servers (${split}); sends for unknown sessions: ${notFound}`);
 });
