@@ -1,38 +1,13 @@
 /** GET /events: a snapshot with history first, then one tick per second carrying /status and rates. */
 
 import t from 'tap';
-import http from 'node:http';
 import { once } from 'node:events';
 import WebSocket from 'ws';
 import { startEchoBackends } from '../helpers/backend.js';
 import { startBalancer, until } from '../helpers/balancer.js';
+import { stream } from '../helpers/event-stream.js';
 
-interface Event { event: string; data: Record<string, unknown> }
 
-function stream(port: number): { events: Event[]; req: http.ClientRequest; headers: Promise<http.IncomingHttpHeaders> } {
-  const events: Event[] = [];
-  const req = http.get({ host: '127.0.0.1', port, path: '/events' });
-  const headers = new Promise<http.IncomingHttpHeaders>((resolve) => {
-    req.on('response', (res) => {
-      resolve(res.headers);
-      let buf = '';
-      res.setEncoding('utf8');
-      res.on('data', (chunk: string) => {
-        buf += chunk;
-        let i: number;
-        while ((i = buf.indexOf('\n\n')) !== -1) {
-          const block = buf.slice(0, i);
-          buf = buf.slice(i + 2);
-          const event = /^event: (.*)$/m.exec(block)?.[1];
-          const data = /^data: (.*)$/m.exec(block)?.[1];
-          if (event && data) events.push({ event, data: JSON.parse(data) as Record<string, unknown> });
-        }
-      });
-    });
-  });
-  req.on('error', () => {});
-  return { events, req, headers };
-}
 
 t.test('snapshot then ticks, at most one per second, with live counts and rates', async (t) => {
   const backends = await startEchoBackends(1, 'ev');

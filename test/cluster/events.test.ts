@@ -1,39 +1,13 @@
 /** workers: 2: the primary serves the dashboard and a /events stream summed over both workers, with the lone process's document shape, HEAD and stream cap. */
 
 import t from 'tap';
-import http from 'node:http';
 import WebSocket from 'ws';
 import { connectNamed, startChildServer } from '../helpers/server-process.js';
 import { clusterYaml, startInstance, until, type Instance } from './helpers.js';
+import { stream, type Event } from '../helpers/event-stream.js';
 
-interface Event { event: string; data: Record<string, unknown> }
 type Point = [number, number, number];
 
-function stream(port: number): { events: Event[]; req: http.ClientRequest; headers: Promise<http.IncomingHttpHeaders> } {
-  const events: Event[] = [];
-  const req = http.get({ host: '127.0.0.1', port, path: '/events', agent: false });
-  const headers = new Promise<http.IncomingHttpHeaders>((resolve) => {
-    req.on('response', (res) => {
-      resolve(res.headers);
-      let buf = '';
-      res.setEncoding('utf8');
-      res.on('data', (chunk: string) => {
-        buf += chunk;
-        let i: number;
-        while ((i = buf.indexOf('\n\n')) !== -1) {
-          const block = buf.slice(0, i);
-          buf = buf.slice(i + 2);
-          const event = /^event: (.*)$/m.exec(block)?.[1];
-          const data = /^data: (.*)$/m.exec(block)?.[1];
-          if (event && data) events.push({ event, data: JSON.parse(data) as Record<string, unknown> });
-        }
-      });
-      res.on('error', () => {});
-    });
-  });
-  req.on('error', () => {});
-  return { events, req, headers };
-}
 
 async function call(port: number, method: string, path: string): Promise<{ status: number; headers: Headers; body: string }> {
   const res = await fetch(`http://127.0.0.1:${port}${path}`, { method });
