@@ -1,0 +1,47 @@
+/** The deployment shape of deploy/compose.yaml: two instances, each a process tree of `workers: 2`, sharing one Redis: farm-wide least-connections over four accepting processes, and an admin drain on one tree reaching every worker of the other. */
+
+import t from 'tap';
+import WebSocket from 'ws';
+import { connectNamed, startChildServer } from '../helpers/server-process.js';
+import { clusterYaml, post, servers, startInstance, startRedis, status, until } from './helpers.js';
+
+t.test('two process trees of 2 workers each and a Redis', async (t) => {
+  const redis = await startRedis(t);
+  const backs = await Promise.all(['s1', 's2', 's3'].map((n) => startChildServer(t, n)));
+  const list = backs.map((b) => ({ name: b.name, url: b.url }));
+  const cfg = (name: string) => clusterYaml(list, { workers: 2, cluster: { redis: `redis://127.0.0.1:${redis.port}`, name } });
+  const [a, b] = await Promise.all([startInstance(t, cfg('a'), 2), startInstance(t, cfg('b'), 2)]);
+  const clients: WebSocket[] = [];
+  t.teardown(() => { for (const c of clients) c.terminate(); });
+  const cluster = async (admin: number) => ((await status(admin))['cluster'] as { sharing: string; instances: unknown[] });
+  t.ok(await until(async () => (await cluster(a.admin)).instances.length === 2 && (await cluster(b.admin)).instances.length === 2, 8000), 'each tree lists both');
+
+  // s3 disabled: a's 60 clients fill s1 and s2 only (30/30), whichever of a's workers takes them.
+  t.equal(await post(a.admin, '/pools/p/servers/s3/disable'), 204);
+  t.ok(await until(async () => servers(await status(b.admin), 'state')['s3'] === 'disabled', 4000), 'disable on a reaches b');
+  for (let i = 0; i < 60; i++) clients.push((await connectNamed(a.proxy))[0]);
+  t.equal(await post(b.admin, '/pools/p/servers/s3/enable'), 204);
+  t.ok(await until(async () => servers(await status(a.admin), 'state')['s3'] === 'up', 4000), 'enable on b reaches a');
+  const workersOf = async (admin: number) => ((await status(admin))['workers'] as { farm_active: Record<string, number> | null; connections: number | null }[]);
+  t.ok(await until(async () => (await workersOf(b.admin)).every((w) => w.farm_active?.['p/s1'] === 30 && w.farm_active?.['p/s2'] === 30), 5000),
+    'every worker of b reads a\'s 30/30 (workers -> primary -> Redis -> primary -> workers)');
+
+  // 90 clients on b: farm-wide least-connections fills s3 first: 50/50/50 (b alone would make 30/30/30 on top: 60/60/30).
+  for (let i = 0; i < 90; i++) clients.push((await connectNamed(b.proxy))[0]);
+  t.ok((await workersOf(b.admin)).every((w) => (w.connections ?? 0) > 0), 'both of b\'s workers took clients');
+  let total: Record<string, unknown> = {};
+  await until(async () => {
+    const la = servers(await status(a.admin), 'active');
+    const lb = servers(await status(b.admin), 'active');
+    total = Object.fromEntries(['s1', 's2', 's3'].map((n) => [n, (la[n] as number) + (lb[n] as number)]));
+    return (total['s1'] as number) + (total['s2'] as number) + (total['s3'] as number) === 150;
+  }, 5000);
+  for (const n of ['s1', 's2', 's3']) t.ok(Math.abs((total[n] as number) - 50) <= 5, `${n}: ${total[n]} of 150 (50 +-5)`);
+
+  // A drain on b reaches every worker of a.
+  t.equal(await post(b.admin, '/pools/p/servers/s1/drain'), 204);
+  t.ok(await until(async () => servers(await status(a.admin), 'state')['s1'] === 'draining', 4000), 'drain on b reaches a');
+  const [ws, name] = await connectNamed(a.proxy);
+  clients.push(ws);
+  t.not(name, 's1', 'a new client on a avoids the draining server');
+});
