@@ -46,11 +46,10 @@ export class Primary {
     this.health = new HealthHub(config, log, (states) => this.supervisor.broadcast({ t: 'health', states }));
     this.farm = new FarmHub(this.health, log, (w, m) => this.supervisor.send(w, m));
     this.supervisor = new Supervisor(workerCount(config.workers), log, {
-      // Nothing is sent at fork: a worker drops messages that arrive before its listener exists. Its `hello` asks for the state.
-      onFork: () => {},
       onMessage: (w, m) => {
         if (m.t === 'figures') this.farm.report(w, m);
-        else if (m.t === 'hello') { this.supervisor.send(w, { t: 'health', states: this.health.snapshot() }); this.farm.welcome(w); this.sharing.onFork(w); }
+        // Nothing is sent at fork: a worker drops messages that arrive before its listener exists. Its `hello` asks for the state.
+        else if (m.t === 'hello') { this.supervisor.send(w, { t: 'health', states: this.health.snapshot() }); this.farm.welcome(w); this.sharing.welcome(w); }
         else this.sharing.onMessage(w, m);
       },
       onExit: (w) => { this.farm.forget(w); this.sharing.onExit(w); },

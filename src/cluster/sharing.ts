@@ -73,7 +73,7 @@ export class PrimarySharing {
   }
 
   /** A new worker (its `hello`) starts with the farm's per-IP counts. */
-  onFork(w: Worker): void {
+  welcome(w: Worker): void {
     if (!capped(this.#config())) return;
     const counts = this.ip.snapshotFor(w.id);
     if (counts.length) this.#sup.send(w, { t: 'ip-remote', counts });

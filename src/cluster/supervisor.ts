@@ -20,8 +20,6 @@ export interface Slot {
 }
 
 export interface SupervisorEvents {
-  /** A worker forked for a slot: send it the state it needs before it listens (health snapshot). */
-  onFork(worker: Worker): void;
   onMessage(worker: Worker, m: FromWorker): void;
   /** A worker is gone (crash or planned exit): its counts no longer count. */
   onExit(worker: Worker): void;
@@ -86,7 +84,6 @@ export class Supervisor {
     slot.worker = worker;
     slot.ready = false;
     slot.startedAt = Date.now();
-    this.#events.onFork(worker);
     return new Promise((resolve) => {
       worker.on('message', (m: unknown) => {
         if (!isOurs(m)) return;

@@ -118,9 +118,8 @@ export class Server {
   localBandwidth = 0;
   /** The other workers' / instances' bytes/s on this server, set by the cluster sync (src/cluster/farm-view.ts); 0 in a lone process. */
   remoteBandwidth = 0;
-  /** What algorithms read: the farm-wide bytes/s. Assigning moves the local part (as `active` does). */
+  /** What algorithms read: the farm-wide bytes/s. */
   get bandwidth(): number { return this.localBandwidth + this.remoteBandwidth; }
-  set bandwidth(v: number) { this.localBandwidth = v - this.remoteBandwidth; }
   /** This process's response-time EWMA in ms (src/pool/rtt.ts); 0 = not measured here. */
   localRtt = 0;
   /** Sum and number of the other processes' non-zero RTT EWMAs (cluster sync); 0 and 0 in a lone process. */

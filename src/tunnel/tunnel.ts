@@ -363,7 +363,6 @@ export class Tunnel {
     this.#sourceClosed(this.#down);
   }
 
-
   /** d's source sent FIN: propagate it (upgraded sockets are half-open, NOTES.md) and bound the wait. */
   #sourceEnded(d: Direction): void {
     d.ended = true;

@@ -1,18 +1,11 @@
 /** Two instances sharing through a real Redis (started here on its own port): least-bandwidth on one reads the traffic the other carries. */
 
 import t from 'tap';
-import WebSocket from 'ws';
-import { connectNamed, startChildServer } from '../helpers/server-process.js';
-import { clusterYaml, servers, startInstance, startRedis, status, until } from './helpers.js';
+import { connectNamed } from '../helpers/server-process.js';
+import { servers, redisFarm, status, until } from './helpers.js';
 
 t.test('traffic through instance a makes instance b avoid that server', async (t) => {
-  const redis = await startRedis(t);
-  const backs = await Promise.all(['s1', 's2', 's3'].map((n) => startChildServer(t, n)));
-  const list = backs.map((b) => ({ name: b.name, url: b.url }));
-  const cfg = (name: string) => clusterYaml(list, { cluster: { redis: `redis://127.0.0.1:${redis.port}`, name } }, { algorithm: { name: 'least-bandwidth', window: '500ms' } });
-  const [a, b] = await Promise.all([startInstance(t, cfg('a')), startInstance(t, cfg('b'))]);
-  const clients: WebSocket[] = [];
-  t.teardown(() => { for (const c of clients) c.terminate(); });
+  const { a, b, clients } = await redisFarm(t, { pool: { algorithm: { name: 'least-bandwidth', window: '500ms' } } });
 
   const [pumped, busy] = await connectNamed(a.proxy);
   clients.push(pumped);

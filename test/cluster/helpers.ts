@@ -9,6 +9,8 @@ import path from 'node:path';
 import type { Test } from 'tap';
 import { stringify } from 'yaml';
 import { startCli, type RunningCli } from '../helpers/cli.js';
+import { startChildServer } from '../helpers/server-process.js';
+import WebSocket from 'ws';
 
 export interface Instance { cli: RunningCli; proxy: number; admin: number; file: string }
 
@@ -115,4 +117,22 @@ export async function startRedis(t: Test): Promise<RedisChild> {
   await start();
   t.teardown(stop);
   return { port, stop, start };
+}
+
+export interface RedisFarm { redis: RedisChild; a: Instance; b: Instance; clients: WebSocket[] }
+
+/**
+ * Three child servers s1-s3, a throwaway Redis, and two instances `a` and `b` sharing it
+ * (clusterYaml plus `extra` and `pool`), each with `workers` workers; `clients` are terminated at test end.
+ */
+export async function redisFarm(t: Test, opts: { extra?: Record<string, unknown>; pool?: Record<string, unknown>; workers?: number } = {}): Promise<RedisFarm> {
+  const redis = await startRedis(t);
+  const backs = await Promise.all(['s1', 's2', 's3'].map((n) => startChildServer(t, n)));
+  const list = backs.map((b) => ({ name: b.name, url: b.url }));
+  const workers = opts.workers ?? 1;
+  const cfg = (name: string): string => clusterYaml(list, { ...(workers > 1 ? { workers } : {}), ...opts.extra, cluster: { redis: `redis://127.0.0.1:${redis.port}`, name } }, opts.pool);
+  const [a, b] = await Promise.all([startInstance(t, cfg('a'), workers), startInstance(t, cfg('b'), workers)]);
+  const clients: WebSocket[] = [];
+  t.teardown(() => { for (const c of clients) c.terminate(); });
+  return { redis, a, b, clients };
 }

@@ -1,18 +1,11 @@
 /** Two instances sharing counts through a real Redis (started here on its own port): farm-wide least-connections, drain on one applies on both, Redis stopped and back. */
 
 import t from 'tap';
-import WebSocket from 'ws';
-import { connectNamed, startChildServer } from '../helpers/server-process.js';
-import { clusterYaml, post, servers, startInstance, startRedis, status, until } from './helpers.js';
+import { connectNamed } from '../helpers/server-process.js';
+import { post, servers, redisFarm, status, until } from './helpers.js';
 
 t.test('two instances and a Redis', async (t) => {
-  const redis = await startRedis(t);
-  const backs = await Promise.all(['s1', 's2', 's3'].map((n) => startChildServer(t, n)));
-  const list = backs.map((b) => ({ name: b.name, url: b.url }));
-  const cfg = (name: string) => clusterYaml(list, { cluster: { redis: `redis://127.0.0.1:${redis.port}`, name } });
-  const [a, b] = await Promise.all([startInstance(t, cfg('a')), startInstance(t, cfg('b'))]);
-  const clients: WebSocket[] = [];
-  t.teardown(() => { for (const c of clients) c.terminate(); });
+  const { redis, a, b, clients } = await redisFarm(t);
   const sharing = async (admin: number) => ((await status(admin))['cluster'] as { sharing: string; instances: unknown[] });
   t.ok(await until(async () => (await sharing(a.admin)).instances.length === 2 && (await sharing(b.admin)).instances.length === 2, 5000), 'each instance lists both');
 

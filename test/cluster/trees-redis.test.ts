@@ -1,18 +1,11 @@
 /** The deployment shape of deploy/compose.yaml: two instances, each a process tree of `workers: 2`, sharing one Redis: farm-wide least-connections over four accepting processes, and an admin drain on one tree reaching every worker of the other. */
 
 import t from 'tap';
-import WebSocket from 'ws';
-import { connectNamed, startChildServer } from '../helpers/server-process.js';
-import { clusterYaml, post, servers, startInstance, startRedis, status, until } from './helpers.js';
+import { connectNamed } from '../helpers/server-process.js';
+import { post, servers, redisFarm, status, until } from './helpers.js';
 
 t.test('two process trees of 2 workers each and a Redis', async (t) => {
-  const redis = await startRedis(t);
-  const backs = await Promise.all(['s1', 's2', 's3'].map((n) => startChildServer(t, n)));
-  const list = backs.map((b) => ({ name: b.name, url: b.url }));
-  const cfg = (name: string) => clusterYaml(list, { workers: 2, cluster: { redis: `redis://127.0.0.1:${redis.port}`, name } });
-  const [a, b] = await Promise.all([startInstance(t, cfg('a'), 2), startInstance(t, cfg('b'), 2)]);
-  const clients: WebSocket[] = [];
-  t.teardown(() => { for (const c of clients) c.terminate(); });
+  const { a, b, clients } = await redisFarm(t, { workers: 2 });
   const cluster = async (admin: number) => ((await status(admin))['cluster'] as { sharing: string; instances: unknown[] });
   t.ok(await until(async () => (await cluster(a.admin)).instances.length === 2 && (await cluster(b.admin)).instances.length === 2, 8000), 'each tree lists both');
 
