@@ -15,13 +15,18 @@ import cluster from 'node:cluster';
 import { runPrimary, workerCount } from './cluster/primary.js';
 import { runWorker } from './cluster/worker.js';
 import { shareBalancer } from './cluster/attach.js';
+import { closest } from './suggest.js';
+import { VERSION } from './version.js';
 
 const program = new Command('wslb')
   .description('Layer-7 WebSocket load balancer')
-  .showHelpAfterError();
+  .version(VERSION, '-V, --version', 'print the version')
+  .showHelpAfterError()
+  // Usage errors (unknown option, missing value) exit 2 like config errors; help and version exit 0.
+  .exitOverride((err) => process.exit(err.exitCode === 0 ? 0 : 2));
 
 program.command('run', { isDefault: true })
-  .description('run the balancer')
+  .description('run the balancer (the default command: `wslb -c FILE` runs it too)')
   .option('-c, --config <file>', 'configuration file', 'balancer.yaml')
   .action(async (opts: { config: string }) => { await run(opts.config); });
 
@@ -85,6 +90,9 @@ function fail(err: unknown): never {
 
 async function run(file: string, loaded = loadOrExit(file), onStopped?: () => Promise<void>): Promise<Balancer | null> {
   const log = createLogger(loaded.log.level);
+  if (cluster.isPrimary) {
+    log.info({ version: VERSION, node: process.version, config: loaded.file, workers: workerCount(loaded.workers) }, 'starting');
+  }
   // workers > 1: this process is the primary (supervisor, admin) or one worker (src/cluster/).
   if (workerCount(loaded.workers) > 1) {
     if (cluster.isPrimary) await runPrimary(loaded, log, onStopped).catch(fail);
@@ -98,4 +106,22 @@ async function run(file: string, loaded = loadOrExit(file), onStopped?: () => Pr
   return balancer;
 }
 
+/**
+ * `run` is the default command, so commander would hand a mistyped command (`wslb chek`) to
+ * `run` as a stray argument ("too many arguments for 'run'"): name it as what it is instead.
+ */
+function refuseUnknownCommand(argv: readonly string[]): void {
+  const first = argv[2];
+  if (first === undefined || first.startsWith('-') || first === 'help') return;
+  const names = program.commands.map((c) => c.name());
+  if (names.includes(first)) return;
+  const near = closest(first, names);
+  const hint = near ? `; did you mean '${near}'?`
+    : /\.ya?ml$/.test(first) ? `; to run with that file: wslb -c ${first}`
+    : '';
+  process.stderr.write(`wslb: unknown command '${first}'${hint}\ncommands: ${names.join(', ')} (wslb --help)\n`);
+  process.exit(2);
+}
+
+refuseUnknownCommand(process.argv);
 await program.parseAsync(process.argv);

@@ -1,0 +1,27 @@
+/** "Did you mean ...?": the known word nearest to a mistyped one, by edit distance. */
+
+/** Levenshtein distance with adjacent transpositions counted as one edit (`chekc` -> `check`). */
+export function editDistance(a: string, b: string): number {
+  const d: number[][] = Array.from({ length: a.length + 1 }, (_, i) => [i, ...Array<number>(b.length).fill(0)]);
+  for (let j = 1; j <= b.length; j++) d[0]![j] = j;
+  for (let i = 1; i <= a.length; i++) {
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      let v = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) v = Math.min(v, d[i - 2]![j - 2]! + 1);
+      d[i]![j] = v;
+    }
+  }
+  return d[a.length]![b.length]!;
+}
+
+/** The nearest of `known` to `word`, or undefined when none is close (at most a third of the word's letters differ). */
+export function closest(word: string, known: readonly string[]): string | undefined {
+  let best: string | undefined;
+  let bestD = Infinity;
+  for (const k of known) {
+    const dist = editDistance(word.toLowerCase(), k);
+    if (dist < bestD) { best = k; bestD = dist; }
+  }
+  return bestD <= Math.max(1, Math.floor(word.length / 3)) ? best : undefined;
+}
