@@ -11,7 +11,9 @@
 # (30s by default): give `docker stop` / Kubernetes a grace period longer than that.
 
 # ---- build stage: full dev dependencies, tsc -> dist/ ----
-FROM node:22-bookworm-slim AS build
+# Node 20 is the major the tests run on and the first one package.json `engines` accepts; change all
+# three together (test/deploy/node-version.test.ts fails otherwise).
+FROM node:20-bookworm-slim AS build
 WORKDIR /app
 # Lockfile first so the dependency layer is cached across source edits. --ignore-scripts:
 # the package's own `prepare` runs tsc, and the sources are not copied yet.
@@ -23,7 +25,7 @@ COPY bench ./bench
 RUN npm run build
 
 # ---- runtime stage: production dependencies and the compiled output only ----
-FROM node:22-bookworm-slim
+FROM node:20-bookworm-slim
 ENV NODE_ENV=production
 WORKDIR /app
 # Files stay owned by root: the `node` user can read but not modify the application.
