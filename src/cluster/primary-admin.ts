@@ -1,7 +1,6 @@
 /** The one admin listener of a process tree (in the primary): /healthz, /status and /metrics summed over the workers, the dashboard and its /events, control endpoints sent to every worker, POST /workers/restart. */
 
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
-import { AggregatorRegistry, type MetricObjectWithValues, type MetricValue } from 'prom-client';
 import { TokenCheck } from '../admin/auth.js';
 import { isAction } from '../admin/control.js';
 import { DASHBOARD_ASSETS } from '../admin/dashboard/assets.js';
@@ -45,10 +44,9 @@ export class PrimaryAdmin {
         return json(res, 200, await this.status());
       case '/metrics': {
         if (!get) return this.#method(res, 'GET');
-        // Our own request/reply per worker (not prom-client's cluster messages): a worker that does not answer is left out, never a hang.
-        const replies = await this.#p.supervisor.askAll({ t: 'metrics' }, 2000);
-        const registry = AggregatorRegistry.aggregate(replies.flatMap((r) => (r.reply?.ok ? [r.reply.body as MetricObjectWithValues<MetricValue<string>>[]] : [])));
-        return text(res, 200, await registry.metrics(), registry.contentType);
+        // Our own request/reply per worker (not prom-client's cluster messages): a worker that does not answer counts with its last sample, never a hang.
+        const m = await this.#p.metrics.text();
+        return text(res, 200, m.body, m.contentType);
       }
       case '/events':
         if (!get) return this.#method(res, 'GET');

@@ -6,6 +6,7 @@
  * and turns SIGTERM into a drain of every worker and SIGHUP into a reload of every worker.
  */
 
+import type { Worker } from 'node:cluster';
 import os from 'node:os';
 import { checkModules } from '../balancing/module.js';
 import { defaultDeps } from '../balancing/index.js';
@@ -18,6 +19,7 @@ import { PrimaryAdmin } from './primary-admin.js';
 import { RedisShare } from './redis-share.js';
 import { PrimarySharing } from './sharing.js';
 import { Supervisor } from './supervisor.js';
+import { TreeMetrics } from './tree-metrics.js';
 import { REPORT_MS } from './worker.js';
 import { handleSignals } from '../signals.js';
 
@@ -38,6 +40,8 @@ export class Primary {
   readonly farm: FarmHub;
   /** Per-IP counts and affinity entries shared between the workers and with other instances (src/cluster/sharing.ts). */
   readonly sharing: PrimarySharing;
+  /** /metrics: the workers' counters kept across their exits, the primary's own process series. */
+  readonly metrics: TreeMetrics;
   #timer: NodeJS.Timeout | null = null;
 
   constructor(config: Config, log: Logger) {
@@ -48,13 +52,15 @@ export class Primary {
     this.supervisor = new Supervisor(workerCount(config.workers), log, {
       onMessage: (w, m) => {
         if (m.t === 'figures') this.farm.report(w, m);
+        else if (m.t === 'final-metrics') this.metrics.record(w, m.body);
         // Nothing is sent at fork: a worker drops messages that arrive before its listener exists. Its `hello` asks for the state.
-        else if (m.t === 'hello') { this.supervisor.send(w, { t: 'health', states: this.health.snapshot() }); this.farm.welcome(w); this.sharing.welcome(w); }
+        else if (m.t === 'hello') { this.supervisor.send(w, { t: 'health', states: this.health.snapshot() }); this.farm.welcome(w); this.sharing.welcome(w); this.#welcomeMetrics(w); }
         else this.sharing.onMessage(w, m);
       },
       onExit: (w) => { this.farm.forget(w); this.sharing.onExit(w); },
     });
     this.sharing = new PrimarySharing(this.supervisor, () => this.config, log);
+    this.metrics = new TreeMetrics(this.supervisor);
     this.admin = new PrimaryAdmin(this);
   }
 
@@ -62,6 +68,7 @@ export class Primary {
     this.farm.sync(this.config);   // load polls start with the first health checks
     await this.health.ready();   // first results before the first worker listens
     this.#timer = setInterval(() => this.farm.tick(this.supervisor.workers), REPORT_MS);
+    this.metrics.start();
     await this.supervisor.start();
     const c = this.config.admin;
     const a = await this.admin.listen(c.port, c.host);
@@ -119,12 +126,18 @@ export class Primary {
     this.log.info({ workers: this.supervisor.workers.length, window_ms: this.config.timeouts.drain }, 'draining');
     await this.supervisor.stop(this.config.timeouts.drain);
     if (this.#timer) clearInterval(this.#timer);
+    this.metrics.close();
     this.farm.close();
     await this.sharing.close();
     await this.share?.close();
     await this.health.close();
     await this.admin.close();
     this.log.info('stopped');
+  }
+
+  #welcomeMetrics(w: Worker): void {
+    const slot = this.supervisor.slots.find((s) => s.worker === w);
+    if (slot) this.metrics.welcome(w, slot.id);
   }
 
   destroy(): void {

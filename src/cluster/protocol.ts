@@ -37,6 +37,8 @@ export type FromWorker =
   /** This worker's own figures per server, as a delta. */
   | { readonly t: 'figures' } & FarmDelta
   | { readonly t: 'reply'; readonly id: number; readonly ok: boolean; readonly body?: unknown; readonly code?: string; readonly message?: string }
+  /** The worker's metrics as it leaves on a drain (its last message): the primary keeps its counters (src/cluster/tree-metrics.ts). */
+  | { readonly t: 'final-metrics'; readonly body: unknown }
   | SharingFromWorker;
 
 /** A message on the cluster channel that is ours (node:cluster and prom-client send their own). */

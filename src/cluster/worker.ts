@@ -110,6 +110,11 @@ export async function runWorker(config: Config, log: Logger): Promise<Balancer> 
       await new Promise((r) => setTimeout(r, Math.min(rt.config.timeouts.handshake, HANDOFF_MS)));
     }
     await balancer.close();
+    if (process.connected) {
+      // The primary keeps what this worker counted (src/cluster/tree-metrics.ts): the report is written before the exit.
+      const body = await rt.telemetry.metrics.registry.getMetricsAsJSON();
+      await new Promise<void>((resolve) => process.send!(tag({ t: 'final-metrics', body }), undefined, {}, () => resolve()));
+    }
     process.exit(0);
   };
 
