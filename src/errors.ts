@@ -18,7 +18,7 @@ export const ERRORS = {
   WSLB_ERR_BAD_WS_VERSION:    { status: 426, close: 1002, source: 'downstream', message: 'Sec-WebSocket-Version must be 13' },
   WSLB_ERR_BODY:              { status: 400, close: 1002, source: 'downstream', message: 'WebSocket handshake must not carry a body' },
   WSLB_ERR_MALFORMED:         { status: 400, close: 1002, source: 'downstream', message: 'malformed HTTP request' },
-  WSLB_ERR_BAD_HOST:          { status: 400, close: 1002, source: 'downstream', message: 'request needs exactly one non-empty Host header' },
+  WSLB_ERR_BAD_HOST:          { status: 400, close: 1002, source: 'downstream', message: 'request needs exactly one Host header holding a valid host[:port]' },
   WSLB_ERR_PROXY_HEADER:      { status: 400, close: 1002, source: 'downstream', message: 'missing, malformed or untrusted PROXY protocol header (connection closed)' },
   WSLB_ERR_NO_ROUTE:          { status: 404, close: 1008, source: 'downstream', message: 'no route matches this request' },
   WSLB_ERR_NOT_WEBSOCKET:     { status: 426, close: 1002, source: 'downstream', message: 'this route only accepts WebSocket upgrades' },

@@ -59,6 +59,56 @@ export const MUTATOR_NAMES = Object.keys(MUTATORS);
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 const KEY = /^[A-Za-z0-9+/]{21}[AQgw]==$/;
 
+const REG_NAME_CHAR = /[A-Za-z0-9\-._~!$&'()*+,;=]/;
+const HEX = /^[0-9A-Fa-f]$/;
+
+/** RFC 3986 3.2.2-3.2.3 by hand (uri-host [":" port], port 1-65535): a second reading, independent of the balancer's regex. */
+function hostAndPort(value: string): boolean {
+  let host = value;
+  let port: string | undefined;
+  if (value.startsWith('[')) {
+    const close = value.indexOf(']');
+    if (close === -1) return false;
+    const inner = value.slice(1, close);
+    const rest = value.slice(close + 1);
+    if (rest !== '' && !rest.startsWith(':')) return false;
+    port = rest === '' ? undefined : rest.slice(1);
+    if (!ipv6(inner) && !/^v[0-9a-f]+\.[A-Za-z0-9\-._~!$&'()*+,;=:]+$/i.test(inner)) return false;
+  } else {
+    const colon = value.lastIndexOf(':');
+    if (colon !== -1) { host = value.slice(0, colon); port = value.slice(colon + 1); }
+    if (host === '') return false;
+    for (let i = 0; i < host.length; i++) {
+      if (host[i] === '%') {
+        if (!HEX.test(host[i + 1] ?? '') || !HEX.test(host[i + 2] ?? '')) return false;
+        i += 2;
+      } else if (!REG_NAME_CHAR.test(host[i]!)) return false;
+    }
+  }
+  if (port === undefined) return true;
+  return /^[0-9]{1,5}$/.test(port) && Number(port) >= 1 && Number(port) <= 65535;
+}
+
+/** RFC 4291 2.2 text forms: up to 8 hex groups, one "::", an optional dotted IPv4 tail. */
+function ipv6(s: string): boolean {
+  const halves = s.split('::');
+  if (halves.length > 2) return false;
+  const groups = (part: string): string[] | null => (part === '' ? [] : part.split(':'));
+  const all = halves.map(groups);
+  const flat = all.flat() as string[];
+  let count = 0;
+  for (let i = 0; i < flat.length; i++) {
+    const g = flat[i]!;
+    if (i === flat.length - 1 && g.includes('.')) {
+      const o = g.split('.');
+      if (o.length !== 4 || !o.every((x) => /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)$/.test(x))) return false;
+      count += 2;
+    } else if (/^[0-9A-Fa-f]{1,4}$/.test(g)) count++;
+    else return false;
+  }
+  return halves.length === 2 ? count < 8 : count === 8;
+}
+
 /**
  * An independent, strict reading of RFC 9112 + RFC 6455 4.1: true only for a request the
  * balancer may upgrade. Written separately from src/edge/handshake.ts on purpose.
@@ -80,7 +130,7 @@ export function validUpgrade(raw: Buffer): boolean {
   }
   if (lines.length - 1 > 2000) return false;
   const one = (n: string): string | undefined => { const v = headers.get(n); return v?.length === 1 ? v[0] : undefined; };
-  if (!one('host')) return false;
+  if (!hostAndPort(one('host') ?? '')) return false;
   if (one('upgrade')?.toLowerCase() !== 'websocket') return false;
   const conn = (headers.get('connection') ?? []).join(',').split(',').map((x) => x.trim().toLowerCase());
   if (!conn.includes('upgrade')) return false;
