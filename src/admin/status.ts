@@ -21,6 +21,9 @@ export function statusDocument(rt: Runtime, listeners: readonly ListenerAddress[
         bandwidth_bps: s.localBandwidth, rtt_ms: s.rtt, load: s.load,
         ...(rt.clusterStatus ? { bandwidth_farm_bps: s.bandwidth } : {}),   // with `cluster:`: every instance's bytes/s
         load_stale: s.loadStale, load_error: s.loadError,   // stale: custom-load uses least-connections for it
+        // Counters since start, summed over workers by a cluster merge: answers to upgrades that opened no
+        // tunnel by class ("5xx": 3; src/metrics/answers.ts), failed health checks, outlier ejections.
+        answers: { ...s.answers }, check_failures: s.checkFailures, ejections: s.ejectionsTotal,
       })),
     };
   }

@@ -154,10 +154,12 @@ export class UpgradeAttempt {
     // Passive outlier detection: only the server's own failures count (checked after #clientGone).
     const outlier = route.pool.outlier;
     if (outcome.kind === 'failed') {
+      if (outcome.code === 'WSLB_ERR_BAD_101') rt.telemetry.serverAnswered(route.config.name, server, 101, outcome.detail);
       outlier.failure(server, outcome.detail);
       return this.#reject(outcome.code, route.config.name);
     }
     if (outcome.kind === 'response') {
+      rt.telemetry.serverAnswered(route.config.name, server, outcome.res.statusCode ?? 0);
       if ((outcome.res.statusCode ?? 0) >= 500) outlier.failure(server, `HTTP ${outcome.res.statusCode}`);
       else outlier.success(server);
       return this.#relay(outcome.res);
@@ -167,7 +169,7 @@ export class UpgradeAttempt {
     if (why) {
       outlier.failure(server, `invalid 101: ${why}`);
       outcome.socket.destroy();
-      rt.log.warn({ route: route.config.name, server: server.name, why }, 'invalid 101 from server');
+      rt.telemetry.serverAnswered(route.config.name, server, 101, why);   // the rate-limited warn line
       return this.#reject('WSLB_ERR_BAD_101', route.config.name);
     }
     outlier.success(server);

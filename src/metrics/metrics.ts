@@ -4,6 +4,7 @@ import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom
 import type { Server } from '../pool/server.js';
 import type { Runtime } from '../runtime.js';
 import type { CloseBy } from '../tunnel/tunnel.js';
+import { ANSWER_CLASSES } from './answers.js';
 import { closeCodeLabel } from './close-code.js';
 
 // Cost model (NOTES.md): a labelled update costs ~0.3-0.6 us, so prom-client is touched at most
@@ -139,6 +140,15 @@ export class Metrics {
       collect() {
         this.reset();
         for (const s of metrics.servers()) this.inc({ pool: s.pool, server: s.name }, s.connectFailures);
+      },
+    });
+    new Counter({
+      name: 'wslb_server_responses_total', help: 'Server answers to upgrades that opened no tunnel, by status class (2xx..5xx; invalid: a 101 the balancer refused).',
+      labelNames: ['pool', 'server', 'class'] as const, registers,
+      collect() {
+        this.reset();
+        // Every class from 0, so rate() and alerts see a series before the first bad answer.
+        for (const s of metrics.servers()) for (const cls of ANSWER_CLASSES) this.inc({ pool: s.pool, server: s.name, class: cls }, s.answers[cls] ?? 0);
       },
     });
     new Gauge({

@@ -2,7 +2,9 @@
 
 import type { Runtime } from '../runtime.js';
 import type { Metrics } from './metrics.js';
-import type { RejectionLog } from './rejection-log.js';
+
+/** Rate-limited logs whose windows the sampler closes (RejectionLog, AnswerLog). */
+export interface WindowedLog { flush(now: number): void }
 
 /** [active tunnels, bytes/s client->server, bytes/s server->client] */
 export type ServerPoint = [number, number, number];
@@ -50,7 +52,7 @@ export class Sampler {
   readonly #now: () => number;
   readonly #rt: Runtime;
   readonly #metrics: Metrics;
-  readonly #rejections: RejectionLog;
+  readonly #rejections: WindowedLog;
   readonly #history: Sample[] = [];
   readonly #bytes = new WeakMap<object, Bytes>();
   readonly #listeners = new Set<(tick: Tick) => void>();
@@ -59,7 +61,7 @@ export class Sampler {
   #timer: NodeJS.Timeout | null = null;
   #last: Tick | null = null;
 
-  constructor(rt: Runtime, metrics: Metrics, rejections: RejectionLog, opts: SamplerOptions = {}) {
+  constructor(rt: Runtime, metrics: Metrics, rejections: WindowedLog, opts: SamplerOptions = {}) {
     this.#rt = rt;
     this.#metrics = metrics;
     this.#rejections = rejections;

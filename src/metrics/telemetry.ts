@@ -5,6 +5,7 @@ import type { Logger } from '../log.js';
 import type { Server } from '../pool/server.js';
 import type { Runtime } from '../runtime.js';
 import type { Tunnel } from '../tunnel/tunnel.js';
+import { answerClass, AnswerLog } from './answers.js';
 import { Metrics } from './metrics.js';
 import { RejectionLog } from './rejection-log.js';
 import { Sampler } from './sampler.js';
@@ -12,6 +13,7 @@ import { Sampler } from './sampler.js';
 export class Telemetry {
   readonly metrics: Metrics;
   readonly rejections: RejectionLog;
+  readonly answers: AnswerLog;
   readonly sampler: Sampler;
   readonly #log: Logger;
 
@@ -19,7 +21,9 @@ export class Telemetry {
     this.#log = log;
     this.metrics = new Metrics(rt);
     this.rejections = new RejectionLog(log);
-    this.sampler = new Sampler(rt, this.metrics, this.rejections);
+    this.answers = new AnswerLog(log);
+    const logs = { flush: (now: number): void => { this.rejections.flush(now); this.answers.flush(now); } };
+    this.sampler = new Sampler(rt, this.metrics, logs);
   }
 
   start(): void {
@@ -48,6 +52,16 @@ export class Telemetry {
   /** Every pre-upgrade refusal (route "" when none matched). */
   rejected(route: string, code: ErrorCode): void {
     this.rejections.note(route, code, ERRORS[code].status);
+  }
+
+  /**
+   * A server answered an upgrade without opening a tunnel: any status but 101, or a 101 that is
+   * invalid (`why` says how). Counted on the server by class; logged rate-limited.
+   */
+  serverAnswered(route: string, server: Server, status: number, why?: string): void {
+    const cls = why === undefined ? answerClass(status) : 'invalid';
+    server.answers[cls] = (server.answers[cls] ?? 0) + 1;
+    this.answers.note(route, server.pool, server.name, status, cls, why);
   }
 
   /** Once per tunnel, after both sockets closed. */

@@ -107,6 +107,12 @@ export class Server {
   messagesIn = 0;
   messagesOut = 0;
   connectFailures = 0;
+  /** Active health checks that failed (every probe, not only those that flipped the state). */
+  checkFailures = 0;
+  /** Outlier ejections of this server, each one counted. */
+  ejectionsTotal = 0;
+  /** Answers to upgrades that opened no tunnel, by status class ("2xx" .. "5xx", "invalid"): src/metrics/answers.ts. */
+  readonly answers: Record<string, number> = {};
 
   /** Open tunnels on this server, oldest first (insertion order): drains and rebalancing close from here. */
   readonly tunnels = new Set<Tunnel>();
