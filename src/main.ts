@@ -100,6 +100,27 @@ export class Balancer {
     return this.addresses.find((a) => a.kind === 'admin')!.port;
   }
 
+  /**
+   * The stop signal's path. For `timeouts.shutdown_grace`, /healthz answers 503 while the
+   * listeners keep accepting and proxying (the orchestrator takes the instance out of rotation
+   * meanwhile); then close() drains over `timeouts.drain`.
+   */
+  shutdown(): Promise<void> {
+    this.#shutdown ??= (async () => {
+      const graceMs = this.runtime.config.timeouts.shutdown_grace;
+      this.runtime.shutdown = { graceEndsAt: Date.now() + graceMs };
+      if (graceMs > 0) {
+        this.#log.info({ grace_ms: graceMs, tunnels: this.runtime.tunnels.size }, 'shutdown grace');
+        await new Promise<void>((resolve) => { this.#graceTimer = setTimeout(resolve, graceMs); });
+      }
+      await this.close();
+    })();
+    return this.#shutdown;
+  }
+
+  #shutdown: Promise<void> | null = null;
+  #graceTimer: NodeJS.Timeout | undefined;
+
   /** Graceful: stop accepting, /healthz says 503, every tunnel closed with 1001 spread over `timeouts.drain`. */
   close(windowMs = this.runtime.config.timeouts.drain): Promise<void> {
     this.#closing ??= (async () => {
@@ -132,6 +153,7 @@ export class Balancer {
 
   /** Abort: every socket closed now. */
   destroy(): void {
+    clearTimeout(this.#graceTimer);
     this.runtime.draining = true;
     for (const l of this.#listeners) { l.server.close(); l.server.closeAllConnections(); }
     this.#admin.server.close();

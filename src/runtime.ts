@@ -48,7 +48,13 @@ export class Runtime {
   readonly http: HttpFallback = new HttpFallback(this);
   readonly routeStats = new Map<string, RouteStats>();
   pendingHandshakes = 0;
+  /** Admission is closed (shutdown drain): new handshakes get 503. */
   draining = false;
+  /**
+   * Set by the stop signal (src/main.ts shutdown): /healthz answers 503 from then on, while
+   * `draining` stays false until `graceEndsAt` so traffic is still accepted during the grace.
+   */
+  shutdown: { readonly graceEndsAt: number } | null = null;
   /** Metrics, rate-limited logs and the dashboard's sampler (src/metrics/). */
   readonly telemetry: Telemetry;
 

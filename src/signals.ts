@@ -1,9 +1,10 @@
-/** SPEC.md signals for a running process: SIGTERM/SIGINT drain then exit 0 (a second one aborts, exit 1); SIGHUP reloads. */
+/** Signals for a running process: SIGTERM/SIGINT stop it (shutdown grace, then drain, then exit 0; a second one aborts, exit 1); SIGHUP reloads. */
 
 import type { Logger } from './log.js';
 
 export interface Stoppable {
-  close(): Promise<void>;
+  /** The whole graceful stop: `timeouts.shutdown_grace` with /healthz 503, then the drain. */
+  shutdown(): Promise<void>;
   destroy(): void;
   reload(): unknown;
 }
@@ -18,7 +19,7 @@ export function handleSignals(target: Stoppable, log: Logger, afterClose?: () =>
     }
     stopping = true;
     log.info({ signal }, 'shutting down');
-    void target.close().then(() => afterClose?.()).then(() => process.exit(0));
+    void target.shutdown().then(() => afterClose?.()).then(() => process.exit(0));
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));

@@ -53,6 +53,8 @@ export class AdminServer {
     switch (path) {
       case '/healthz':
         if (!this.#allow(req, res, 'GET')) return;
+        // 503 from the stop signal on (the shutdown grace included): readiness probes take this instance out first.
+        if (this.#rt.shutdown && !this.#rt.draining) return text(res, 503, 'shutting down\n');
         return text(res, this.#rt.draining ? 503 : 200, this.#rt.draining ? 'draining\n' : 'ok\n');
       case '/status':
         if (!this.#allow(req, res, 'GET')) return;

@@ -1,8 +1,16 @@
-/** The /status document (SPEC.md shape), built from live state at request time. */
+/** The /status document, built from live state at request time. */
 
 import type { Runtime } from '../runtime.js';
 
 export interface ListenerAddress { readonly kind: 'proxy' | 'admin'; readonly address: string; readonly port: number }
+
+/** The `shutting_down` field of /status: null while serving; after a stop signal, the phase and what is left of the grace. */
+export interface ShuttingDown { readonly phase: 'grace' | 'drain'; readonly grace_ends_in_ms: number }
+
+export function shuttingDown(shutdown: { readonly graceEndsAt: number } | null, draining: boolean, now = Date.now()): ShuttingDown | null {
+  if (!shutdown) return null;
+  return { phase: draining ? 'drain' : 'grace', grace_ends_in_ms: draining ? 0 : Math.max(0, shutdown.graceEndsAt - now) };
+}
 
 export function statusDocument(rt: Runtime, listeners: readonly ListenerAddress[]): unknown {
   const pools: Record<string, unknown> = {};
@@ -28,7 +36,8 @@ export function statusDocument(rt: Runtime, listeners: readonly ListenerAddress[
     };
   }
   return {
-    draining: rt.draining,
+    draining: rt.draining || rt.shutdown !== null,   // what /healthz says: true from the stop signal on
+    shutting_down: shuttingDown(rt.shutdown, rt.draining),
     connections: rt.connections,
     listeners: listeners.filter((l) => l.kind === 'proxy'),
     routes: rt.routes.map((r) => ({ name: r.config.name, pool: r.pool.name, algorithm: r.balancer.name, match: r.config.match })),

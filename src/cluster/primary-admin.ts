@@ -38,6 +38,7 @@ export class PrimaryAdmin {
     switch (path) {
       case '/healthz':
         if (!get) return this.#method(res, 'GET');
+        if (this.#p.shuttingDown()?.phase === 'grace') return text(res, 503, 'shutting down\n');   // workers still proxy
         return text(res, this.#p.draining ? 503 : 200, this.#p.draining ? 'draining\n' : 'ok\n');
       case '/status':
         if (!get) return this.#method(res, 'GET');
@@ -93,6 +94,7 @@ export class PrimaryAdmin {
     return {
       ...mergeStatus(docs),
       draining: this.#p.draining,
+      shutting_down: this.#p.shuttingDown(),
       workers: sup.slots.map((s) => {
         const d = docs.find((x) => x.slot === s);
         return {

@@ -22,6 +22,7 @@ import { Supervisor } from './supervisor.js';
 import { TreeMetrics } from './tree-metrics.js';
 import { REPORT_MS } from './worker.js';
 import { handleSignals } from '../signals.js';
+import { shuttingDown, type ShuttingDown } from '../admin/status.js';
 
 /** `workers: auto` = one per core (os.availableParallelism). */
 export function workerCount(w: number | 'auto'): number {
@@ -120,9 +121,38 @@ export class Primary {
     return { ok: true, summary: (replies[0]?.reply?.body as { summary?: unknown } | undefined)?.summary ?? null };
   }
 
-  /** SIGTERM: /healthz says 503, every worker drains over `timeouts.drain`, then the primary exits. */
+  /**
+   * The stop signal's path: /healthz says 503 at once while the workers keep accepting and
+   * proxying for `timeouts.shutdown_grace`; then close().
+   */
+  shutdown(): Promise<void> {
+    this.#shutdown ??= (async () => {
+      const graceMs = this.config.timeouts.shutdown_grace;
+      this.shutdownState = { graceEndsAt: Date.now() + graceMs };
+      this.draining = true;
+      if (graceMs > 0) {
+        this.log.info({ grace_ms: graceMs, workers: this.supervisor.workers.length }, 'shutdown grace');
+        await new Promise<void>((resolve) => { this.#graceTimer = setTimeout(resolve, graceMs); });
+      }
+      await this.close();
+    })();
+    return this.#shutdown;
+  }
+
+  /** Set by the stop signal: when the grace ends (the `shutting_down` field of /status). */
+  shutdownState: { readonly graceEndsAt: number } | null = null;
+  #workersDraining = false;
+  #shutdown: Promise<void> | null = null;
+  #graceTimer: NodeJS.Timeout | undefined;
+
+  shuttingDown(): ShuttingDown | null {
+    return shuttingDown(this.shutdownState, this.#workersDraining);
+  }
+
+  /** Every worker drains over `timeouts.drain`, then the primary exits. */
   async close(): Promise<void> {
     this.draining = true;
+    this.#workersDraining = true;
     this.log.info({ workers: this.supervisor.workers.length, window_ms: this.config.timeouts.drain }, 'draining');
     await this.supervisor.stop(this.config.timeouts.drain);
     if (this.#timer) clearInterval(this.#timer);
@@ -141,11 +171,12 @@ export class Primary {
   }
 
   destroy(): void {
+    clearTimeout(this.#graceTimer);
     for (const w of this.supervisor.workers) w.process.kill('SIGKILL');
   }
 }
 
-/** The primary's process: signals as SPEC says (second SIGTERM/SIGINT aborts). */
+/** The primary's process: SIGTERM/SIGINT stop the tree (a second one aborts), SIGHUP reloads it. */
 export async function runPrimary(config: Config, log: Logger, onStopped?: () => Promise<void>): Promise<Primary> {
   const primary = new Primary(config, log);
   await primary.start();

@@ -41,6 +41,9 @@ const timeoutsSchema = z.strictObject({
   fin: duration({ positive: true }).prefault('10s'),
   http: duration({ positive: true }).prefault('60s'),
   drain: duration().prefault('30s'),
+  // After SIGTERM/SIGINT: /healthz answers 503 while traffic still flows, so an orchestrator's
+  // readiness probe takes the instance out of rotation before the drain starts. 0s = drain at once.
+  shutdown_grace: duration().prefault('0s'),
 });
 
 const limitsSchema = z.strictObject({

@@ -21,6 +21,7 @@ export interface Timeouts {
   readonly fin: number;
   readonly http: number;
   readonly drain: number;
+  readonly shutdown_grace: number;        // ms between the stop signal and the drain: /healthz 503, traffic still accepted
 }
 
 export interface Limits {

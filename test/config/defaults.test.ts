@@ -14,7 +14,7 @@ t.test('an empty file gives every default, no pools and no routes', async (t) =>
   t.equal(c.file, resolve('b.yaml'));
   t.same(c.listeners, [{ port: 8080, host: '0.0.0.0', proxy_protocol: false, trusted_proxies: [] }]);
   t.same(c.admin, { port: 9090, host: '127.0.0.1', token: '' });
-  t.same(c.timeouts, { connect: 3000, handshake: 10_000, idle: 3_600_000, fin: 10_000, http: 60_000, drain: 30_000 });
+  t.same(c.timeouts, { connect: 3000, handshake: 10_000, idle: 3_600_000, fin: 10_000, http: 60_000, drain: 30_000, shutdown_grace: 0 });
   t.same(c.limits, {
     max_connections: 100_000, max_connections_per_ip: 1000, handshakes_per_ip: 50,
     max_header_bytes: 16 * 1024, max_message_bytes: 16 * 1024 * 1024, max_buffered_bytes: 1024 * 1024,
