@@ -1,8 +1,8 @@
 /** The balancer's live state: pools, routes with their algorithms, the tunnel set, admission and drain. */
 
 import type { Balancer } from './balancing/balancer.js';
-import { createBalancer } from './balancing/index.js';
-import type { Config, RouteConfig, ServerConfig } from './config/types.js';
+import { createBalancer, defaultDeps } from './balancing/index.js';
+import type { Config, PoolConfig, RouteConfig, ServerConfig } from './config/types.js';
 import { Discovery } from './pool/discovery.js';
 import { Rebalancer } from './pool/rebalance.js';
 import type { ErrorCode } from './errors.js';
@@ -62,7 +62,7 @@ export class Runtime {
     this.config = config;
     this.log = log;
     this.telemetry = new Telemetry(this, log);
-    for (const p of Object.values(config.pools)) this.pools.set(p.name, this.#watch(new Pool(p)));
+    for (const p of Object.values(config.pools)) this.pools.set(p.name, this.#watch(this.#newPool(p)));
     this.routes = this.#buildRoutes(config);
     this.tunnels = new TunnelSet({ idleMs: config.timeouts.idle, stallMs: config.limits.stall });
     this.reloadHooks.push((c) => this.tunnels.setStall(c.limits.stall));
@@ -120,7 +120,7 @@ export class Runtime {
     }
     for (const pc of Object.values(next.pools)) {
       const pool = this.pools.get(pc.name);
-      if (!pool) { const created = this.#watch(new Pool(pc)); this.pools.set(pc.name, created); this.poolAdded(created); continue; }
+      if (!pool) { const created = this.#watch(this.#newPool(pc)); this.pools.set(pc.name, created); this.poolAdded(created); continue; }
       // A discovered pool keeps its current members until its next lookup.
       const cfg = pc.discover ? { ...pc, servers: pool.servers.map(serverConfigOf) } : pc;
       for (const server of pool.update(cfg)) removed.push({ server, windowMs: pc.drain ?? next.timeouts.drain });
@@ -136,8 +136,16 @@ export class Runtime {
     for (const h of this.reloadHooks) h(next);
   }
 
-  /** Starts each pool's background parts (rebalancer, discovery). */
+  /** True once the listeners are open (start()): from then on every server becoming ready ramps (slow start). */
+  #serving = false;
+
+  #newPool(pc: PoolConfig): Pool {
+    return new Pool(pc, defaultDeps, () => this.#serving);
+  }
+
+  /** Called once the listeners are open: starts each pool's background parts (rebalancer, discovery). */
   start(): void {
+    this.#serving = true;
     for (const p of this.pools.values()) this.poolAdded(p);
     this.monitors.sync(this.pools.values(), this.routes, this.log);
   }

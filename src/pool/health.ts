@@ -200,6 +200,7 @@ export class HealthChecker {
     const flip = t.counter.observe(r.ok, cfg.rise, cfg.fall);
     if (flip !== null) server.healthy = flip;
     // A websocket check is a real upgrade: passing it disproves what got the server ejected.
+    else if (!server.known) server.healthy = t.counter.up;   // a first result is reported even when the server stays down
     if (r.ok && cfg.check === 'websocket' && server.ejected) this.#pool.outlier?.endEarly(server, 'websocket health check passed');
   }
 

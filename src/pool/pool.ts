@@ -29,12 +29,16 @@ export class Pool {
   readonly health: HealthChecker;
   readonly outlier: OutlierDetector;
   readonly #stateListeners: StateListener[] = [];
+  /** Whether the listeners are open: servers becoming ready from then on ramp (slow start). */
+  readonly #serving: () => boolean;
 
-  constructor(config: PoolConfig, deps: BalancerDeps = defaultDeps) {
+  /** `serving`: the Runtime's "listeners are open" (a pool built by a reload sees true at once); default never. */
+  constructor(config: PoolConfig, deps: BalancerDeps = defaultDeps, serving: () => boolean = () => false) {
     this.name = config.name;
     this.config = config;
     this.#deps = deps;
-    this.servers = config.servers.map((s) => this.#newServer(s, false));
+    this.#serving = serving;
+    this.servers = config.servers.map((s) => this.#newServer(s));
     this.balancer = createBalancer(config.algorithm, deps);
     this.health = new HealthChecker(this, deps);
     this.outlier = new OutlierDetector(this, deps.now);
@@ -59,7 +63,7 @@ export class Pool {
       const key = `${sc.name} ${sc.url}`;
       const kept = byKey.get(key);
       if (kept) { kept.configure(sc); byKey.delete(key); next.push(kept); }
-      else next.push(this.#newServer(sc, true));
+      else next.push(this.#newServer(sc));
     }
     if (JSON.stringify(config.algorithm) !== JSON.stringify(this.config.algorithm)) {
       this.balancer = createBalancer(config.algorithm, this.#deps);
@@ -75,16 +79,15 @@ export class Pool {
 
   /**
    * A member built for this pool: not healthy until its first check passes (unless `check: none`),
-   * weight ramped by `slow_start`; `later` = added after start, so it ramps from its first readiness.
+   * weight ramped by `slow_start` whenever it becomes ready after the listeners opened.
    */
-  #newServer(sc: ServerConfig, later: boolean): Server {
+  #newServer(sc: ServerConfig): Server {
     return new Server(this.name, sc, {
       healthy: this.config.health.check === 'none',
-      ramp: { now: this.#deps.now, window: () => this.config.slow_start },
-      rampFirst: later,
-      onStateChange: (server, from, to, reason) => {
+      ramp: { now: this.#deps.now, window: () => this.config.slow_start, serving: this.#serving },
+      onStateChange: (server, from, to, reason, bit) => {
         // A failing hook (metrics, ring rebuild) must not break the health check or drain that changed the state.
-        for (const l of this.#stateListeners) try { l(server, from, to, reason); } catch { /* the hook's own bug */ }
+        for (const l of this.#stateListeners) try { l(server, from, to, reason, bit); } catch { /* the hook's own bug */ }
       },
     });
   }

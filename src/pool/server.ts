@@ -6,15 +6,20 @@ import { NO_RAMP, rampFactor, type RampSource } from './slow-start.js';
 
 export type ServerState = 'up' | 'down' | 'draining' | 'disabled' | 'ejected';
 
-export type StateListener = (server: Server, from: ServerState, to: ServerState, reason: string | null) => void;
+/** The state bit that moved: health checks, admin enable/disable, a drain (admin, reload, discovery), outlier ejection. */
+export type StateBit = 'healthy' | 'enabled' | 'draining' | 'ejected';
+
+/**
+ * Called on every `state` change. `from` is `unknown` for the first health result of a server
+ * created waiting for it: that result is reported even when the server stays down.
+ */
+export type StateListener = (server: Server, from: ServerState | 'unknown', to: ServerState, reason: string | null, bit: StateBit) => void;
 
 export interface ServerOptions {
   /** Health at creation: false when the pool runs active checks (no traffic before the first pass). */
   readonly healthy?: boolean;
-  /** Clock and `slow_start` window; default: no ramp. */
+  /** Clock, `slow_start` window, and whether the listeners are open yet; default: no ramp. */
   readonly ramp?: RampSource;
-  /** Ramp on the first readiness too (members added after start); members present at start begin at full weight. */
-  readonly rampFirst?: boolean;
   readonly onStateChange?: StateListener;
 }
 
@@ -53,20 +58,22 @@ export class Server {
   ejectReason: string | null = null;
   #note: string | null = null;
   readonly #ramp: RampSource;
-  readonly #rampFirst: boolean;
   #readySince = -Infinity;   // start of the slow-start ramp; -Infinity = full weight
-  #everReady: boolean;
+  #known: boolean;           // false until the first health result of a server created unhealthy
   /** Called on every `state` change (the Pool fans it out: log line, metrics, hash-ring rebuilds). */
   onStateChange: StateListener | null;
 
   get healthy(): boolean { return this.#healthy; }
-  set healthy(v: boolean) { const from = this.state; this.#healthy = v; this.#changed(from); }
+  /** Each assignment is a health result; the first one of a server created unhealthy is reported even if nothing changed. */
+  set healthy(v: boolean) { const from = this.#known ? this.state : 'unknown'; this.#known = true; this.#healthy = v; this.#changed(from, 'healthy'); }
+  /** False while a server created unhealthy waits for its first health result. */
+  get known(): boolean { return this.#known; }
   get enabled(): boolean { return this.#enabled; }
-  set enabled(v: boolean) { const from = this.state; this.#enabled = v; this.#changed(from); }
+  set enabled(v: boolean) { const from = this.state; this.#enabled = v; this.#changed(from, 'enabled'); }
   get draining(): boolean { return this.#draining; }
-  set draining(v: boolean) { const from = this.state; this.#draining = v; this.#changed(from); }
+  set draining(v: boolean) { const from = this.state; this.#draining = v; this.#changed(from, 'draining'); }
   get ejected(): boolean { return this.#ejected; }
-  set ejected(v: boolean) { const from = this.state; this.#ejected = v; this.#changed(from); }
+  set ejected(v: boolean) { const from = this.state; this.#ejected = v; this.#changed(from, 'ejected'); }
 
   /** Why the server is not up (null when up). Assigning sets the admin note shown while disabled or draining. */
   get reason(): string | null {
@@ -80,15 +87,12 @@ export class Server {
   }
   set reason(v: string | null) { this.#note = v; }
 
-  /** When a server becomes ready it ramps (slow start), except the first time for members present at start (HAProxy). */
-  #changed(from: ServerState): void {
+  /** Becoming ready once the listeners are open starts the slow-start ramp; servers ready before begin at full weight (HAProxy). */
+  #changed(from: ServerState | 'unknown', bit: StateBit): void {
     const to = this.state;
     if (to === from) return;
-    if (to === 'up') {
-      if (this.#everReady || this.#rampFirst) this.#readySince = this.#ramp.now();
-      this.#everReady = true;
-    }
-    this.onStateChange?.(this, from, to, this.reason);
+    if (to === 'up' && this.#ramp.serving()) this.#readySince = this.#ramp.now();
+    this.onStateChange?.(this, from, to, this.reason, bit);
   }
 
   // Counters: the tunnel increments on connect and decrements in its single close path.
@@ -148,9 +152,8 @@ export class Server {
   constructor(pool: string, cfg: ServerConfig, opts: ServerOptions = {}) {
     this.#healthy = opts.healthy ?? true;
     this.#ramp = opts.ramp ?? NO_RAMP;
-    this.#rampFirst = opts.rampFirst ?? false;
-    this.#everReady = this.#healthy;
-    if (this.#healthy && this.#rampFirst) this.#readySince = this.#ramp.now();
+    this.#known = this.#healthy;
+    if (this.#healthy && this.#ramp.serving()) this.#readySince = this.#ramp.now();   // `check: none`, added after start
     this.onStateChange = opts.onStateChange ?? null;
     this.pool = pool;
     this.name = cfg.name;

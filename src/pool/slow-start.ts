@@ -19,7 +19,13 @@ export interface RampSource {
   now(): number;
   /** The pool's `slow_start` in ms; 0 = off. */
   window(): number;
+  /**
+   * False until the listeners open. A server ready by then begins at full weight; every later
+   * transition to ready ramps (HAProxy's slowstart on each DOWN -> UP), including the first
+   * readiness of a server that was down at start or was added by a reload or discovery.
+   */
+  serving(): boolean;
 }
 
 /** No ramp: the default for servers built outside a Pool (tests, tools). */
-export const NO_RAMP: RampSource = { now: () => performance.now(), window: () => 0 };
+export const NO_RAMP: RampSource = { now: () => performance.now(), window: () => 0, serving: () => false };

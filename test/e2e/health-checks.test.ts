@@ -126,7 +126,7 @@ t.test('state changes are logged: "server state changed" with pool, server, from
   t.ok(await until(() => b.runtime.pools.get('p')!.servers[0]!.state === 'down', 3000));
   const changes = lines.filter((l) => l['msg'] === 'server state changed');
   t.match(changes, [
-    { level: 30, pool: 'p', server: 'log-1', from: 'down', to: 'up', reason: null },
+    { level: 30, pool: 'p', server: 'log-1', from: 'unknown', to: 'up', reason: null },   // the first check's result
     { level: 40, pool: 'p', server: 'log-1', from: 'up', to: 'down', reason: /^health check failed: / },
   ]);
   t.equal(changes.length, 2);

@@ -61,3 +61,30 @@ for (const slowStart of ['2s', '0s']) {
     t.ok(third.names.filter((n) => n === 'z').length >= 8, 'at full weight z catches up');
   });
 }
+
+t.test('least-connections, slow_start 3s: a server down at start ramps when it comes up later', async (t) => {
+  const a = await startChildServer(t, 'a');
+  const z = await startChildServer(t, 'z');
+  z.kill('SIGKILL');   // its port stays known: restart() binds it again
+  await new Promise((r) => z.process.once('exit', r));
+  const b = await startBalancer(t, {
+    algorithm: 'least-connections',
+    servers: [{ name: 'a', url: a.url }, { name: 'z', url: z.url }],
+    pool: { health: { check: 'tcp', interval: '100ms', timeout: '200ms', rise: 1, fall: 1 }, slow_start: '3s' },
+  });
+  const zs = b.runtime.pools.get('p')!.server('z')!;
+  t.equal(zs.state, 'down', 'z failed its first check');
+  const first = await wave(b, 20);
+  t.teardown(() => { for (const s of first.sockets) s.terminate(); });
+  t.ok(first.names.every((n) => n === 'a'), 'while z is down everyone lands on a');
+
+  await z.restart();
+  t.ok(await until(() => zs.state === 'up', 3000), 'z came up after the listeners opened');
+  const [w, eff] = (await weights(b))['z']!;
+  t.equal(w, 1);
+  t.ok(eff < 0.5, `effective_weight ramps from its first readiness: ${eff}`);
+  const second = await wave(b, 20);
+  t.teardown(() => { for (const s of second.sockets) s.terminate(); });
+  const onZ = second.names.filter((n) => n === 'z').length;
+  t.ok(onZ >= 1 && onZ <= 8, `z takes a ramped share of the wave: ${onZ} of 20, not all of it`);
+});

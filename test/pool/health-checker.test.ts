@@ -69,7 +69,7 @@ t.test('fall then rise over real timers, with reasons while rising', async (t) =
   t.equal(a.state, 'down', 'one pass is not enough after the first rise');
   t.match(a.reason, /1 of 2 to rise/);
   t.ok(await until(() => a.state === 'up'));
-  t.same(states, ['down->up', 'up->down', 'down->up']);
+  t.same(states, ['unknown->up', 'up->down', 'down->up'], 'the first result is reported from "unknown"');
 });
 
 t.test('a websocket check pass ends an ejection early; other checks do not', async (t) => {

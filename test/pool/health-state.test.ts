@@ -55,7 +55,7 @@ t.test('ejection backoff doubles and is capped', async (t) => {
 });
 
 t.test('server: state bits, reasons and the state-change callback', async (t) => {
-  const seen: [ServerState, ServerState, string | null][] = [];
+  const seen: [ServerState | 'unknown', ServerState, string | null][] = [];
   const s = new Server('p', CFG, { healthy: false, onStateChange: (_s, from, to, reason) => seen.push([from, to, reason]) });
   t.equal(s.state, 'down');
   t.equal(s.reason, 'waiting for the first health check');
@@ -71,7 +71,7 @@ t.test('server: state bits, reasons and the state-change callback', async (t) =>
   s.enabled = true;
   s.ejected = false;
   t.same(seen, [
-    ['down', 'up', null],
+    ['unknown', 'up', null],
     ['up', 'ejected', 'ejected: 3 consecutive upgrade failures'],
     ['ejected', 'disabled', 'disabled by admin'],
     ['disabled', 'ejected', 'ejected: 3 consecutive upgrade failures'],
@@ -86,10 +86,12 @@ t.test('server: state bits, reasons and the state-change callback', async (t) =>
 
 t.test('server: slow start ramps the weight algorithms see after it becomes ready', async (t) => {
   let now = 1000;
-  const ramp = { now: () => now, window: () => 10_000 };
+  let serving = false;
+  const ramp = { now: () => now, window: () => 10_000, serving: () => serving };
   const s = new Server('p', CFG, { healthy: false, ramp });
   s.healthy = true;
-  t.equal(s.weight, 4, 'a member present at start is at full weight on its first readiness');
+  t.equal(s.weight, 4, 'ready before the listeners open: full weight');
+  serving = true;
   s.healthy = false;
   now += 5000;
   s.healthy = true;
@@ -106,8 +108,14 @@ t.test('server: slow start ramps the weight algorithms see after it becomes read
   t.equal(s.configWeight, 8);
   t.equal(s.weight, 0.8);
 
-  const added = new Server('p', CFG, { healthy: true, ramp, rampFirst: true });
+  const added = new Server('p', CFG, { healthy: true, ramp });
   t.equal(added.weight, 0.4, 'added after start with check none: ramps from creation');
+  const late = new Server('p', CFG, { healthy: false, ramp });
+  late.healthy = false;
+  t.equal(late.state, 'down', 'down at its first check');
+  now += 20_000;
+  late.healthy = true;
+  t.equal(late.weight, 0.4, 'its first readiness after the listeners opened ramps too');
   const plain = new Server('p', CFG);
   t.equal(plain.weight, 4, 'no ramp source: no ramp');
 });
