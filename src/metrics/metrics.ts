@@ -1,8 +1,9 @@
 /** The Prometheus metrics of one balancer: its own registry (several balancers share a test process), SPEC.md's table, and the per-connection events that feed it. */
 
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
-import type { Server } from '../pool/server.js';
+import type { Server, ServerState } from '../pool/server.js';
 import type { Runtime } from '../runtime.js';
+import { VERSION } from '../version.js';
 import type { CloseBy } from '../tunnel/tunnel.js';
 import { ANSWER_CLASSES } from './answers.js';
 import { closeCodeLabel } from './close-code.js';
@@ -10,6 +11,10 @@ import { closeCodeLabel } from './close-code.js';
 // Cost model (NOTES.md): a labelled update costs ~0.3-0.6 us, so prom-client is touched at most
 // once per connection event (101, close). Bytes, messages and active counts stay plain numbers
 // on Server / Runtime and are copied into the registry by `collect()` when Prometheus scrapes.
+
+/** prom-client defaults that are gauges with a `_total` name. */
+const UNLINTED_DEFAULTS = ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total'];
+const SERVER_STATES: readonly ServerState[] = ['up', 'down', 'draining', 'disabled', 'ejected'];
 
 const HANDSHAKE_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 const DURATION_BUCKETS = [0.1, 1, 10, 60, 300, 900, 1800, 3600, 7200, 21600, 86400];
@@ -36,6 +41,9 @@ export class Metrics {
     this.#rt = rt;
     const registers = [this.registry];
     collectDefaultMetrics({ register: this.registry });
+    // Gauges named like counters (`promtool check metrics` refuses them); the per-type gauges
+    // nodejs_active_handles / _requests / _resources stay, and sum() over `type` gives the totals.
+    for (const name of UNLINTED_DEFAULTS) this.registry.removeSingleMetric(name);
     const metrics = this;
 
     new Gauge({
@@ -108,6 +116,37 @@ export class Metrics {
         for (const s of metrics.servers()) this.set({ pool: s.pool, server: s.name }, s.ready ? 1 : 0);
       },
     });
+    new Gauge({
+      name: 'wslb_server_state', help: 'The server\'s state, one-hot: 1 for the current one of up, down, draining, disabled, ejected.',
+      labelNames: ['pool', 'server', 'state'] as const, registers, aggregator: 'max',
+      collect() {
+        this.reset();
+        for (const s of metrics.servers()) {
+          const now = s.state;
+          for (const state of SERVER_STATES) this.set({ pool: s.pool, server: s.name, state }, state === now ? 1 : 0);
+        }
+      },
+    });
+    new Counter({
+      name: 'wslb_health_check_failures_total', help: 'Active health checks that failed (each probe; `fall` of them in a row mark the server down).',
+      labelNames: ['pool', 'server'] as const, registers,
+      collect() {
+        this.reset();
+        for (const s of metrics.servers()) this.inc({ pool: s.pool, server: s.name }, s.checkFailures);
+      },
+    });
+    new Counter({
+      name: 'wslb_server_ejections_total', help: 'Outlier ejections (consecutive upgrade failures took the server out for a while).',
+      labelNames: ['pool', 'server'] as const, registers,
+      collect() {
+        this.reset();
+        for (const s of metrics.servers()) this.inc({ pool: s.pool, server: s.name }, s.ejectionsTotal);
+      },
+    });
+    new Gauge({
+      name: 'wslb_build_info', help: 'Always 1; the labels name the wslb version and the Node.js runtime.',
+      labelNames: ['version', 'node'] as const, registers, aggregator: 'max',
+    }).set({ version: VERSION, node: process.version }, 1);
     new Gauge({
       name: 'wslb_server_rtt_seconds', help: 'Last measured health-check / response round trip.',
       labelNames: ['pool', 'server'] as const, registers, aggregator: 'average',

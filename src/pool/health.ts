@@ -196,6 +196,7 @@ export class HealthChecker {
       if (!t.counter.up && t.counter.everUp) server.downReason = `health check passing (${t.counter.passes + 1} of ${cfg.rise} to rise)`;
     } else {
       server.downReason = `health check failed: ${r.reason}`;
+      server.checkFailures++;
     }
     const flip = t.counter.observe(r.ok, cfg.rise, cfg.fall);
     if (flip !== null) server.healthy = flip;

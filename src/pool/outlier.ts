@@ -63,6 +63,7 @@ export class OutlierDetector {
     const ms = ejectionMs(cfg.ejection, e.ejections);
     server.ejectReason = `ejected: ${e.consecutive} consecutive upgrade failures (last: ${detail}); ejection ${e.ejections} for ${formatMs(ms)}`;
     e.consecutive = 0;
+    server.ejectionsTotal++;
     server.ejected = true;
     const timer = setTimeout(() => {
       this.#timers.delete(timer);
