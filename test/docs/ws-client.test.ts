@@ -11,7 +11,8 @@ const CLIENT = path.join(ROOT, 'examples/ws-client.mjs');
 
 function runClient(url: string, input: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLIENT, url], { stdio: ['pipe', 'pipe', 'pipe'] });
+    // Coverage of the child is off, as for the CLI children (test/helpers/cli.ts): the example is not part of src/.
+    const child = spawn(process.execPath, [CLIENT, url], { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, _TAPJS_PROCESSINFO_COVERAGE_: '0' } });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => { stdout += d.toString(); });
