@@ -4,6 +4,7 @@ import * as z from 'zod';
 import { algorithmSchema, KNOWN_ALGORITHMS } from './algorithm.js';
 import { count, duration, filePath, httpPath, name, port, rate, size, type SchemaContext } from './fields.js';
 import { poolSchema } from './pool-schema.js';
+import { parseOriginEntry } from '../edge/origin.js';
 import type { AffinityConfig, PoolConfig, RouteConfig } from './types.js';
 
 export { KNOWN_ALGORITHMS } from './algorithm.js';
@@ -68,15 +69,14 @@ const hostPattern = z.string().transform((h, ctx) => {
 });
 
 // Origins are compared to the browser's Origin header, which is always scheme://host[:port]
-// in lower case with default ports omitted: normalize to that form once, here.
+// in lower case with default ports omitted: normalize to that form once, here (wildcards too).
 const origin = z.string().transform((o, ctx) => {
-  let u: URL | undefined;
-  try { u = new URL(o); } catch { /* reported below */ }
-  if (!u || u.origin === 'null' || (u.pathname !== '/' && u.pathname !== '') || u.search || u.hash) {
-    ctx.addIssue({ code: 'custom', message: `invalid origin "${o}": expected scheme://host[:port], e.g. https://app.example.com` });
+  const parsed = parseOriginEntry(o);
+  if ('error' in parsed) {
+    ctx.addIssue({ code: 'custom', message: parsed.error });
     return z.NEVER;
   }
-  return u.origin;
+  return parsed.value;
 });
 
 const affinity = z
