@@ -121,8 +121,8 @@ export class Balancer {
   #shutdown: Promise<void> | null = null;
   #graceTimer: NodeJS.Timeout | undefined;
 
-  /** Graceful: stop accepting, /healthz says 503, every tunnel closed with 1001 spread over `timeouts.drain`. */
-  close(windowMs = this.runtime.config.timeouts.drain): Promise<void> {
+  /** Graceful: stop accepting, /healthz says 503, every tunnel closed with 1001 (`code`) spread over `timeouts.drain`. */
+  close(windowMs = this.runtime.config.timeouts.drain, code?: number): Promise<void> {
     this.#closing ??= (async () => {
       this.runtime.draining = true;
       this.runtime.stop();   // no rebalancing or discovery changes while shutting down
@@ -132,7 +132,7 @@ export class Balancer {
       // accepting now, and let the listeners finish as the drain closes their tunnels.
       const listenersClosed = Promise.all(this.#listeners.map((l) => l.close()));
       // Plain-HTTP exchanges too: SSE streams end cleanly, held polls may finish, the rest is cut at the window's end.
-      await Promise.all([this.runtime.tunnels.drain(windowMs), this.runtime.http.close(windowMs)]);
+      await Promise.all([this.runtime.tunnels.drain(windowMs, code), this.runtime.http.close(windowMs)]);
       await listenersClosed;
       if (this.#withAdmin) await this.#admin.close();
       await poolsClosed;

@@ -98,13 +98,15 @@ export class PrimaryAdmin {
       workers: sup.slots.map((s) => {
         const d = docs.find((x) => x.slot === s);
         return {
-          id: s.id, pid: s.worker?.process.pid ?? null, ready: s.ready, restarts: s.restarts,
+          id: s.id, pid: s.worker?.process.pid ?? null, ready: s.ready, crashes: s.crashes, restarts: s.restarts,
           connections: (d?.status as { connections?: number } | undefined)?.connections ?? null,
           farm_active: d?.farm ?? null,   // this worker's view of the farm's counts (what its picks read)
           farm_view: d?.view ?? null,     // ... and of each server's farm-wide bandwidth, RTT and load (src/cluster/farm-view.ts)
         };
       }),
       restarting: sup.restarting,
+      worker_crashes: sup.slots.reduce((n, s) => n + s.crashes, 0),    // unplanned exits, each replaced
+      worker_restarts: sup.slots.reduce((n, s) => n + s.restarts, 0),  // planned (rolling restart)
       ...(this.#p.share ? { cluster: this.#p.share.status() } : {}),
       sharing: this.#p.sharing.status(),   // per-IP caps and affinity tables across workers and instances
     };

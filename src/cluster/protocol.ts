@@ -25,7 +25,8 @@ export type ToWorker =
   | { readonly t: 'metrics'; readonly id: number }
   /** The worker's last dashboard tick and its own open tunnels per server (src/cluster/primary-events.ts). */
   | { readonly t: 'sample'; readonly id: number }
-  | { readonly t: 'drain' }
+  /** Leave: stop accepting, drain, exit. `restart`: a planned restart of this worker (tunnels close with 1012, not 1001). */
+  | { readonly t: 'drain'; readonly restart?: boolean }
   /** Per-IP counts and affinity entries from the rest of the farm (src/cluster/sharing.ts). */
   | SharingToWorker;
 

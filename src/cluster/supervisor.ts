@@ -15,7 +15,9 @@ export interface Slot {
   worker: Worker | null;
   ready: boolean;
   startedAt: number;
+  /** Unplanned exits of this slot's workers (each replaced after a backoff). */
   crashes: number;
+  /** Planned replacements (rolling restarts). */
   restarts: number;
 }
 
@@ -36,6 +38,8 @@ export class Supervisor {
   readonly #events: SupervisorEvents;
   readonly #retiring = new Set<Worker>();
   readonly #pending = new Map<number, Pending>();
+  /** Slot id -> crashes in a row, for the backoff. */
+  readonly #inARow = new Map<number, number>();
   #nextId = 1;
   #stopping = false;
   restarting = false;
@@ -106,10 +110,12 @@ export class Supervisor {
         slot.ready = false;
         if (planned || this.#stopping) return;
         const upFor = Date.now() - slot.startedAt;
-        slot.crashes = upFor > STABLE_MS ? 1 : slot.crashes + 1;
-        const delay = crashDelay(slot.crashes);
+        const inARow = upFor > STABLE_MS ? 1 : (this.#inARow.get(slot.id) ?? 0) + 1;
+        this.#inARow.set(slot.id, inARow);
+        slot.crashes++;
+        const delay = crashDelay(inARow);
         this.#log.error({ worker: slot.id, pid: worker.process.pid, code, signal, restart_in_ms: delay }, 'worker died; replacing it');
-        setTimeout(() => { if (!this.#stopping && !slot.worker) { slot.restarts++; void this.#fork(slot); } }, delay);
+        setTimeout(() => { if (!this.#stopping && !slot.worker) void this.#fork(slot); }, delay);
       });
     });
   }
@@ -128,21 +134,21 @@ export class Supervisor {
         if (!old) continue;
         slot.restarts++;
         this.#log.info({ worker: slot.id, old_pid: old.process.pid, pid: slot.worker?.process.pid }, 'rolling restart: old worker draining');
-        await this.#retire(old, drainMs);
+        await this.#retire(old, drainMs, true);
       }
     } finally {
       this.restarting = false;
     }
   }
 
-  /** Asks a worker to drain and exit; kills it if it is still there `drainMs` + 5 s later. */
-  #retire(w: Worker, drainMs: number): Promise<void> {
+  /** Asks a worker to drain and exit (`restart`: it is being replaced); kills it if it is still there `drainMs` + 5 s later. */
+  #retire(w: Worker, drainMs: number, restart = false): Promise<void> {
     this.#retiring.add(w);
     return new Promise((resolve) => {
       if (w.isDead()) return resolve();
       const timer = setTimeout(() => { w.process.kill('SIGKILL'); }, drainMs + 5000);
       w.once('exit', () => { clearTimeout(timer); resolve(); });
-      this.send(w, { t: 'drain' });
+      this.send(w, { t: 'drain', restart });
     });
   }
 

@@ -1,6 +1,7 @@
 /** A cluster worker: a Balancer without admin listener or health checks, fed health results and farm-wide counts by the primary, answering its admin requests. */
 
 import { applyAction, isAction } from '../admin/control.js';
+import { CLOSE } from '../errors.js';
 import { statusDocument } from '../admin/status.js';
 import type { Config } from '../config/types.js';
 import type { Logger } from '../log.js';
@@ -16,6 +17,8 @@ import { workerSharing } from './sharing.js';
 export const REPORT_MS = 100;
 
 const DRAIN_REASON = 'drain requested by the primary';
+/** A rolling restart replaces this worker: for its clients that is a service restart (1012), not the balancer going away (1001). */
+const RESTART_REASON = 'restart requested by the primary';
 /** How long a leaving worker keeps answering handshakes it accepted before its drain starts. */
 const HANDOFF_MS = 1000;
 
@@ -94,7 +97,7 @@ export async function runWorker(config: Config, log: Logger): Promise<Balancer> 
           (body) => send({ t: 'reply', id: msg.id, ok: true, body }),
           (err: unknown) => send({ t: 'reply', id: msg.id, ok: false, message: String(err) }));
         return;
-      case 'drain': void shutdown(DRAIN_REASON); return;
+      case 'drain': void shutdown(msg.restart ? RESTART_REASON : DRAIN_REASON); return;
     }
   };
 
@@ -104,12 +107,12 @@ export async function runWorker(config: Config, log: Logger): Promise<Balancer> 
     stopping = true;
     clearInterval(reporting);
     log.info({ reason: why, tunnels: rt.tunnels.size }, 'worker draining');
-    if (why === DRAIN_REASON) {
+    if (why === DRAIN_REASON || why === RESTART_REASON) {
       // Leave the shared listening socket first, finish the handshakes already accepted, then drain.
       balancer.stopAccepting();
       await new Promise((r) => setTimeout(r, Math.min(rt.config.timeouts.handshake, HANDOFF_MS)));
     }
-    await balancer.close();
+    await balancer.close(undefined, why === RESTART_REASON ? CLOSE.SERVICE_RESTART : CLOSE.GOING_AWAY);
     if (process.connected) {
       // The primary keeps what this worker counted (src/cluster/tree-metrics.ts): the report is written before the exit.
       const body = await rt.telemetry.metrics.registry.getMetricsAsJSON();

@@ -118,15 +118,15 @@ export class TunnelSet implements TunnelOwner {
   }
 
   /**
-   * Graceful shutdown: close(1001) every tunnel present now, spread evenly over windowMs
+   * Graceful shutdown: close(code: 1001, or 1012 for a worker's planned restart) every tunnel present now, spread evenly over windowMs
    * (n tunnels: one every windowMs / n, batched so no step is shorter than 10 ms), then
    * destroy() whatever is left at the end of the window. Resolves when the set is empty.
    * Tunnels added while draining are not closed gracefully, only destroyed at the window's end.
    */
-  drain(windowMs: number): Promise<void> {
+  drain(windowMs: number, code: number = CLOSE.GOING_AWAY): Promise<void> {
     if (this.#draining !== null) return this.#draining;
     if (this.#tunnels.size === 0) return Promise.resolve();
-    const spread = spreadCloses([...this.#tunnels.keys()], CLOSE.GOING_AWAY, windowMs, this.#now);
+    const spread = spreadCloses([...this.#tunnels.keys()], code, windowMs, this.#now);
     this.#drainCancel = spread.cancel;
     // Tunnels that joined during the drain are cut with the stragglers at the window's end.
     this.#drainTimer = setTimeout(() => this.destroyAll(), windowMs);
