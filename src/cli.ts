@@ -65,7 +65,7 @@ program.command('demo')
 
 function loadOrExit(file: string) {
   try {
-    return loadConfigFile(file);
+    return loadConfigFile(file, process.env, { files: true });
   } catch (err) {
     if (err instanceof ConfigError) {
       for (const i of err.issues) process.stderr.write(`${i.file}:${i.line}:${i.col} ${i.path}: ${i.message}\n`);

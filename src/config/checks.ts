@@ -1,4 +1,5 @@
-/** Rules that span entries of balancer.yaml (route -> pool, unique names, servers xor discover), run on the raw data. */
+/** Rules that span entries of balancer.yaml (route -> pool, unique names, servers xor discover, addresses bound twice), run on the raw data. */
+import { isIP } from 'node:net';
 import { parseServerUrl } from './pool-schema.js';
 
 /** A problem at a data path; `at: 'key'` points at the mapping key instead of its value. */
@@ -21,7 +22,7 @@ export function crossCheck(raw: unknown): RawIssue[] {
   const pools = isObj(raw['pools']) ? raw['pools'] : undefined;
   if (pools) for (const [name, pool] of Object.entries(pools)) checkPool(name, pool, issues);
   if (Array.isArray(raw['routes'])) checkRoutes(raw['routes'], pools, issues);
-  if (Array.isArray(raw['listeners'])) checkListeners(raw['listeners'], issues);
+  checkAddresses(raw, issues);
   return issues;
 }
 
@@ -33,6 +34,10 @@ function checkPool(name: string, pool: unknown, issues: RawIssue[]): void {
     issues.push({ path: ['pools', name], at: 'key', message: 'a pool needs "servers" or "discover"' });
   } else if (hasServers && hasDiscover) {
     issues.push({ path: ['pools', name, 'discover'], at: 'key', message: 'give "servers" or "discover", not both' });
+  }
+  const load = pool['load'];
+  if (isObj(load) && load['source'] === 'snmp' && !(isObj(load['oids']) && Object.keys(load['oids']).length)) {
+    issues.push({ path: ['pools', name, 'load', 'oids'], message: 'source: snmp needs oids: { NAME: OID, ... } (the fields the score formula reads)' });
   }
   const servers = pool['servers'];
   if (!Array.isArray(servers)) return;
@@ -81,17 +86,61 @@ function checkRoutes(routes: unknown[], pools: Obj | undefined, issues: RawIssue
   });
 }
 
-function checkListeners(listeners: unknown[], issues: RawIssue[]): void {
-  const seen = new Map<string, number>();
-  listeners.forEach((l, i) => {
-    if (!isObj(l) || typeof l['port'] !== 'number' || l['port'] === 0) return;   // port 0: each bind gets its own
-    const host = typeof l['host'] === 'string' ? l['host'] : '0.0.0.0';
-    const id = `${host}:${l['port']}`;
-    const first = seen.get(id);
-    if (first !== undefined) {
-      issues.push({ path: ['listeners', i, 'port'], message: `listener ${id} is already defined (listeners[${first}])` });
-    } else {
-      seen.set(id, i);
-    }
+interface Bound { readonly host: string; readonly port: number; readonly label: string; readonly path: (string | number)[] }
+
+/**
+ * Listeners and the admin listener must not want the same address: the second bind would
+ * fail at start with EADDRINUSE. A wildcard host takes the port on every address of its family
+ * (`::` on both, as Node binds it dual-stack); port 0 never conflicts (each bind gets its own).
+ */
+function checkAddresses(raw: Obj, issues: RawIssue[]): void {
+  const bound: Bound[] = [];
+  if (raw['listeners'] === undefined) {
+    bound.push(...boundAt('0.0.0.0', 8080, 'the default listener', []));   // the schema's default
+  } else if (Array.isArray(raw['listeners'])) {
+    raw['listeners'].forEach((l, i) => {
+      if (!isObj(l)) return;
+      const host = l['host'] === undefined ? '0.0.0.0' : l['host'];
+      bound.push(...boundAt(host, l['port'], `listeners[${i}]`, ['listeners', i, 'port']));
+    });
+  }
+  const admin = raw['admin'] === undefined ? {} : raw['admin'];
+  if (isObj(admin)) {
+    const host = admin['host'] === undefined ? '127.0.0.1' : admin['host'];
+    const port = admin['port'] === undefined ? 9090 : admin['port'];
+    // Not written: the conflict is reported at the listener instead (nothing to point at here).
+    const path = admin['port'] === undefined ? [] : ['admin', 'port'];
+    bound.push(...boundAt(host, port, 'admin', path));
+  }
+  bound.forEach((b, i) => {
+    const first = bound.slice(0, i).find((a) => overlaps(a, b));
+    if (!first) return;
+    const [at, other] = b.path.length ? [b, first] : [first, b];
+    const why = at.host === other.host ? '' : `; ${isWildcard(at.host) ? at.host : other.host} takes port ${at.port} on every address`;
+    const dflt = other.label === 'admin' && raw['admin'] === undefined ? ' (the default admin address; set admin.port)' : '';
+    issues.push({ path: at.path, message: `${at.host}:${at.port} is also bound by ${other.label} (${other.host}:${other.port})${dflt}${why}` });
   });
+}
+
+function boundAt(host: unknown, port: unknown, label: string, path: (string | number)[]): Bound[] {
+  if (typeof host !== 'string' || typeof port !== 'number' || !Number.isInteger(port) || port <= 0) return [];
+  return [{ host: canonicalHost(host), port, label, path }];
+}
+
+/** Lower case, and IPv6 in its shortest form (`0:0::0` is `::`), so equal addresses compare equal. */
+function canonicalHost(host: string): string {
+  const h = host.toLowerCase();
+  if (isIP(h) !== 6) return h;
+  try { return new URL(`http://[${h}]/`).hostname.slice(1, -1); } catch { return h; }
+}
+
+const isWildcard = (h: string): boolean => h === '0.0.0.0' || h === '::';
+
+function overlaps(a: Bound, b: Bound): boolean {
+  if (a.port !== b.port) return false;
+  if (a.host === b.host || a.host === '::' || b.host === '::') return true;
+  // 0.0.0.0 covers IPv4 addresses and names (which may resolve to one), not IPv6 addresses.
+  if (a.host === '0.0.0.0') return isIP(b.host) !== 6;
+  if (b.host === '0.0.0.0') return isIP(a.host) !== 6;
+  return false;
 }

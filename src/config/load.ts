@@ -4,6 +4,7 @@ import { dirname, resolve } from 'node:path';
 import { LineCounter, parseDocument, type Document } from 'yaml';
 import type { core } from 'zod';
 import { crossCheck, type RawIssue } from './checks.js';
+import { checkFiles } from './files.js';
 import { interpolateDocument, type Env } from './interpolate.js';
 import { formatPath, locate, type DataPath } from './locate.js';
 import { configSchema, KNOWN_ALGORITHMS } from './schema.js';
@@ -12,6 +13,11 @@ import { ConfigError, type Config, type ConfigIssue } from './types.js';
 export interface LoadOptions {
   /** Algorithm names accepted in `algorithm:`; the balancing registry passes its own. */
   readonly algorithms?: readonly string[];
+  /**
+   * Also read the TLS files the config names and check them (files.ts): `wslb check` and the
+   * start of `run` do. A reload does not: a broken certificate then keeps the current one.
+   */
+  readonly files?: boolean;
 }
 
 /**
@@ -34,9 +40,14 @@ export function loadConfigText(text: string, file: string, env: Env = process.en
 
   const raw = dropNulls(doc.toJS({ maxAliasCount: 1000 }) ?? {});
   const abs = file ? resolve(file) : '';
-  const schema = configSchema({ baseDir: abs ? dirname(abs) : process.cwd(), algorithms: opts.algorithms ?? KNOWN_ALGORITHMS });
+  const baseDir = abs ? dirname(abs) : process.cwd();
+  const schema = configSchema({ baseDir, algorithms: opts.algorithms ?? KNOWN_ALGORITHMS });
   const result = schema.safeParse(raw);
-  const rawIssues = [...(result.success ? [] : result.error.issues.flatMap((i) => fromZod(i, raw))), ...crossCheck(raw)];
+  const rawIssues = [
+    ...(result.success ? [] : result.error.issues.flatMap((i) => fromZod(i, raw))),
+    ...crossCheck(raw),
+    ...(opts.files ? checkFiles(raw, baseDir) : []),
+  ];
   for (const r of rawIssues) {
     // A value whose ${VAR} failed is not the user's literal text: its schema errors are noise.
     if (envIssues.some((e) => isPrefix(e.path, r.path))) continue;

@@ -23,18 +23,21 @@ export function parseServerUrl(url: string): { host: string; port: number; tls: 
   return { host, port: u.port ? Number(u.port) : tls ? 443 : 80, tls };
 }
 
+// The url is checked on the field itself: an object-level transform would not run when a
+// sibling (a bad weight) already failed, and the url's own error would stay hidden until then.
+const serverUrl = z.string().superRefine((url, ctx) => {
+  const parsed = parseServerUrl(url);
+  if (typeof parsed === 'string') ctx.addIssue({ code: 'custom', message: parsed });
+});
+
 const serverSchema = z
   .strictObject({
     name: name('server').optional(),     // default: HOST:PORT of the url
-    url: z.string(),
+    url: serverUrl,
     weight: count(1).default(1),
   })
-  .transform((s, ctx): ServerConfig => {
-    const parsed = parseServerUrl(s.url);
-    if (typeof parsed === 'string') {
-      ctx.addIssue({ code: 'custom', message: parsed, path: ['url'] });
-      return z.NEVER;
-    }
+  .transform((s): ServerConfig => {
+    const parsed = parseServerUrl(s.url) as Exclude<ReturnType<typeof parseServerUrl>, string>;   // checked by serverUrl
     return { name: s.name ?? `${parsed.host}:${parsed.port}`, url: s.url, ...parsed, weight: s.weight };
   });
 
@@ -71,11 +74,7 @@ const loadSchema = z.strictObject({
   port: port({ allowZero: false }).optional(),          // snmp: default 161; http: the server's own port
   community: z.string().default('public'),
   oids: z.record(z.string(), z.string().regex(/^\d+(\.\d+)*$/, { error: 'expected a numeric OID such as 1.3.6.1.4.1.2021.10.1.3.1' })).optional(),
-}).superRefine((v, ctx) => {
-  if (v.source === 'snmp' && (!v.oids || !Object.keys(v.oids).length)) {
-    ctx.addIssue({ code: 'custom', path: ['oids'], message: 'source: snmp needs oids: { NAME: OID, ... } (the fields the score formula reads)' });
-  }
-});
+});   // source: snmp without oids is refused in checks.ts, so a bad sibling key cannot hide it
 
 const rebalanceSchema = z.strictObject({
   tolerance: z.number().min(1).default(1.25),
