@@ -3,6 +3,7 @@
 import { checkModules } from './balancing/module.js';
 import { defaultDeps } from './balancing/index.js';
 import { loadConfigFile } from './config/load.js';
+import { restartRequired } from './config/restart-required.js';
 import { summarize } from './config/summary.js';
 import { ConfigError, formatIssue, type Config } from './config/types.js';
 import { AdminServer } from './admin/server.js';
@@ -11,7 +12,8 @@ import { Listener } from './edge/listener.js';
 import type { Logger } from './log.js';
 import { Runtime } from './runtime.js';
 
-export type ReloadOutcome = { ok: true; summary: string } | { ok: false; errors: string[] };
+/** `restartRequired`: keys whose new values wait for a restart (src/config/restart-required.ts); empty when everything applied. */
+export type ReloadOutcome = { ok: true; summary: string; restartRequired: string[] } | { ok: false; errors: string[] };
 
 export class Balancer {
   readonly runtime: Runtime;
@@ -22,10 +24,13 @@ export class Balancer {
   #closing: Promise<void> | null = null;
 
   readonly #withAdmin: boolean;
+  /** What this process started with: listeners and admin keep it until a restart, whatever reloads say. */
+  readonly #started: Config;
 
   /** `admin: false`: no admin listener (a cluster worker; the primary serves the admin API). */
   constructor(config: Config, log: Logger, opts: { admin?: boolean } = {}) {
     this.#withAdmin = opts.admin ?? true;
+    this.#started = config;
     this.#log = log;
     this.runtime = new Runtime(config, log);
     this.#listeners = config.listeners.map((l) => new Listener(this.runtime, l));
@@ -83,13 +88,17 @@ export class Balancer {
       this.#log.error({ result: 'error', errors: issues }, 'reload');
       return { ok: false, errors: issues };
     }
-    const changed = JSON.stringify(next.listeners) !== JSON.stringify(rt.config.listeners)
-      || JSON.stringify(next.admin) !== JSON.stringify(rt.config.admin);
+    // Against the started config, not the previous file: the warning lasts as long as the difference.
+    const restart = restartRequired(this.#started, next);
     rt.applyConfig(next);
-    rt.reloads.ok++;
+    // Children made without a level of their own (pino) inherit this one.
+    this.#log.level = next.log.level;
+    if (restart.length) rt.reloads.ok_restart_required++;
+    else rt.reloads.ok++;
     const summary = summarize(next);
-    this.#log.info({ result: 'ok', summary, ...(changed ? { warning: 'listeners and admin changes need a restart; kept the old ones' } : {}) }, 'reload');
-    return { ok: true, summary };
+    if (restart.length) this.#log.warn({ result: 'ok', summary, restart_required: restart, warning: 'these keys need a restart; their running values stay' }, 'reload');
+    else this.#log.info({ result: 'ok', summary, restart_required: restart }, 'reload');
+    return { ok: true, summary, restartRequired: restart };
   }
 
   proxyPort(i = 0): number {

@@ -93,7 +93,8 @@ export class Runtime {
 
   /** Hooks run after a successful reload (listeners take new timeouts, metrics count it). */
   readonly reloadHooks: ((config: Config) => void)[] = [];
-  readonly reloads = { ok: 0, error: 0 };
+  /** Reload results: applied, applied but some keys wait for a restart (src/config/restart-required.ts), refused. */
+  readonly reloads = { ok: 0, ok_restart_required: 0, error: 0 };
   /** Called with EMFILE/ENFILE when the process runs out of descriptors (listeners pause accepting: src/edge/accept-guard.ts). */
   readonly exhaustionHooks: ((code: string) => void)[] = [];
   /** Called after an admin action applied here (the Redis share publishes it to the other instances). */

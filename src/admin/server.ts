@@ -12,7 +12,7 @@ import { listenTcp } from '../listen.js';
 import type { Tick } from '../metrics/sampler.js';
 
 /** What Balancer.reload() answers (src/main.ts). */
-export type ReloadOutcome = { ok: true; summary: string } | { ok: false; errors: string[] };
+export type ReloadOutcome = { ok: true; summary: string; restartRequired: string[] } | { ok: false; errors: string[] };
 
 export interface AdminHooks {
   /** Re-reads the config file; absent: POST /reload answers 501. */
@@ -116,7 +116,7 @@ export class AdminServer {
     const reload = this.#hooks.reload;
     if (!reload) return fail(res, 'WSLB_ERR_ADMIN_NO_RELOAD', 'reload is not available in this process');
     const outcome = await reload();
-    if (outcome.ok) return json(res, 200, { result: 'ok', summary: outcome.summary });
+    if (outcome.ok) return json(res, 200, { result: 'ok', summary: outcome.summary, restart_required: outcome.restartRequired });
     fail(res, 'WSLB_ERR_ADMIN_RELOAD', 'invalid configuration; the old one stays', {}, { errors: outcome.errors });
   }
 

@@ -56,7 +56,7 @@ export class PrimaryAdmin {
         if (!post) return this.#method(res, 'POST');
         if (!this.#authorized(req, res)) return;
         const outcome = await this.#p.reload();
-        if (outcome.ok) return json(res, 200, { result: 'ok', summary: outcome.summary });
+        if (outcome.ok) return json(res, 200, { result: 'ok', summary: outcome.summary, restart_required: outcome.restartRequired });
         return fail(res, 'WSLB_ERR_ADMIN_RELOAD', 'invalid configuration; the old one stays', {}, { errors: outcome.errors });
       }
       case '/workers/restart': {

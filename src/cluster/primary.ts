@@ -12,6 +12,7 @@ import { checkModules } from '../balancing/module.js';
 import { defaultDeps } from '../balancing/index.js';
 import { loadConfigFile } from '../config/load.js';
 import { ConfigError, formatIssue, type Config } from '../config/types.js';
+import { ownedByPrimary, restartRequired } from '../config/restart-required.js';
 import type { Logger } from '../log.js';
 import { FarmHub } from './farm-hub.js';
 import { HealthHub } from './health-hub.js';
@@ -45,8 +46,12 @@ export class Primary {
   readonly metrics: TreeMetrics;
   #timer: NodeJS.Timeout | null = null;
 
+  /** What the primary started with: its admin listener, worker count and Redis link keep it until a restart. */
+  readonly #started: Config;
+
   constructor(config: Config, log: Logger) {
     this.config = config;
+    this.#started = config;
     this.log = log;
     this.health = new HealthHub(config, log, (states) => this.supervisor.broadcast({ t: 'health', states }));
     this.farm = new FarmHub(this.health, log, (w, m) => this.supervisor.send(w, m));
@@ -99,7 +104,7 @@ export class Primary {
    * Validates the file here first, so either every worker takes the new config or none does;
    * then the primary's health checks and every worker reload from the same file.
    */
-  async reload(): Promise<{ ok: true; summary: unknown } | { ok: false; errors: string[] }> {
+  async reload(): Promise<{ ok: true; summary: unknown; restartRequired: string[] } | { ok: false; errors: string[] }> {
     let next: Config;
     try {
       next = loadConfigFile(this.config.file);
@@ -111,14 +116,21 @@ export class Primary {
       return { ok: false, errors };
     }
     this.config = next;
+    this.log.level = next.log.level;
     this.health.apply(next);
     const replies = await this.supervisor.askAll({ t: 'reload' });
     this.farm.reloaded(next);   // load pollers follow the config; workers get full records again
     const failed = replies.filter((r) => !r.reply?.ok).map((r) => `worker ${r.slot.id}: ${JSON.stringify(r.reply?.body ?? 'no answer')}`);
     this.supervisor.broadcast({ t: 'health', states: this.health.snapshot() });
     if (failed.length) return { ok: false, errors: failed };
-    this.log.info({ result: 'ok', workers: replies.length }, 'reload');
-    return { ok: true, summary: (replies[0]?.reply?.body as { summary?: unknown } | undefined)?.summary ?? null };
+    // The primary's own keys against what it started with; the rest as each worker runs them.
+    const restart = new Set(restartRequired(this.#started, next).filter(ownedByPrimary));
+    for (const r of replies) for (const k of (r.reply?.body as { restartRequired?: string[] } | undefined)?.restartRequired ?? []) if (!ownedByPrimary(k)) restart.add(k);
+    const restartList = [...restart];
+    const summary = (replies[0]?.reply?.body as { summary?: unknown } | undefined)?.summary ?? null;
+    if (restartList.length) this.log.warn({ result: 'ok', workers: replies.length, summary, restart_required: restartList, warning: 'these keys need a restart; their running values stay' }, 'reload');
+    else this.log.info({ result: 'ok', workers: replies.length, summary, restart_required: restartList }, 'reload');
+    return { ok: true, summary, restartRequired: restartList };
   }
 
   /**

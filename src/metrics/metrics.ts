@@ -169,6 +169,7 @@ export class Metrics {
       collect() {
         this.reset();
         this.inc({ result: 'ok' }, rt.reloads.ok);
+        this.inc({ result: 'ok_restart_required' }, rt.reloads.ok_restart_required);
         this.inc({ result: 'error' }, rt.reloads.error);
       },
     });

@@ -100,7 +100,7 @@ t.test('POST /reload: 200 with the summary, 400 with the errors (old config stay
   writeFileSync(file, farmYaml({ servers: backends.map((be) => ({ name: be.name, url: be.url })) }));
   let res = await fetch(`http://127.0.0.1:${b.adminPort()}/reload`, { method: 'POST' });
   t.equal(res.status, 200);
-  t.same(await res.json(), { result: 'ok', summary: 'ok: 1 routes, 1 pools, 2 servers' });
+  t.same(await res.json(), { result: 'ok', summary: 'ok: 1 routes, 1 pools, 2 servers', restart_required: [] });
   t.same(b.runtime.pools.get('p')!.servers.map((s) => s.name), ['rl-1', 'rl-2']);
 
   writeFileSync(file, 'pools: { p: { algorithm: robin } }\n');
