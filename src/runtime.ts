@@ -254,10 +254,11 @@ export class Runtime {
     return socket instanceof TLSSocket;
   }
 
-  onRejected(route: string, code: ErrorCode): void {
+  /** `client`: the client address (PROXY / trusted X-Forwarded-For aware) for the rate-limited log line, when known. */
+  onRejected(route: string, code: ErrorCode, client?: string): void {
     const s = this.#stats(route);
     s.rejections.set(code, (s.rejections.get(code) ?? 0) + 1);
-    this.telemetry.rejected(route, code);
+    this.telemetry.rejected(route, code, client);
   }
 
   /** `ms`: the whole handshake; `serverMs`: the server's own upgrade round trip (request sent -> 101), fed to its RTT EWMA. */

@@ -18,7 +18,7 @@ export function isAction(s: string): s is Action {
  * progress stops; tunnels already sent their close frame finish closing).
  * Health state is never touched (STYLE habit 3): an enabled server that fails its checks stays down.
  */
-export function applyAction(rt: Runtime, server: Server, action: Action, propagate = true): void {
+export function applyAction(rt: Runtime, server: Server, action: Action, propagate = true, caller?: string): void {
   switch (action) {
     case 'drain': {
       const pool = rt.pools.get(server.pool);
@@ -37,7 +37,8 @@ export function applyAction(rt: Runtime, server: Server, action: Action, propaga
       break;
   }
   // The state change itself is logged by the pool's state listener ("server state changed").
-  rt.log.info({ pool: server.pool, server: server.name, action }, 'admin action');
+  // `caller`: the admin client's address, when the request arrived here (not relayed by a primary or another instance).
+  rt.log.info(caller === undefined ? { pool: server.pool, server: server.name, action } : { pool: server.pool, server: server.name, action, caller }, 'admin action');
   // Actions received from another instance (propagate = false) are not sent back out.
   if (propagate) for (const h of rt.actionHooks) h(server, action);
 }

@@ -9,6 +9,7 @@ import { EventStreams } from './events.js';
 import { fail, json, noContent, text } from './respond.js';
 import { statusDocument, type ListenerAddress } from './status.js';
 import { listenTcp } from '../listen.js';
+import { normalizeAddress } from '../edge/client-address.js';
 import type { Tick } from '../metrics/sampler.js';
 
 /** What Balancer.reload() answers (src/main.ts). */
@@ -34,7 +35,7 @@ export class AdminServer {
     this.#rt = rt;
     this.#listeners = listeners;
     this.#hooks = hooks;
-    this.#token = new TokenCheck(rt.config.admin.token);
+    this.#token = new TokenCheck(rt.config.admin.token, rt.log);
     this.#events = new EventStreams(rt.telemetry.sampler, (tick) => ({
       t: tick.sample.t,
       auth: this.#token.required,
@@ -67,6 +68,8 @@ export class AdminServer {
         return this.#events.open(req, res);
       case '/reload':
         if (!this.#allow(req, res, 'POST') || !this.#authorized(req, res)) return;
+        // Who asked; the outcome follows on the `reload` line.
+        this.#rt.log.info({ action: 'reload', caller: normalizeAddress(req.socket.remoteAddress ?? '') }, 'admin action');
         return void this.#reload(res).catch((err: unknown) => {
           this.#rt.log.error({ err }, 'reload failed');
           if (!res.headersSent) fail(res, 'WSLB_ERR_ADMIN_INTERNAL', 'reload failed');
@@ -80,7 +83,7 @@ export class AdminServer {
     const m = SERVER_ACTION.exec(path);
     if (m && isAction(m[3]!)) {
       if (!this.#allow(req, res, 'POST') || !this.#authorized(req, res)) return;
-      return this.#serverAction(res, m[1]!, m[2]!, m[3]);
+      return this.#serverAction(req, res, m[1]!, m[2]!, m[3]);
     }
     fail(res, 'WSLB_ERR_ADMIN_NOT_FOUND', `no admin endpoint ${path}`);
   };
@@ -95,7 +98,7 @@ export class AdminServer {
     }
   }
 
-  #serverAction(res: ServerResponse, rawPool: string, rawServer: string, action: 'drain' | 'enable' | 'disable'): void {
+  #serverAction(req: IncomingMessage, res: ServerResponse, rawPool: string, rawServer: string, action: 'drain' | 'enable' | 'disable'): void {
     let poolName: string;
     let serverName: string;
     try {
@@ -108,7 +111,7 @@ export class AdminServer {
     if (!pool) return fail(res, 'WSLB_ERR_ADMIN_UNKNOWN_POOL', `no pool "${poolName}"`);
     const server = pool.server(serverName);
     if (!server) return fail(res, 'WSLB_ERR_ADMIN_UNKNOWN_SERVER', `no server "${serverName}" in pool "${poolName}"`);
-    applyAction(this.#rt, server, action);
+    applyAction(this.#rt, server, action, true, normalizeAddress(req.socket.remoteAddress ?? ''));
     noContent(res);
   }
 

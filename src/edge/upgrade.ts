@@ -213,7 +213,7 @@ export class UpgradeAttempt {
   }
 
   #reject(code: ErrorCode, route: string, extra: [string, string][] = []): void {
-    this.#rt.onRejected(route, code);
+    this.#rt.onRejected(route, code, this.#clientAddress());
     if (this.#clientGone) { this.#client.destroy(); return; }
     this.#client.off('data', this.clientOnData);
     rejectSocket(this.#client, code, extra);

@@ -250,7 +250,7 @@ export class HttpExchange {
 
   /** Rejects before a response started, cuts it otherwise; the failure is counted for the route. */
   #fail(code: ErrorCode, extra: readonly [string, string][] = [], route = this.#route.config.name): void {
-    this.#host.rt.onRejected(route, code);
+    this.#host.rt.onRejected(route, code, this.#address);
     this.#abortUpstream();
     if (!this.#res.headersSent) this.#req.resume();   // unread body: let the socket close cleanly after the answer
     respondError(this.#res, code, extra);

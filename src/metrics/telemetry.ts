@@ -49,9 +49,9 @@ export class Telemetry {
     this.metrics.exchangeClosed(route, server);
   }
 
-  /** Every pre-upgrade refusal (route "" when none matched). */
-  rejected(route: string, code: ErrorCode): void {
-    this.rejections.note(route, code, ERRORS[code].status);
+  /** Every pre-upgrade refusal (route "" when none matched); `client`: the address as the per-IP limits see it, when known. */
+  rejected(route: string, code: ErrorCode, client?: string): void {
+    this.rejections.note(route, code, ERRORS[code].status, client);
   }
 
   /**
