@@ -13,6 +13,7 @@ export const ADMIN_ERRORS = {
   WSLB_ERR_ADMIN_RELOAD:         400,   // the new config is invalid; the old one stays
   WSLB_ERR_ADMIN_NO_RELOAD:      501,
   WSLB_ERR_ADMIN_BUSY:           503,   // too many dashboard event streams
+  WSLB_ERR_ADMIN_OVERLOADED:     503,   // too many /metrics and /status requests at once
   WSLB_ERR_ADMIN_INTERNAL:       500,
 } as const;
 

@@ -10,6 +10,7 @@ import { fail, json, noContent, text } from './respond.js';
 import { statusDocument, type ListenerAddress } from './status.js';
 import { listenTcp } from '../listen.js';
 import { normalizeAddress } from '../edge/client-address.js';
+import { RenderGate } from '../metrics/render-gate.js';
 import type { Tick } from '../metrics/sampler.js';
 
 /** What Balancer.reload() answers (src/main.ts). */
@@ -20,6 +21,20 @@ export interface AdminHooks {
   reload?: () => Promise<ReloadOutcome>;
 }
 
+/**
+ * How /metrics and /status stay cheap under a scrape storm (a render costs ~1 ms of event loop,
+ * every tunnel waits behind it): one render per interval shared by all waiting requests, and a
+ * bound on those requests. Defaults: RENDER_INTERVAL_MS and MAX_RENDER_REQUESTS.
+ */
+export interface AdminLimits {
+  readonly renderIntervalMs?: number;
+  /** /metrics and /status requests in flight at once; past it 503 WSLB_ERR_ADMIN_OVERLOADED. */
+  readonly maxRenderRequests?: number;
+}
+
+export const RENDER_INTERVAL_MS = 250;
+export const MAX_RENDER_REQUESTS = 64;
+
 const SERVER_ACTION = /^\/pools\/([^/]+)\/servers\/([^/]+)\/([^/]+)$/;
 
 export class AdminServer {
@@ -29,9 +44,13 @@ export class AdminServer {
   // Read once: admin settings need a restart to change (as the listener's address does).
   readonly #token: TokenCheck;
   readonly #events: EventStreams<Tick>;
+  readonly #metricsGate: RenderGate<string>;
+  readonly #statusGate: RenderGate<string>;
+  readonly #maxRenderRequests: number;
+  #renderRequests = 0;
   readonly server: http.Server;
 
-  constructor(rt: Runtime, listeners: () => readonly ListenerAddress[], hooks: AdminHooks = {}) {
+  constructor(rt: Runtime, listeners: () => readonly ListenerAddress[], hooks: AdminHooks = {}, limits: AdminLimits = {}) {
     this.#rt = rt;
     this.#listeners = listeners;
     this.#hooks = hooks;
@@ -44,7 +63,16 @@ export class AdminServer {
       totals: tick.totals,
       sample: tick.sample,
     }));
+    const interval = limits.renderIntervalMs ?? RENDER_INTERVAL_MS;
+    this.#metricsGate = new RenderGate(() => rt.telemetry.metrics.text(), interval);
+    this.#statusGate = new RenderGate(() => `${JSON.stringify(statusDocument(rt, listeners()))}\n`, interval);
+    this.#maxRenderRequests = limits.maxRenderRequests ?? MAX_RENDER_REQUESTS;
     this.server = http.createServer({ headersTimeout: 10_000, requestTimeout: 30_000 }, this.onRequest);
+  }
+
+  /** Renders run so far, by endpoint (tests and the bench read them). */
+  get renders(): { metrics: number; status: number } {
+    return { metrics: this.#metricsGate.renders, status: this.#statusGate.renders };
   }
 
   onRequest = (req: IncomingMessage, res: ServerResponse): void => {
@@ -59,10 +87,10 @@ export class AdminServer {
         return text(res, this.#rt.draining ? 503 : 200, this.#rt.draining ? 'draining\n' : 'ok\n');
       case '/status':
         if (!this.#allow(req, res, 'GET')) return;
-        return json(res, 200, statusDocument(this.#rt, this.#listeners()));
+        return void this.#rendered(res, this.#statusGate, 'application/json', 'status');
       case '/metrics':
         if (!this.#allow(req, res, 'GET')) return;
-        return void this.#metrics(res);
+        return void this.#rendered(res, this.#metricsGate, this.#rt.telemetry.metrics.contentType, 'metrics collection');
       case '/events':
         if (!this.#allow(req, res, 'GET')) return;
         return this.#events.open(req, res);
@@ -88,13 +116,20 @@ export class AdminServer {
     fail(res, 'WSLB_ERR_ADMIN_NOT_FOUND', `no admin endpoint ${path}`);
   };
 
-  async #metrics(res: ServerResponse): Promise<void> {
+  /** /metrics and /status: bounded in number, answered from the shared render (src/metrics/render-gate.ts). */
+  async #rendered(res: ServerResponse, gate: RenderGate<string>, type: string, what: string): Promise<void> {
+    if (this.#renderRequests >= this.#maxRenderRequests) {
+      return fail(res, 'WSLB_ERR_ADMIN_OVERLOADED', `more than ${this.#maxRenderRequests} /metrics and /status requests at once`,
+        { 'Retry-After': '1', 'X-Wslb-Error': 'WSLB_ERR_ADMIN_OVERLOADED' });
+    }
+    this.#renderRequests++;
+    res.once('close', () => { this.#renderRequests--; });
     try {
-      const m = this.#rt.telemetry.metrics;
-      text(res, 200, await m.text(), m.contentType);
+      const body = await gate.get();
+      if (!res.destroyed) text(res, 200, body, type);
     } catch (err) {
-      this.#rt.log.error({ err }, 'metrics collection failed');
-      fail(res, 'WSLB_ERR_ADMIN_INTERNAL', 'metrics collection failed');
+      this.#rt.log.error({ err }, `${what} failed`);
+      if (!res.headersSent && !res.destroyed) fail(res, 'WSLB_ERR_ADMIN_INTERNAL', `${what} failed`);
     }
   }
 
@@ -153,6 +188,8 @@ export class AdminServer {
   close(): Promise<void> {
     return new Promise((resolve) => {
       this.#events.closeAll();
+      this.#metricsGate.close();
+      this.#statusGate.close();
       this.server.close(() => resolve());
       this.server.closeAllConnections();
     });

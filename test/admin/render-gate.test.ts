@@ -1,0 +1,120 @@
+/** Scrape storms: /metrics and /status render at most once per interval, shared by every waiting request, never older than the request; past a bound 503. */
+
+import t, { type Test } from 'tap';
+import http from 'node:http';
+import { AdminServer } from '../../src/admin/server.js';
+import { RenderGate } from '../../src/metrics/render-gate.js';
+import { startEchoBackends } from '../helpers/backend.js';
+import { startBalancer } from '../helpers/balancer.js';
+import type { Balancer } from '../../src/main.js';
+
+interface Answer { status: number; headers: http.IncomingHttpHeaders; body: string }
+
+/** One GET on its own connection (no agent): concurrent calls are concurrent requests. */
+function get(port: number, path: string): Promise<Answer> {
+  return new Promise((resolve, reject) => {
+    const req = http.get({ host: '127.0.0.1', port, path, agent: false }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (d: string) => { body += d; });
+      res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body }));
+    });
+    req.on('error', reject);
+  });
+}
+
+async function adminOn(t: Test, b: Balancer, renderIntervalMs: number, maxRenderRequests: number): Promise<{ admin: AdminServer; port: number }> {
+  const admin = new AdminServer(b.runtime, () => [], {}, { renderIntervalMs, maxRenderRequests });
+  const { port } = await admin.listen(0, '127.0.0.1');
+  t.teardown(() => admin.close());
+  return { admin, port };
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+t.test('RenderGate: at once when quiet, one shared render per interval, in-flight renders joined, failures not kept', async (t) => {
+  let n = 0;
+  let release: (() => void) | null = null;
+  let slow = false;
+  const gate = new RenderGate(async () => {
+    n++;
+    if (slow) await new Promise<void>((r) => { release = r; });
+    return `render ${n}`;
+  }, 150);
+  t.equal(await gate.get(), 'render 1', 'the first request renders at once');
+  const batch = await Promise.all(Array.from({ length: 50 }, () => gate.get()));
+  t.same(new Set(batch), new Set(['render 2']), '50 requests within the interval share one (new) render');
+  t.equal(gate.renders, 2);
+  await sleep(200);
+  slow = true;
+  const first = gate.get();
+  await sleep(10);
+  t.equal(gate.renders, 3, 'after a quiet interval: rendered at once');
+  const joined = [gate.get(), gate.get()];
+  release!();
+  t.same(await Promise.all([first, ...joined]), ['render 3', 'render 3', 'render 3'], 'requests during a render in flight await it');
+  t.equal(gate.renders, 3, 'not repeated');
+
+  let fail = true;
+  const flaky = new RenderGate(() => { if (fail) throw new Error('boom'); return 'ok'; }, 0);
+  await t.rejects(flaky.get(), /boom/);
+  fail = false;
+  t.equal(await flaky.get(), 'ok', 'a failed render is not served again');
+});
+
+t.test('N concurrent /metrics and /status requests: one render each, and the answer reflects state from after the request', async (t) => {
+  const backends = await startEchoBackends(2, 'g');
+  t.teardown(() => Promise.all(backends.map((be) => be.close())));
+  const b = await startBalancer(t, { servers: backends.map((be) => ({ name: be.name, url: be.url })) });
+  const { admin, port } = await adminOn(t, b, 300, 100);
+
+  t.equal((await get(port, '/metrics')).status, 200);
+  t.equal((await get(port, '/status')).status, 200);
+  t.same(admin.renders, { metrics: 1, status: 1 }, 'one render each');
+
+  const answers = await Promise.all([
+    ...Array.from({ length: 40 }, () => get(port, '/metrics')),
+    ...Array.from({ length: 40 }, () => get(port, '/status')),
+  ]);
+  t.ok(answers.every((a) => a.status === 200), 'all 80 answered 200');
+  t.same(admin.renders, { metrics: 2, status: 2 }, '40 concurrent requests per endpoint: exactly one more render each');
+  t.equal(new Set(answers.slice(0, 40).map((a) => a.body)).size, 1, 'the same /metrics text for all');
+
+  // Right after a render, a state change: the next request waits for a new render instead of getting the old one.
+  b.runtime.pools.get('p')!.server('g-1')!.enabled = false;
+  const doc = JSON.parse((await get(port, '/status')).body) as { pools: { p: { servers: { name: string; state: string }[] } } };
+  t.equal(doc.pools.p.servers.find((s) => s.name === 'g-1')!.state, 'disabled', 'never older than the request');
+  t.same(admin.renders, { metrics: 2, status: 3 });
+
+  // Past the interval with nothing waiting: the next request renders at once, the previous text is not reused.
+  await sleep(350);
+  const before = admin.renders.metrics;
+  t.equal((await get(port, '/metrics')).status, 200);
+  t.equal(admin.renders.metrics, before + 1, 'a new render after the interval');
+});
+
+t.test('past maxRenderRequests waiting: 503 WSLB_ERR_ADMIN_OVERLOADED with Retry-After; /healthz unaffected; slots come back', async (t) => {
+  const backends = await startEchoBackends(1, 'h');
+  t.teardown(() => Promise.all(backends.map((be) => be.close())));
+  const b = await startBalancer(t, { servers: [{ name: 'h-1', url: backends[0]!.url }] });
+  const { admin, port } = await adminOn(t, b, 1000, 3);
+
+  t.equal((await get(port, '/metrics')).status, 200, 'warm: the next render is 1 s away');
+  t.equal((await get(port, '/status')).status, 200);
+  const storm = Array.from({ length: 5 }, (_, i) => get(port, i % 2 ? '/status' : '/metrics'));
+  const refused = await Promise.race([Promise.all(storm), sleep(700).then(() => null)]);
+  t.equal(refused, null, 'three wait for the next render');
+  t.equal((await get(port, '/healthz')).status, 200, '/healthz is not bounded');
+  const answers = await Promise.all(storm);
+  const over = answers.filter((a) => a.status === 503);
+  t.equal(answers.filter((a) => a.status === 200).length, 3, 'three answered from the shared render');
+  t.equal(over.length, 2, 'two over the bound');
+  for (const a of over) {
+    t.equal(a.headers['retry-after'], '1');
+    t.equal(a.headers['x-wslb-error'], 'WSLB_ERR_ADMIN_OVERLOADED');
+    t.equal((JSON.parse(a.body) as { error: { code: string } }).error.code, 'WSLB_ERR_ADMIN_OVERLOADED');
+  }
+  t.same(admin.renders, { metrics: 2, status: 2 }, 'one render per endpoint for the whole batch');
+  const again = await Promise.all(Array.from({ length: 3 }, () => get(port, '/metrics')));
+  t.same(again.map((a) => a.status), [200, 200, 200], 'the slots were released');
+});
