@@ -9,7 +9,7 @@ import type { ErrorCode } from './errors.js';
 import type { Logger } from './log.js';
 import { Pool } from './pool/pool.js';
 import { logStateChanges } from './pool/health.js';
-import { serverConfigOf, type Server } from './pool/server.js';
+import { serverConfigOf, type Server, type StateListener } from './pool/server.js';
 import { TunnelSet } from './tunnel/tunnel-set.js';
 import { Admission } from './edge/admission.js';
 import { HttpFallback } from './http/fallback.js';
@@ -62,6 +62,7 @@ export class Runtime {
     this.config = config;
     this.log = log;
     this.telemetry = new Telemetry(this, log);
+    this.logStateChange = logStateChanges(log);
     for (const p of Object.values(config.pools)) this.pools.set(p.name, this.#watch(this.#newPool(p)));
     this.routes = this.#buildRoutes(config);
     this.tunnels = new TunnelSet({ idleMs: config.timeouts.idle, stallMs: config.limits.stall });
@@ -160,9 +161,15 @@ export class Runtime {
 
   readonly #parts = new Map<Pool, { close(): void }[]>();
 
-  /** Logs every server state change of `pool` (the `server state changed` line). */
+  /**
+   * Writes the `server state changed` line of every pool. A cluster worker swaps in a filter
+   * (src/cluster/worker.ts) so each change is logged once per process tree.
+   */
+  logStateChange: StateListener;
+
+  /** Logs every server state change of `pool` through `logStateChange`. */
   #watch(pool: Pool): Pool {
-    pool.onStateChange(logStateChanges(this.log));
+    pool.onStateChange((...change) => this.logStateChange(...change));
     return pool;
   }
 

@@ -27,9 +27,9 @@ export class HealthHub {
     for (const pc of Object.values(config.pools)) {
       if (pc.discover) continue;
       const pool = this.pools.get(pc.name);
-      if (pool) { pool.update(pc); continue; }
+      if (pool) { pool.update(pc); pool.retired.clear(); continue; }   // the workers drain removed servers; nothing to keep here
       const created = new Pool(pc);
-      created.onStateChange(logStateChanges(this.#log));
+      created.onStateChange(logStateChanges(this.#log));   // the tree's one line per health change (workers skip them)
       created.onStateChange((s) => this.#onChange([{ pool: s.pool, server: s.name, healthy: s.healthy, reason: s.downReason }]));
       this.pools.set(pc.name, created);
       this.#first.add(created.start());

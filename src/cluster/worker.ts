@@ -5,6 +5,8 @@ import { CLOSE } from '../errors.js';
 import { statusDocument } from '../admin/status.js';
 import type { Config } from '../config/types.js';
 import type { Logger } from '../log.js';
+import { logStateChanges } from '../pool/health.js';
+import type { StateListener } from '../pool/server.js';
 import { Balancer } from '../main.js';
 import type { Runtime } from '../runtime.js';
 import type { Counts } from './counts.js';
@@ -32,10 +34,26 @@ function stopHealthChecks(rt: Runtime): void {
   for (const p of rt.pools.values()) if (!p.config.discover) p.health.destroy();
 }
 
+/**
+ * The `server state changed` lines a worker writes, so each change is logged once per process tree:
+ * - health of a configured pool: never (the primary checks and logs; workers only apply its results);
+ * - admin enable/disable/drain and removal by a reload, which every worker applies alike: worker 1 only;
+ * - outlier ejections and anything in a discovered pool: every worker, as its own (ejections are
+ *   each worker's passive observation; a discovered pool's lookups and checks run in each worker).
+ *   Those lines carry the `worker` field of the worker's logger.
+ */
+export function workerStateLog(rt: Runtime, log: Logger, slot: number): StateListener {
+  const write = logStateChanges(log);
+  return (server, from, to, reason, bit) => {
+    const own = bit === 'ejected' || rt.pools.get(server.pool)?.config.discover !== undefined;
+    if (own || (bit !== 'healthy' && slot === 1)) write(server, from, to, reason, bit);
+  };
+}
+
 function applyHealth(rt: Runtime, states: readonly HealthState[]): void {
   for (const st of states) {
     const server = rt.pools.get(st.pool)?.server(st.server);
-    if (!server || server.healthy === st.healthy) continue;
+    if (!server || (server.known && server.healthy === st.healthy)) continue;
     server.downReason = st.reason;
     server.healthy = st.healthy;
   }
@@ -44,6 +62,7 @@ function applyHealth(rt: Runtime, states: readonly HealthState[]): void {
 export async function runWorker(config: Config, log: Logger): Promise<Balancer> {
   const balancer = new Balancer(config, log, { admin: false });
   const rt = balancer.runtime;
+  rt.logStateChange = workerStateLog(rt, log, Number(process.env.WSLB_WORKER_SLOT));
   stopHealthChecks(rt);
   // Load polls run once, in the primary (except discovered pools, whose members only this worker knows); kept across reloads.
   rt.monitors.pollsHere = (p) => p.config.discover !== undefined;

@@ -200,8 +200,8 @@ export class HealthChecker {
     }
     const flip = t.counter.observe(r.ok, cfg.rise, cfg.fall);
     if (flip !== null) server.healthy = flip;
-    // A websocket check is a real upgrade: passing it disproves what got the server ejected.
     else if (!server.known) server.healthy = t.counter.up;   // a first result is reported even when the server stays down
+    // A websocket check is a real upgrade: passing it disproves what got the server ejected.
     if (r.ok && cfg.check === 'websocket' && server.ejected) this.#pool.outlier?.endEarly(server, 'websocket health check passed');
   }
 
@@ -222,7 +222,11 @@ export class HealthChecker {
   }
 }
 
-/** The `server state changed` log line: info when a server comes up, warn when it leaves `up`. */
+/**
+ * The `server state changed` log line: info when a server comes up, warn when it is anything else.
+ * A server's first health result is one such line with `from: "unknown"` (up or down with its reason),
+ * so a server that is down from the start is logged too.
+ */
 export function logStateChanges(log: Logger): StateListener {
   return (server, from, to, reason) => {
     const fields = { pool: server.pool, server: server.name, from, to, reason };
