@@ -67,6 +67,19 @@ t.test('the runtime stage copies what the build stage makes, and what it runs im
     "wslb-bench's generator process (started by path, not imported) is walked too");
 });
 
+t.test('every file a stage copies from the build context exists and is not in .dockerignore', async (t) => {
+  // .dockerignore patterns are anchored at the context root; `*` stays within one path segment.
+  const ignore = fs.readFileSync('.dockerignore', 'utf8').split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('#'))
+    .map((p) => new RegExp(`^${p.replace(/^\/+|\/+$/g, '').replace(/[.+?^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '[^/]*')}(/|$)`));
+  const sources = stages.flatMap((s) => s.instructions.filter((i) => i.op === 'COPY').map(copyArgs)).filter((c) => c.from === null).flatMap((c) => c.sources);
+  t.ok(sources.length >= 4, `context sources: ${sources.join(' ')}`);
+  for (const src of sources) {
+    t.ok(fs.existsSync(src), `${src} exists`);
+    t.notOk(ignore.some((re) => re.test(src)), `${src} is sent to the builder`);
+  }
+  for (const heavy of ['node_modules', 'dist', '.git']) t.ok(ignore.some((re) => re.test(heavy)), `${heavy} stays out of the context`);
+});
+
 t.test('npm ci --omit=dev in a copy of the stage, then check, run, echo, HEALTHCHECK, wslb-bench, SIGTERM', async (t) => {
   // Outside the repository: a node_modules in any parent directory would hide a missing package.
   const app = fs.mkdtempSync(path.join(os.tmpdir(), 'wslb-image-'));
@@ -144,7 +157,7 @@ t.test('npm ci --omit=dev in a copy of the stage, then check, run, echo, HEALTHC
 
   // wslb-bench is shipped too: a 20-message echo run through the balancer, with its generator process.
   const bench = await exec(['node', pkg.bin['wslb-bench']!, 'echo', '-u', `ws://127.0.0.1:${ports.proxy}/`, '-c', '1', '-p', '1',
-    '-w', '0', '-d', '2s', '--drain', '200', '--max-messages', '20', '-q'], app);
+    '-w', '0s', '-d', '2s', '--drain', '200ms', '--max-messages', '20', '-q'], app);
   t.equal(bench.code, 0, 'wslb-bench exits 0', { output: bench.out });
   t.match(bench.out, /messages received\s+20\b/);
 
