@@ -11,6 +11,7 @@ import type { ListenerAddress } from './admin/status.js';
 import { Listener } from './edge/listener.js';
 import type { Logger } from './log.js';
 import { Runtime } from './runtime.js';
+import type { SecureContextOptions } from 'node:tls';
 
 /** `restartRequired`: keys whose new values wait for a restart (src/config/restart-required.ts); empty when everything applied. */
 export type ReloadOutcome = { ok: true; summary: string; restartRequired: string[] } | { ok: false; errors: string[] };
@@ -78,10 +79,15 @@ export class Balancer {
   async #reload(env: NodeJS.ProcessEnv): Promise<ReloadOutcome> {
     const rt = this.runtime;
     let next: Config;
+    let certificates: (SecureContextOptions | null)[];
     try {
-      next = loadConfigFile(rt.config.file, env);
+      // `files`: TLS files are read and checked too, so a bad one is refused at its value like any config error.
+      const loaded = loadConfigFile(rt.config.file, env, { files: true });
+      next = loaded;
       const moduleIssues = await checkModules(next, defaultDeps);
       if (moduleIssues.length) throw new ConfigError(moduleIssues);
+      // What each TLS listener will serve, read and checked before anything is swapped.
+      certificates = this.#listeners.map((l, i) => l.prepareReload(loaded.listeners[i]));
     } catch (err) {
       rt.reloads.error++;
       const issues = err instanceof ConfigError ? err.issues.map(formatIssue) : [(err as Error).message];
@@ -91,6 +97,12 @@ export class Balancer {
     // Against the started config, not the previous file: the warning lasts as long as the difference.
     const restart = restartRequired(this.#started, next);
     rt.applyConfig(next);
+    this.#listeners.forEach((l, i) => {
+      const c = certificates[i];
+      if (!c) return;
+      l.useCertificates(c);
+      this.#log.info({ port: this.proxyPort(i), cert: next.listeners[i]!.tls!.cert }, 'tls certificates reloaded');
+    });
     // Children made without a level of their own (pino) inherit this one.
     this.#log.level = next.log.level;
     if (restart.length) rt.reloads.ok_restart_required++;

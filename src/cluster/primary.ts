@@ -107,7 +107,7 @@ export class Primary {
   async reload(): Promise<{ ok: true; summary: unknown; restartRequired: string[] } | { ok: false; errors: string[] }> {
     let next: Config;
     try {
-      next = loadConfigFile(this.config.file);
+      next = loadConfigFile(this.config.file, process.env, { files: true });   // TLS files too: every worker or none
       const moduleIssues = await checkModules(next, defaultDeps);   // a broken algorithm module refuses the reload for every worker
       if (moduleIssues.length) throw new ConfigError(moduleIssues);
     } catch (err) {

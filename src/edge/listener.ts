@@ -7,7 +7,7 @@ import type tls from 'node:tls';
 import { guardAccept, type AcceptGuard } from './accept-guard.js';
 import { CidrSet } from './client-address.js';
 import { installConnectionFront } from './proxy-front.js';
-import { createListenerServer, loadCertificates, reloadCertificates } from './tls.js';
+import { createListenerServer, loadCertificates, prepareCertificates } from './tls.js';
 import type { ListenerConfig } from '../config/types.js';
 import { ERRORS, type ErrorCode } from '../errors.js';
 import type { Runtime } from '../runtime.js';
@@ -81,7 +81,7 @@ export class Listener {
     rejectSocket(socket, code);
   };
 
-  /** EMFILE guard, trusted_proxies and PROXY protocol ahead of HTTP, certificate reload (issue 8). */
+  /** EMFILE guard, trusted_proxies and PROXY protocol ahead of HTTP. */
   #hardenAccept(): void {
     const rt = this.#rt;
     const c = this.config;
@@ -96,12 +96,21 @@ export class Listener {
         onRefused: () => rt.onRejected('', 'WSLB_ERR_PROXY_HEADER'),
       });
     }
-    if (c.tls) {
-      rt.reloadHooks.push((next) => {
-        const same = next.listeners.find((l) => l.port === c.port && l.host === c.host)?.tls ?? c.tls!;
-        reloadCertificates(this.server as unknown as tls.Server, same, rt.log, c.port);
-      });
-    }
+  }
+
+  /**
+   * The certificates this listener takes from `next` (its entry at the same index in the new
+   * config), read and checked but not in use yet; null when it keeps what it has (no TLS, or
+   * TLS turned on or off, which needs a restart). Throws when they do not load.
+   */
+  prepareReload(next: ListenerConfig | undefined): tls.SecureContextOptions | null {
+    if (!this.config.tls || !next?.tls) return null;
+    return prepareCertificates(next.tls);
+  }
+
+  /** New handshakes use `certificates`; sessions already established keep theirs. */
+  useCertificates(certificates: tls.SecureContextOptions): void {
+    (this.server as unknown as tls.Server).setSecureContext(certificates);
   }
 
   acceptGuard: AcceptGuard | null = null;

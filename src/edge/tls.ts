@@ -1,11 +1,10 @@
-/** TLS listeners: certificate files to a secure context, loaded at start and re-read on reload without touching open connections. */
+/** TLS listeners: certificate files to a secure context, loaded at start and re-read on reload (checked before anything swaps) without touching open connections. */
 
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
-import type tls from 'node:tls';
+import tls from 'node:tls';
 import type { ListenerConfig } from '../config/types.js';
-import type { Logger } from '../log.js';
 
 type ListenerTls = NonNullable<ListenerConfig['tls']>;
 
@@ -26,28 +25,25 @@ export function readCertificates(t: ListenerTls): tls.SecureContextOptions {
 }
 
 /**
+ * Reads the PEM files and builds a secure context from them, so a bad file or a key that does
+ * not match its certificate throws (naming the files) before anything uses them.
+ */
+export function prepareCertificates(t: ListenerTls): tls.SecureContextOptions {
+  const files = readCertificates(t);
+  try {
+    tls.createSecureContext(files);
+  } catch (err) {
+    throw new Error(`tls ${t.cert} / ${t.key}: ${(err as Error).message}`, { cause: err });
+  }
+  return files;
+}
+
+/**
  * Loads `t` into the server (throws at start: a listener with bad certificates must not open).
  * Handshakes already done keep their session; new ones use the new context.
  */
 export function loadCertificates(server: tls.Server, t: ListenerTls): void {
-  const files = readCertificates(t);
-  try {
-    server.setSecureContext(files);
-  } catch (err) {
-    throw new Error(`tls ${t.cert} / ${t.key}: ${(err as Error).message}`, { cause: err });
-  }
-}
-
-/** The reload path: like loadCertificates, but a failure is logged and the current certificates stay. */
-export function reloadCertificates(server: tls.Server, t: ListenerTls, log: Logger, port: number): boolean {
-  try {
-    loadCertificates(server, t);
-    log.info({ port, cert: t.cert }, 'tls certificates reloaded');
-    return true;
-  } catch (err) {
-    log.error({ port, err: (err as Error).message }, 'tls certificates not reloaded; keeping the current ones');
-    return false;
-  }
+  server.setSecureContext(prepareCertificates(t));
 }
 
 /**
