@@ -9,6 +9,7 @@ import type { Primary } from './primary.js';
 import { PrimaryEvents } from './primary-events.js';
 import { mergeStatus, type WorkerStatus } from './status-merge.js';
 import { listenTcp } from '../listen.js';
+import { normalizeAddress } from '../edge/client-address.js';
 
 const SERVER_ACTION = /^\/pools\/([^/]+)\/servers\/([^/]+)\/([^/]+)$/;
 
@@ -20,7 +21,7 @@ export class PrimaryAdmin {
 
   constructor(primary: Primary) {
     this.#p = primary;
-    this.#token = new TokenCheck(primary.config.admin.token);
+    this.#token = new TokenCheck(primary.config.admin.token, primary.log);
     this.#events = new PrimaryEvents(primary.supervisor, () => this.status(), primary.log, this.#token.required);
     this.server = http.createServer({ headersTimeout: 10_000, requestTimeout: 30_000 }, (req, res) => {
       this.#route(req, res).catch((err: unknown) => {
@@ -55,6 +56,7 @@ export class PrimaryAdmin {
       case '/reload': {
         if (!post) return this.#method(res, 'POST');
         if (!this.#authorized(req, res)) return;
+        this.#p.log.info({ action: 'reload', caller: normalizeAddress(req.socket.remoteAddress ?? '') }, 'admin action');
         const outcome = await this.#p.reload();
         if (outcome.ok) return json(res, 200, { result: 'ok', summary: outcome.summary, restart_required: outcome.restartRequired });
         return fail(res, 'WSLB_ERR_ADMIN_RELOAD', 'invalid configuration; the old one stays', {}, { errors: outcome.errors });
@@ -79,7 +81,7 @@ export class PrimaryAdmin {
       if (!this.#authorized(req, res)) return;
       let pool: string, server: string;
       try { pool = decodeURIComponent(m[1]!); server = decodeURIComponent(m[2]!); } catch { return fail(res, 'WSLB_ERR_ADMIN_BAD_PATH', 'malformed percent-encoding in the path'); }
-      const code = await this.#p.action(pool, server, m[3]);
+      const code = await this.#p.action(pool, server, m[3], true, normalizeAddress(req.socket.remoteAddress ?? ''));
       if (code) return fail(res, code as AdminErrorCode, `${m[3]} ${pool}/${server} refused`);
       return noContent(res);
     }

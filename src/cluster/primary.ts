@@ -91,9 +91,9 @@ export class Primary {
     }
   }
 
-  /** An admin action on every worker; the first failing worker's code, or null. `share`: tell the other instances too. */
-  async action(pool: string, server: string, action: 'drain' | 'enable' | 'disable', share = true): Promise<string | null> {
-    const replies = await this.supervisor.askAll({ t: 'action', pool, server, action });
+  /** An admin action on every worker; the first failing worker's code, or null. `share`: tell the other instances too; `caller`: the admin client's address, for the workers' log lines. */
+  async action(pool: string, server: string, action: 'drain' | 'enable' | 'disable', share = true, caller?: string): Promise<string | null> {
+    const replies = await this.supervisor.askAll(caller === undefined ? { t: 'action', pool, server, action } : { t: 'action', pool, server, action, caller });
     const failed = replies.find((r) => r.reply && !r.reply.ok);
     if (failed) return failed.reply!.code ?? 'WSLB_ERR_ADMIN_INTERNAL';
     if (share) this.share?.publishAction(pool, server, action);

@@ -19,7 +19,7 @@ export type ToWorker =
   | { readonly t: 'remote' } & FarmDelta
   /** Load reports that changed (all of them when a worker starts or after a reload). */
   | { readonly t: 'load'; readonly states: readonly LoadState[] }
-  | { readonly t: 'action'; readonly id: number; readonly pool: string; readonly server: string; readonly action: 'drain' | 'enable' | 'disable' }
+  | { readonly t: 'action'; readonly id: number; readonly pool: string; readonly server: string; readonly action: 'drain' | 'enable' | 'disable'; readonly caller?: string }
   | { readonly t: 'reload'; readonly id: number }
   | { readonly t: 'status'; readonly id: number }
   | { readonly t: 'metrics'; readonly id: number }

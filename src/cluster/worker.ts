@@ -86,7 +86,7 @@ export async function runWorker(config: Config, log: Logger): Promise<Balancer> 
           send({ t: 'reply', id: msg.id, ok: false, code: rt.pools.has(msg.pool) ? 'WSLB_ERR_ADMIN_UNKNOWN_SERVER' : 'WSLB_ERR_ADMIN_UNKNOWN_POOL' });
           return;
         }
-        applyAction(rt, server, msg.action);
+        applyAction(rt, server, msg.action, true, msg.caller);
         send({ t: 'reply', id: msg.id, ok: true });
         return;
       }
