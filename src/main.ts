@@ -47,7 +47,8 @@ export class Balancer {
       for (const l of this.#listeners) {
         const a = await l.listen();
         this.addresses.push({ kind: 'proxy', ...a });
-        this.#log.info({ kind: 'proxy', address: a.address, port: a.port }, 'listening');
+        // What the listener speaks; http2 is false until a listener can offer h2.
+        this.#log.info({ kind: 'proxy', address: a.address, port: a.port, tls: l.config.tls !== undefined, http2: false, proxy_protocol: l.config.proxy_protocol }, 'listening');
       }
       if (this.#withAdmin) {
         const c = this.runtime.config.admin;
