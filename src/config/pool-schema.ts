@@ -64,7 +64,7 @@ const discoverSchema = z.strictObject({
 });
 
 // How servers report load for custom-load. Kept as a record in PoolConfig; the defaults
-// here are the ones SPEC.md shows.
+// here are the documented ones.
 const loadSchema = z.strictObject({
   source: z.enum(['http', 'snmp']).default('http'),
   path: httpPath().default('/load'),

@@ -1,4 +1,4 @@
-/** Zod schema of the whole balancer.yaml (SPEC.md), with every default in one place; output is Config minus `file`. */
+/** Zod schema of the whole balancer.yaml, with every default in one place; output is Config minus `file`. */
 import { isIP } from 'node:net';
 import * as z from 'zod';
 import { algorithmSchema, KNOWN_ALGORITHMS } from './algorithm.js';
@@ -54,7 +54,7 @@ const limitsSchema = z.strictObject({
   max_header_bytes: size().prefault('16KiB'),
   max_message_bytes: size().prefault('16MiB'),
   max_buffered_bytes: size().prefault('1MiB'),
-  // Extension (issue 8): a tunnel direction held at max_buffered_bytes this long closes with 1008; 0s = never.
+  // A tunnel direction held at max_buffered_bytes this long closes with 1008; 0s = never.
   stall: duration().prefault('30s'),
 });
 
