@@ -1,26 +1,14 @@
 #!/usr/bin/env node
 /** wslb-bench: the bundled WebSocket load generator (bench/README.md). */
 
-import { Command, Option } from 'commander';
+import { Command } from 'commander';
+import { addFlags, type Raw } from './flags.js';
+import { outcome } from './outcome.js';
 import { writeHtml } from './report/html.js';
 import { writeJson } from './report/json.js';
 import { formatTable } from './report/table.js';
 import { runBench } from './run.js';
-import {
-  DEFAULTS, parseAddresses, parseCount, parseDuration, parseRate, parseSize,
-  type BenchOptions, type ScenarioName,
-} from './options.js';
-
-interface Raw {
-  url?: string[]; connections: number; ramp: number; concurrency?: number; duration: number; warmup?: number; drain: number;
-  size: number; binary?: boolean; perMessageDeflate?: boolean; inflight: number; rate: number; late: number;
-  maxBuffered: number; maxMessages: number; ping: number; publish: number; publishPrefix: string; tsField: string;
-  processes: number; localAddresses?: string[]; handshakeTimeout: number; watchPid?: number[]; targetPids?: number[];
-  status?: string; json?: string; html?: string; quiet?: boolean;
-}
-
-const collect = <T>(parse: (v: string) => T) => (v: string, prev: T[] | undefined): T[] => [...(prev ?? []), parse(v)];
-const pidList = (v: string, prev: number[] | undefined): number[] => [...(prev ?? []), ...v.split(',').map(parseCount)];
+import { DEFAULTS, parseAddresses, type BenchOptions, type ScenarioName } from './options.js';
 
 const SCENARIO_HELP: Record<ScenarioName, string> = {
   echo: 'C connections, each with W messages in flight (closed loop): round-trip latency and msg/s',
@@ -37,65 +25,35 @@ const SCENARIO_DEFAULTS: Partial<Record<ScenarioName, Partial<BenchOptions>>> = 
   broadcast: { urls: ['ws://127.0.0.1:8080/room'] },
 };
 
-function addOptions(cmd: Command): Command {
-  return cmd
-    .option('-u, --url <url>', `target URL, repeatable: connections go round robin over them (default ${DEFAULTS.urls[0]})`, collect(String))
-    .option('-c, --connections <n>', 'connections (handshake: ignored)', parseCount, DEFAULTS.connections)
-    .option('--ramp <rate>', 'connection arrivals, e.g. 500/s (default: as fast as --concurrency allows)', parseRate, 0)
-    .option('--concurrency <n>', 'handshakes in flight per process (handshake: the K openers, default 16)', parseCount)
-    .option('-d, --duration <time>', 'measured window (idle: the hold)', parseDuration, DEFAULTS.durationMs)
-    .option('-w, --warmup <time>', 'warm-up before the window, excluded from results (idle: settle time before measuring)', parseDuration)
-    .option('--drain <time>', 'after the window, wait this long for replies to messages sent in it', parseDuration, DEFAULTS.drainMs)
-    .option('-s, --size <bytes>', 'payload size, e.g. 64 or 1KiB', parseSize, DEFAULTS.size)
-    .option('--binary', 'binary messages (default text)')
-    .option('--per-message-deflate', 'offer permessage-deflate (off by default: it costs ~10x CPU and memory)')
-    .option('--inflight <n>', 'echo: messages in flight per connection', parseCount, DEFAULTS.inflight)
-    .option('-r, --rate <rate>', 'rate: messages/s over all connections; handshake: target upgrades/s', parseRate, 0)
-    .option('--late <time>', 'rate: a send this far behind schedule counts as late', parseDuration, DEFAULTS.lateMs)
-    .option('--max-buffered <bytes>', 'rate/broadcast: skip (and count as dropped) a send while this much is queued on its connection', parseSize, DEFAULTS.maxBufferedBytes)
-    .option('--max-messages <n>', 'stop after this many messages (handshake: upgrades) in all; the run also ends at --duration', parseCount, 0)
-    .option('--ping <time>', 'idle: ping each connection this often', parseDuration, 0)
-    .option('--publish <rate>', 'broadcast: clients publish this many messages/s (with --publish-prefix) for the servers to fan out', parseRate, 0)
-    .option('--publish-prefix <text>', 'broadcast: prefix of published messages (the demo farm fans out "broadcast:...")', DEFAULTS.publishPrefix)
-    .option('--ts-field <name>', 'broadcast: JSON field holding the send time in ms since the epoch', DEFAULTS.tsField)
-    .option('-p, --processes <n>', 'generator processes (default: one per 8,000 connections)', parseCount, 0)
-    .option('--local-addresses <list>', 'source addresses, e.g. 127.0.0.1-127.0.0.16 (each gives ~28k ports per target)', collect(String))
-    .option('--handshake-timeout <time>', 'give up an opening handshake after this long', parseDuration, DEFAULTS.handshakeTimeoutMs)
-    .option('--watch-pid <pid>', 'process under test (with its children): CPU and RSS from /proc; repeatable', pidList)
-    .option('--target-pids <pids>', 'same as --watch-pid, comma-separated', pidList)
-    .option('--status <url>', "the balancer's /status URL: per-server distribution in the report")
-    .option('--json <file>', 'write every figure and the merged encoded histograms as JSON')
-    .option('--html <file>', 'write a self-contained HTML report with charts')
-    .addOption(new Option('-q, --quiet', 'no live progress'));
-}
+const defaultsOf = (scenario: ScenarioName): Omit<BenchOptions, 'scenario'> => ({ ...DEFAULTS, ...SCENARIO_DEFAULTS[scenario] });
 
 export function toOptions(scenario: ScenarioName, raw: Raw): BenchOptions {
-  const d = { ...DEFAULTS, ...SCENARIO_DEFAULTS[scenario] };
+  const d = defaultsOf(scenario);
   const o: BenchOptions = {
     ...d,
     scenario,
     urls: raw.url?.length ? raw.url : d.urls,
-    connections: scenario === 'handshake' ? 0 : raw.connections,
-    ramp: raw.ramp,
+    connections: scenario === 'handshake' ? 0 : raw.connections ?? d.connections,
+    ramp: raw.ramp ?? d.ramp,
     concurrency: raw.concurrency ?? d.concurrency,
-    durationMs: raw.duration,
+    durationMs: raw.duration ?? d.durationMs,
     warmupMs: raw.warmup ?? d.warmupMs,
-    drainMs: raw.drain,
-    size: raw.size,
+    drainMs: raw.drain ?? d.drainMs,
+    size: raw.size ?? d.size,
     binary: raw.binary === true,
     perMessageDeflate: raw.perMessageDeflate === true,
-    inflight: Math.max(1, raw.inflight),
-    rate: raw.rate,
-    lateMs: raw.late,
-    maxBufferedBytes: raw.maxBuffered,
-    maxMessages: raw.maxMessages,
-    pingMs: raw.ping,
-    publish: raw.publish,
-    publishPrefix: raw.publishPrefix,
-    tsField: raw.tsField,
-    processes: raw.processes,
+    inflight: Math.max(1, raw.inflight ?? d.inflight),
+    rate: raw.rate ?? d.rate,
+    lateMs: raw.late ?? d.lateMs,
+    maxBufferedBytes: raw.maxBuffered ?? d.maxBufferedBytes,
+    maxMessages: raw.maxMessages ?? d.maxMessages,
+    pingMs: raw.ping ?? d.pingMs,
+    publish: raw.publish ?? d.publish,
+    publishPrefix: raw.publishPrefix ?? d.publishPrefix,
+    tsField: raw.tsField ?? d.tsField,
+    processes: raw.processes ?? d.processes,
     localAddresses: (raw.localAddresses ?? []).flatMap(parseAddresses),
-    handshakeTimeoutMs: raw.handshakeTimeout,
+    handshakeTimeoutMs: raw.handshakeTimeout ?? d.handshakeTimeoutMs,
     watchPids: [...(raw.watchPid ?? []), ...(raw.targetPids ?? [])],
     statusUrl: raw.status,
     json: raw.json,
@@ -114,15 +72,28 @@ async function main(scenario: ScenarioName, raw: Raw): Promise<void> {
   process.stdout.write(formatTable(result) + '\n');
   if (opts.json) writeJson(opts.json, result);
   if (opts.html) writeHtml(opts.html, result);
-  if (result.connections.opened === 0 && scenario !== 'handshake') process.exitCode = 1;
+  const end = outcome(result, raw.allowFailures === true);
+  if (end.message) process.stderr.write(end.message + '\n');
+  process.exitCode = end.code;
 }
 
 const program = new Command('wslb-bench')
   .description('WebSocket load generator: HDR latency merged over processes, open-loop rates without coordinated omission')
-  .showHelpAfterError();
+  .showHelpAfterError('(wslb-bench --help lists the scenarios, wslb-bench SCENARIO --help their options)')
+  // Usage errors (unknown option, bad value, missing --rate) exit 2; help exits 0.
+  .exitOverride((err) => process.exit(err.exitCode === 0 ? 0 : 2))
+  .addHelpText('after', `
+Durations take a unit (500ms, 10s, 2m), rates are per second (500/s), sizes in bytes or with a
+unit (64, 1KiB). Every target sees all generator connections coming from 127.0.0.1 (or the
+--local-addresses): a balancer's per-client-address limits apply to them.
+
+Exit status: 0 when every connection opened and stayed open; 1 when some failed to open or were
+closed by the target (unless --allow-failures), when none worked, or when the run failed;
+2 on a usage error. "wslb-bench SCENARIO --help" lists a scenario's options.`);
 
 for (const name of Object.keys(SCENARIO_HELP) as ScenarioName[]) {
-  addOptions(program.command(name).description(SCENARIO_HELP[name])).action(async (raw: Raw) => {
+  const cmd = program.command(name).description(SCENARIO_HELP[name]);
+  addFlags(cmd, name, defaultsOf(name)).action(async (raw: Raw) => {
     try {
       await main(name, raw);
     } catch (err) {

@@ -1,5 +1,7 @@
 /** Option values of wslb-bench: parsers for rates, durations, sizes and address ranges, and the resolved option set every part reads. */
 
+import { parseDuration as configDuration, parseRate as configRate, parseSize as configSize } from '../src/config/units.js';
+
 export type ScenarioName = 'echo' | 'rate' | 'handshake' | 'idle' | 'broadcast';
 export const SCENARIOS: readonly ScenarioName[] = ['echo', 'rate', 'handshake', 'idle', 'broadcast'];
 
@@ -83,28 +85,19 @@ export function autoProcesses(o: Pick<BenchOptions, 'processes' | 'connections' 
   return Math.max(1, Math.ceil(o.connections / CONNECTIONS_PER_PROCESS));
 }
 
-/** `500ms`, `3s`, `2m`, or a bare number of seconds. */
+/** `500ms`, `10s`, `2m` (the config's duration syntax; a bare number needs a unit, except 0). */
 export function parseDuration(v: string): number {
-  const m = /^(\d+(?:\.\d+)?)(ms|s|m)?$/.exec(v.trim());
-  if (!m) throw new Error(`expected a duration like 500ms, 10s or 2m, got "${v}"`);
-  const n = Number(m[1]);
-  return Math.round(m[2] === 'ms' ? n : m[2] === 'm' ? n * 60_000 : n * 1000);
+  return configDuration(v.trim());
 }
 
-/** `500/s`, `30/m`, or a bare number per second. */
+/** `500/s` or a bare number per second (the config's rate syntax); `0` means off where an option allows it. */
 export function parseRate(v: string): number {
-  const m = /^(\d+(?:\.\d+)?)(?:\/(s|m))?$/.exec(v.trim());
-  if (!m) throw new Error(`expected a rate like 500/s, got "${v}"`);
-  return m[2] === 'm' ? Number(m[1]) / 60 : Number(m[1]);
+  return v.trim() === '0' ? 0 : configRate(v.trim());
 }
 
-/** `64`, `1KiB`, `2MiB` (also KB/MB as powers of 1000). */
+/** `64`, `1KiB`, `2MiB` (the config's size syntax: also `512B`, `1KB` = 1000). */
 export function parseSize(v: string): number {
-  const m = /^(\d+)\s*(B|KiB|MiB|KB|MB|k|K)?$/.exec(v.trim());
-  if (!m) throw new Error(`expected a size like 64, 1KiB or 1MiB, got "${v}"`);
-  const unit = m[2] ?? 'B';
-  const mult = unit === 'KiB' || unit === 'k' || unit === 'K' ? 1024 : unit === 'MiB' ? 1024 * 1024 : unit === 'KB' ? 1000 : unit === 'MB' ? 1e6 : 1;
-  return Number(m[1]) * mult;
+  return configSize(v.trim());
 }
 
 export function parseCount(v: string): number {

@@ -45,8 +45,8 @@ export function formatTable(r: BenchResult): string {
     kv('held', `${int(r.connections.openAtEnd)} of ${int(r.connections.target)}; dropped during hold ${int(c.dropped_connections)}`);
     if (c.pings) kv('pings / pongs', `${int(c.pings)} / ${int(c.pongs)}`);
   } else {
-    kv('messages/s received', int(r.throughput.messagesPerSec));
-    if (c.sent !== undefined) kv('messages/s sent', int(r.throughput.sentPerSec));
+    kv('received (msg/s)', int(r.throughput.messagesPerSec));
+    if (c.sent !== undefined) kv('sent (msg/s)', int(r.throughput.sentPerSec));
     kv('messages received', int(c.received));
     if (r.scenario === 'rate') kv('late sends', `${int(c.late)} (> ${o.lateMs} ms behind schedule); dropped (backpressure) ${int(c.dropped)}`);
     if (c.dropped_connections) kv('connections dropped', int(c.dropped_connections));
@@ -57,23 +57,23 @@ export function formatTable(r: BenchResult): string {
   const names = Object.keys(r.latency).sort((a, b) => order(a) - order(b));
   if (names.length) {
     lines.push('');
-    const head = ['ms', 'count', 'p50', 'p90', 'p99', 'p99.9', 'max'];
-    lines.push(`  ${'latency'.padEnd(34)}${head.slice(1).map((h) => h.padStart(10)).join('')}`);
+    const head = ['count', 'p50 (ms)', 'p90 (ms)', 'p99 (ms)', 'p99.9 (ms)', 'max (ms)'];
+    lines.push(`  ${'latency'.padEnd(34)}${head.map((h) => h.padStart(11)).join('')}`);
     for (const name of names) {
       const s = r.latency[name]!;
       const title = name === 'latency' ? latencyTitle(r.scenario) : LATENCY_TITLES[name] ?? name;
-      lines.push(`  ${title.padEnd(34)}${[int(s.count), ms(s.p50), ms(s.p90), ms(s.p99), ms(s.p999), ms(s.max)].map((x) => x.padStart(10)).join('')}`);
+      lines.push(`  ${title.padEnd(34)}${[int(s.count), ms(s.p50), ms(s.p90), ms(s.p99), ms(s.p999), ms(s.max)].map((x) => x.padStart(11)).join('')}`);
     }
   }
   const w = r.watched;
   if (w) {
     lines.push('');
     kv('watched pids', w.pids.join(', '));
-    kv('CPU seconds (window)', w.cpuSeconds.toFixed(2));
-    if (w.cpuUsPerMessage !== undefined) kv('CPU us per message', w.cpuUsPerMessage.toFixed(2));
-    if (w.cpuUsPerHandshake !== undefined) kv('CPU us per upgrade', w.cpuUsPerHandshake.toFixed(1));
-    kv('RSS base / peak MiB', `${(w.rssBaseKiB / 1024).toFixed(1)} / ${(w.rssPeakKiB / 1024).toFixed(1)}`);
-    if (w.rssPerConnectionKiB !== undefined) kv('RSS per connection KiB', w.rssPerConnectionKiB.toFixed(2));
+    kv('CPU in the window (s)', w.cpuSeconds.toFixed(2));
+    if (w.cpuUsPerMessage !== undefined) kv('CPU per message (us)', w.cpuUsPerMessage.toFixed(2));
+    if (w.cpuUsPerHandshake !== undefined) kv('CPU per upgrade (us)', w.cpuUsPerHandshake.toFixed(1));
+    kv('RSS base / peak (MiB)', `${(w.rssBaseKiB / 1024).toFixed(1)} / ${(w.rssPeakKiB / 1024).toFixed(1)}`);
+    if (w.rssPerConnectionKiB !== undefined) kv('RSS per connection (KiB)', w.rssPerConnectionKiB.toFixed(2));
   }
   if (r.servers?.length) {
     lines.push('');

@@ -39,8 +39,9 @@ function sample(): BenchResult {
 
 t.test('final table names the figures', async (t) => {
   const text = formatTable(sample());
-  for (const s of ['wslb-bench rate', 'messages/s received', '1,000', 'late sends', '3 (> 2 ms behind schedule)', 'http 503: 2',
-    'latency (from intended send)', 'service time', 'CPU us per message', '500.00', 'server p/a', 'active 4, total 6']) {
+  for (const s of ['wslb-bench rate', 'received (msg/s)', '1,000', 'late sends', '3 (> 2 ms behind schedule)', 'http 503: 2',
+    'latency (from intended send)', 'service time', 'CPU per message (us)', '500.00', 'server p/a', 'active 4, total 6',
+    'p50 (ms)', 'p99 (ms)', 'p99.9 (ms)', 'max (ms)', 'RSS base / peak (MiB)']) {
     t.match(text, s, s);
   }
   const p99 = String(summarize((() => { const h = newHistogram(); for (let i = 1; i <= 1000; i++) recordMs(h, i / 100); return h; })()).p99);
