@@ -5,7 +5,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type tls from 'node:tls';
 import { guardAccept, type AcceptGuard } from './accept-guard.js';
-import { CidrSet } from './client-address.js';
+import { CidrSet, clientAddress, peerAddress } from './client-address.js';
 import { installConnectionFront } from './proxy-front.js';
 import { createListenerServer, loadCertificates, prepareCertificates } from './tls.js';
 import type { ListenerConfig } from '../config/types.js';
@@ -62,13 +62,13 @@ export class Listener {
     let code: ErrorCode;
     if (upgrade) code = validateHandshake(req) ?? 'WSLB_ERR_BAD_CONNECTION';
     else code = route ? 'WSLB_ERR_NOT_WEBSOCKET' : 'WSLB_ERR_NO_ROUTE';
-    this.#rt.onRejected(route?.config.name ?? '', code);
+    this.#rt.onRejected(route?.config.name ?? '', code, clientAddress(req));
     respondError(res, code, ERRORS[code].status === 426 ? [['Upgrade', 'websocket'], ['Sec-WebSocket-Version', '13']] : []);
     req.resume();
   };
 
-  serverOnConnect = (_req: IncomingMessage, socket: Socket): void => {
-    this.#rt.onRejected('', 'WSLB_ERR_BAD_METHOD');
+  serverOnConnect = (req: IncomingMessage, socket: Socket): void => {
+    this.#rt.onRejected('', 'WSLB_ERR_BAD_METHOD', clientAddress(req));
     rejectSocket(socket, 'WSLB_ERR_BAD_METHOD');
   };
 
@@ -77,7 +77,8 @@ export class Listener {
       : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 'WSLB_ERR_HEAD_TIMEOUT' : 'WSLB_ERR_MALFORMED';
     // A connection reset or a keep-alive socket closing between requests is not a client error.
     if (err.code === 'ECONNRESET' || !socket.writable) { socket.destroy(); return; }
-    this.#rt.onRejected('', code);
+    // No parsed request: the peer (or its PROXY header's source), without X-Forwarded-For.
+    this.#rt.onRejected('', code, peerAddress(socket));
     rejectSocket(socket, code);
   };
 

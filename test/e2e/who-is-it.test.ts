@@ -100,3 +100,16 @@ t.test('admin: actions carry the caller, 401s are logged with it', async (t) => 
     'three 401s, one line at once');
   t.match(lines.filter((l) => l.msg === 'admin action'), [{ pool: 'p', server: 'b1', action: 'disable', caller: '127.0.0.1' }]);
 });
+
+t.test('refusals the listener answers itself (malformed head, CONNECT, plain request) name the client too', async (t) => {
+  const { log, lines } = capture();
+  const b = new Balancer(loadConfigText(farmYaml({ servers: [{ name: 'x', url: 'ws://127.0.0.1:1' }], route: { match: { path: '/ws' } } }), 'test.yaml', {}), log);
+  await b.start();
+  t.teardown(() => b.destroy());
+  t.equal((await rawRequest(b.proxyPort(), 'HELLO\r\n\r\n')).status, 400);
+  t.equal((await rawRequest(b.proxyPort(), 'CONNECT 127.0.0.1:1 HTTP/1.1\r\nHost: 127.0.0.1:1\r\n\r\n')).status, 400);
+  t.equal((await rawRequest(b.proxyPort(), 'GET /nope HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n')).status, 404);
+  await tick();
+  t.same(lines.filter((l) => l.msg === 'handshake rejected').map((l) => [l.reason, l.client]),
+    [['WSLB_ERR_MALFORMED', '127.0.0.1'], ['WSLB_ERR_BAD_METHOD', '127.0.0.1'], ['WSLB_ERR_NO_ROUTE', '127.0.0.1']]);
+});
