@@ -2,6 +2,7 @@
 
 import cluster, { type Worker } from 'node:cluster';
 import type { Logger } from '../log.js';
+import { guardHandoffs } from './handoff-guard.js';
 import { isOurs, tag, type FromWorker, type ToWorker } from './protocol.js';
 
 /** Backoff after a crash: 100 ms, doubling per crash in a row, at most 10 s; a worker up for 10 s resets it. */
@@ -85,6 +86,11 @@ export class Supervisor {
 
   #fork(slot: Slot): Promise<void> {
     const worker = cluster.fork({ WSLB_WORKER_SLOT: String(slot.id) });
+    // A connection handed to this worker as it dies is closed at once (the client may retry), not left open in the primary.
+    guardHandoffs(worker, (handle) => {
+      handle.close();
+      this.#log.warn({ worker: slot.id, pid: worker.process.pid }, 'connection handed to a worker that died; closed');
+    });
     slot.worker = worker;
     slot.ready = false;
     slot.startedAt = Date.now();
