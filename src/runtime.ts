@@ -115,7 +115,8 @@ export class Runtime {
     const removed: { server: Server; windowMs: number }[] = [];
     for (const [name, pool] of this.pools) {
       if (next.pools[name]) continue;
-      for (const server of pool.servers) removed.push({ server, windowMs: pool.config.drain ?? this.config.timeouts.drain });
+      for (const server of pool.retireAll()) removed.push({ server, windowMs: pool.config.drain ?? this.config.timeouts.drain });
+      if (pool.retired.size) this.retiredPools.add(pool);   // listed in /status and metrics until its servers are empty
       this.pools.delete(name);
       this.poolRemoved(pool);
       pool.destroy();   // its health checks and ejection timers
@@ -134,7 +135,7 @@ export class Runtime {
     // Balancer.reload imported every module first, so each one is ready at once; this only reports a surprise.
     this.loadAlgorithms().catch((err: unknown) => this.log.error({ err }, 'algorithm module failed to load after reload'));
     this.tunnels.setIdle(next.timeouts.idle);
-    for (const { server, windowMs } of removed) this.drainServer(server, windowMs, 'removed by reload');
+    for (const { server, windowMs } of removed) this.#retire(server, windowMs, 'removed by reload');
     for (const h of this.reloadHooks) h(next);
   }
 
@@ -199,7 +200,46 @@ export class Runtime {
 
   #discovered(pool: Pool, servers: ServerConfig[]): void {
     const windowMs = pool.config.drain ?? this.config.timeouts.drain;
-    for (const s of pool.update({ ...pool.config, servers })) this.drainServer(s, windowMs, 'removed by discovery');
+    for (const s of pool.update({ ...pool.config, servers })) this.#retire(s, windowMs, 'removed by discovery');
+  }
+
+  /** Pools a reload removed whose servers still hold tunnels: /status and metrics list them until those are empty. */
+  readonly retiredPools = new Set<Pool>();
+
+  /**
+   * A server that left the config (reload) or the DNS answer (discovery), already in its pool's
+   * `retired` set: it drains and shows as `draining` with `reason` until its last tunnel ends,
+   * then leaves /status and metrics (an admin `disable` on it no longer matters: it drains).
+   */
+  #retire(server: Server, windowMs: number, reason: string): void {
+    server.reason = reason;   // also replaces the note of an admin drain already running
+    void this.drainServer(server, windowMs, reason);
+    server.enabled = true;
+  }
+
+  /** A drained server is empty: it leaves the retired sets, and a removed pool with nothing left goes too. */
+  #forget(server: Server): void {
+    for (const pool of this.pools.values()) pool.retired.delete(server);
+    for (const pool of this.retiredPools) {
+      pool.retired.delete(server);
+      if (pool.retired.size === 0) this.retiredPools.delete(pool);
+    }
+  }
+
+  /**
+   * The pools /status and metrics list, by name: members in config order, then the retired
+   * servers still draining (`retired`), including those of a removed pool of that name.
+   */
+  listedPools(): { name: string; algorithm: string; servers: Server[]; retired: Set<Server> }[] {
+    const out = new Map<string, { name: string; algorithm: string; servers: Server[]; retired: Set<Server> }>();
+    for (const p of this.pools.values()) out.set(p.name, { name: p.name, algorithm: p.balancer.name, servers: [...p.servers], retired: new Set(p.retired) });
+    for (const p of this.retiredPools) {
+      let e = out.get(p.name);
+      if (!e) out.set(p.name, (e = { name: p.name, algorithm: p.balancer.name, servers: [], retired: new Set() }));
+      for (const s of p.retired) e.retired.add(s);
+    }
+    for (const e of out.values()) e.servers.push(...e.retired);
+    return [...out.values()];
   }
 
   /**
@@ -208,8 +248,8 @@ export class Runtime {
    */
   drainServer(server: Server, windowMs: number, reason = 'drained by admin'): Promise<void> {
     if (server.drainJob) return server.drainJob;
+    server.reason = reason;   // first: the state-change line carries it
     server.draining = true;
-    server.reason = reason;
     this.log.info({ pool: server.pool, server: server.name, tunnels: server.tunnels.size, window_ms: windowMs, reason }, 'server draining');
     // SSE streams on the server end cleanly (EventSource reconnects elsewhere), spread with the tunnels.
     const spread = spreadCloses([...server.tunnels, ...this.http.streams(server)], CLOSE.SERVICE_RESTART, windowMs);
@@ -217,7 +257,7 @@ export class Runtime {
     server.drainJob = spread.done.then(() => {
       server.drainJob = null;
       server.drainCancel = null;
-      for (const pool of this.pools.values()) pool.retired.delete(server);
+      this.#forget(server);
     });
     return server.drainJob;
   }

@@ -14,11 +14,14 @@ export function shuttingDown(shutdown: { readonly graceEndsAt: number } | null, 
 
 export function statusDocument(rt: Runtime, listeners: readonly ListenerAddress[]): unknown {
   const pools: Record<string, unknown> = {};
-  for (const pool of rt.pools.values()) {
+  // Members, then servers a reload or discovery removed while their tunnels drain (`removed: true`,
+  // state `draining`), listed until empty, under their pool even when the reload removed the pool.
+  for (const pool of rt.listedPools()) {
     pools[pool.name] = {
-      algorithm: pool.balancer.name,   // a `{ module }` shows the name its factory returned
+      algorithm: pool.algorithm,   // a `{ module }` shows the name its factory returned
       servers: pool.servers.map((s) => ({
         name: s.name, url: s.url, state: s.state, reason: s.reason,
+        ...(pool.retired.has(s) ? { removed: true } : {}),
         weight: s.configWeight, effective_weight: s.weight,   // effective: ramped by slow start
         active: s.localActive, total: s.total,
         ...(rt.clusterStatus ? { active_farm: s.active } : {}),   // with `cluster:`: every instance's tunnels, what picks read

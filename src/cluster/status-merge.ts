@@ -1,4 +1,8 @@
-/** Sums the workers' /status documents into one: per-server counters added, states and config read from the first worker. */
+/**
+ * Sums the workers' /status documents into one: per-server counters added, states and config read
+ * from the first worker that lists the server. A server or pool only some workers still list (a
+ * removed server draining there, `removed: true`) is kept as they list it.
+ */
 
 import type { Counts } from './counts.js';
 import type { ServerFarmView } from './farm-view.js';
@@ -12,6 +16,11 @@ type StatusDoc = { connections: number; listeners: unknown; routes: unknown; poo
 // bandwidth_bps is each worker's own bytes/s (src/admin/status.ts), so the sum counts each byte once; rtt_ms and load are farm-wide figures, the same in every worker: the first's is kept.
 const SUMMED = ['active', 'total', 'bytes_in', 'bytes_out', 'messages_in', 'messages_out', 'bandwidth_bps'] as const;
 
+/** A server's identity across workers: a removed server still draining is not the member of the same name that replaced it. */
+function serverKey(s: ServerDoc): string {
+  return `${String(s['name'])}\0${String(s['url'])}\0${s['removed'] === true}`;
+}
+
 export function mergeStatus(workers: readonly WorkerStatus[]): Record<string, unknown> {
   const docs = workers.map((w) => w.status as StatusDoc);
   const first = docs[0];
@@ -20,10 +29,11 @@ export function mergeStatus(workers: readonly WorkerStatus[]): Record<string, un
   for (const doc of docs.slice(1)) {
     for (const [name, pool] of Object.entries(doc.pools)) {
       const into = pools[name];
-      if (!into) continue;
+      if (!into) { pools[name] = structuredClone(pool); continue; }
       for (const s of pool.servers) {
-        const t = into.servers.find((x) => x['name'] === s['name']);
+        const t = into.servers.find((x) => serverKey(x) === serverKey(s));
         if (t) for (const k of SUMMED) t[k] = (t[k] as number) + (s[k] as number);
+        else into.servers.push(structuredClone(s));
       }
     }
   }

@@ -198,12 +198,9 @@ export class Metrics {
     });
   }
 
-  /** Every server that may hold tunnels: pool members and removed ones still draining. */
+  /** Every server that may hold tunnels: pool members and removed ones still draining (also of a removed pool). */
   *servers(): Generator<Server> {
-    for (const pool of this.#rt.pools.values()) {
-      yield* pool.servers;
-      if (pool.retired) yield* pool.retired;
-    }
+    for (const pool of this.#rt.listedPools()) yield* pool.servers;
   }
 
   /** At the 101 (once per connection). */

@@ -97,6 +97,12 @@ export class Pool {
     this.#stateListeners.push(listener);
   }
 
+  /** The whole pool left the config: every member joins `retired` (to drain); returns them. */
+  retireAll(): Server[] {
+    for (const s of this.servers) this.retired.add(s);
+    return [...this.servers];
+  }
+
   /** Starts health checks; resolves when every server has its first result (bounded by `health.timeout`). */
   start(): Promise<void> {
     return this.health.start();

@@ -1,0 +1,39 @@
+/** The primary's /status merge keeps what only some workers still list: a removed server draining there, a removed pool. */
+
+import t from 'tap';
+import { mergeStatus, type WorkerStatus } from '../../src/cluster/status-merge.js';
+import type { Slot } from '../../src/cluster/supervisor.js';
+
+const slot = (id: number): Slot => ({ id, worker: null, ready: true, startedAt: 0, crashes: 0, restarts: 0 });
+
+function server(name: string, active: number, extra: Record<string, unknown> = {}): Record<string, unknown> {
+  return { name, url: `ws://127.0.0.1:1/${name}`, state: 'up', reason: null, active, total: active, bytes_in: 0, bytes_out: 0, messages_in: 0, messages_out: 0, bandwidth_bps: 0, ...extra };
+}
+
+function worker(id: number, connections: number, pools: Record<string, Record<string, unknown>[]>): WorkerStatus {
+  const doc = { connections, listeners: [], routes: [], pools: Object.fromEntries(Object.entries(pools).map(([n, servers]) => [n, { algorithm: 'round-robin', servers }])) };
+  return { slot: slot(id), status: doc, farm: {} };
+}
+
+const removed = { state: 'draining', reason: 'removed by reload', removed: true };
+
+t.test('a removed server one worker still drains, and a pool only it still lists, stay in the merge', async (t) => {
+  const merged = mergeStatus([
+    worker(1, 3, { p: [server('a', 3)] }),   // its share of b and of pool q already drained
+    worker(2, 9, { p: [server('a', 2), server('b', 4, removed)], q: [server('c', 3, removed)] }),
+  ]) as { connections: number; pools: Record<string, { servers: Record<string, unknown>[] }> };
+  t.equal(merged.connections, 12);
+  t.match(merged.pools['p']!.servers, [{ name: 'a', active: 5 }, { name: 'b', active: 4, ...removed }]);
+  t.match(merged.pools['q']!.servers, [{ name: 'c', active: 3, ...removed }]);
+  const listed = Object.values(merged.pools).flatMap((p) => p.servers).reduce((n, s) => n + (s['active'] as number), 0);
+  t.equal(listed, merged.connections, 'the listed servers add up to the connections');
+});
+
+t.test('a removed server is not summed into the new member of the same name', async (t) => {
+  const merged = mergeStatus([
+    worker(1, 3, { p: [server('a', 1), server('a', 2, removed)] }),
+    worker(2, 4, { p: [server('a', 1), server('a', 3, removed)] }),
+  ]) as { pools: Record<string, { servers: Record<string, unknown>[] }> };
+  t.match(merged.pools['p']!.servers, [{ name: 'a', active: 2 }, { name: 'a', active: 5, removed: true }]);
+  t.equal(merged.pools['p']!.servers.length, 2);
+});
