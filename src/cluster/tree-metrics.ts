@@ -25,8 +25,6 @@ const PER_PROCESS = /^(process_|nodejs_)/;
 interface Seen {
   readonly slot: number;
   sample: Metric[];
-  /** Exit and channel close seen (2 = gone). */
-  ends: number;
   /** Requests numbered: an answer older than the sample held is dropped (values only go up). */
   asked: number;
   answered: number;
@@ -82,16 +80,15 @@ export class TreeMetrics {
 
   /**
    * Follows a worker from its hello (it counts nothing before it listens). Its last sample joins
-   * the departed counts once it has exited AND its channel closed: every message it sent
-   * (its report at a planned exit included) has arrived by then.
+   * the departed counts at its process's 'close': after the exit and after the channel's end was
+   * read, so every message it sent (its report at a planned exit included) has arrived. ('disconnect'
+   * is not enough: Node never emits it for a worker killed with a connection hand-off in flight.)
    */
   welcome(w: Worker, slot: number): void {
     if (this.#seen.has(w)) return;
-    const seen: Seen = { slot, sample: [], ends: 0, asked: 0, answered: 0 };
+    const seen: Seen = { slot, sample: [], asked: 0, answered: 0 };
     this.#seen.set(w, seen);
-    const end = (): void => { if (++seen.ends === 2) this.#fold(w, seen); };
-    w.once('exit', end);
-    w.once('disconnect', end);
+    w.process.once('close', () => this.#fold(w, seen));
   }
 
   /** A worker's report at its planned exit (the last thing it sends). */
