@@ -8,6 +8,7 @@ import { Rebalancer } from './pool/rebalance.js';
 import type { ErrorCode } from './errors.js';
 import type { Logger } from './log.js';
 import { Pool } from './pool/pool.js';
+import { RetiredServers, type ListedPool } from './pool/retired.js';
 import { logStateChanges } from './pool/health.js';
 import { serverConfigOf, type Server, type StateListener } from './pool/server.js';
 import { TunnelSet } from './tunnel/tunnel-set.js';
@@ -115,8 +116,8 @@ export class Runtime {
     const removed: { server: Server; windowMs: number }[] = [];
     for (const [name, pool] of this.pools) {
       if (next.pools[name]) continue;
-      for (const server of pool.retireAll()) removed.push({ server, windowMs: pool.config.drain ?? this.config.timeouts.drain });
-      if (pool.retired.size) this.retiredPools.add(pool);   // listed in /status and metrics until its servers are empty
+      // Listed in /status and metrics until its servers are empty.
+      for (const server of this.retired.poolRemoved(pool)) removed.push({ server, windowMs: pool.config.drain ?? this.config.timeouts.drain });
       this.pools.delete(name);
       this.poolRemoved(pool);
       pool.destroy();   // its health checks and ejection timers
@@ -203,8 +204,8 @@ export class Runtime {
     for (const s of pool.update({ ...pool.config, servers })) this.#retire(s, windowMs, 'removed by discovery');
   }
 
-  /** Pools a reload removed whose servers still hold tunnels: /status and metrics list them until those are empty. */
-  readonly retiredPools = new Set<Pool>();
+  /** Servers (and pools) removed by a reload or discovery while they drain (src/pool/retired.ts). */
+  readonly retired = new RetiredServers();
 
   /**
    * A server that left the config (reload) or the DNS answer (discovery), already in its pool's
@@ -217,29 +218,9 @@ export class Runtime {
     server.enabled = true;
   }
 
-  /** A drained server is empty: it leaves the retired sets, and a removed pool with nothing left goes too. */
-  #forget(server: Server): void {
-    for (const pool of this.pools.values()) pool.retired.delete(server);
-    for (const pool of this.retiredPools) {
-      pool.retired.delete(server);
-      if (pool.retired.size === 0) this.retiredPools.delete(pool);
-    }
-  }
-
-  /**
-   * The pools /status and metrics list, by name: members in config order, then the retired
-   * servers still draining (`retired`), including those of a removed pool of that name.
-   */
-  listedPools(): { name: string; algorithm: string; servers: Server[]; retired: Set<Server> }[] {
-    const out = new Map<string, { name: string; algorithm: string; servers: Server[]; retired: Set<Server> }>();
-    for (const p of this.pools.values()) out.set(p.name, { name: p.name, algorithm: p.balancer.name, servers: [...p.servers], retired: new Set(p.retired) });
-    for (const p of this.retiredPools) {
-      let e = out.get(p.name);
-      if (!e) out.set(p.name, (e = { name: p.name, algorithm: p.balancer.name, servers: [], retired: new Set() }));
-      for (const s of p.retired) e.retired.add(s);
-    }
-    for (const e of out.values()) e.servers.push(...e.retired);
-    return [...out.values()];
+  /** The pools /status and metrics list: members, then retired servers still draining, removed pools included. */
+  listedPools(): ListedPool[] {
+    return this.retired.listed(this.pools.values());
   }
 
   /**
@@ -257,7 +238,7 @@ export class Runtime {
     server.drainJob = spread.done.then(() => {
       server.drainJob = null;
       server.drainCancel = null;
-      this.#forget(server);
+      this.retired.forget(server, this.pools.values());
     });
     return server.drainJob;
   }

@@ -78,7 +78,7 @@ t.test('removed server and removed pool: listed as draining until their last tun
   t.match(await metrics(bal), new RegExp(`wslb_bytes_total\\{pool="q",server="${c!.name}",direction="upstream"\\}`), 'with its server series');
 
   t.ok(await until(() => bal.runtime.tunnels.size === 7, 5000), 'the drains end');
-  t.ok(await until(() => bal.runtime.retiredPools.size === 0 && bal.runtime.pools.get('p')!.retired.size === 0, 3000), 'retired sets empty');
+  t.ok(await until(() => bal.runtime.retired.pools.size === 0 && bal.runtime.pools.get('p')!.retired.size === 0, 3000), 'retired sets empty');
   const after = await status(bal);
   t.same(Object.keys(after.pools), ['p'], 'the removed pool left /status');
   t.same(after.pools['p']!.servers.map((s) => s.name), [a!.name], 'so did the removed server');
