@@ -1,6 +1,6 @@
 /**
  * Sums the workers' /status documents into one: per-server counters added, states and config read
- * from the first worker that lists the server. A server or pool only some workers still list (a
+ * from the first worker that lists the server, except that a server up in any worker is `up`. A server or pool only some workers still list (a
  * removed server draining there, `removed: true`) is kept as they list it.
  */
 
@@ -32,8 +32,11 @@ export function mergeStatus(workers: readonly WorkerStatus[]): Record<string, un
       if (!into) { pools[name] = structuredClone(pool); continue; }
       for (const s of pool.servers) {
         const t = into.servers.find((x) => serverKey(x) === serverKey(s));
-        if (t) for (const k of SUMMED) t[k] = (t[k] as number) + (s[k] as number);
-        else into.servers.push(structuredClone(s));
+        if (!t) { into.servers.push(structuredClone(s)); continue; }
+        for (const k of SUMMED) t[k] = (t[k] as number) + (s[k] as number);
+        // Workers disagree only on their own outlier ejections: the tree takes new tunnels to the server
+        // while any worker does, which is also what wslb_server_up (max over workers) says.
+        if (s['state'] === 'up' && t['state'] !== 'up') { t['state'] = 'up'; t['reason'] = null; }
       }
     }
   }

@@ -37,3 +37,12 @@ t.test('a removed server is not summed into the new member of the same name', as
   t.match(merged.pools['p']!.servers, [{ name: 'a', active: 2 }, { name: 'a', active: 5, removed: true }]);
   t.equal(merged.pools['p']!.servers.length, 2);
 });
+
+t.test('a server one worker ejected and another still uses is up for the tree (as wslb_server_up says)', async (t) => {
+  const ejected = { state: 'ejected', reason: 'ejected: 3 consecutive upgrade failures' };
+  const merged = mergeStatus([
+    worker(1, 0, { p: [server('a', 0, ejected), server('b', 0, ejected)] }),
+    worker(2, 1, { p: [server('a', 1), server('b', 0, ejected)] }),
+  ]) as { pools: Record<string, { servers: Record<string, unknown>[] }> };
+  t.match(merged.pools['p']!.servers, [{ name: 'a', state: 'up', reason: null, active: 1 }, { name: 'b', ...ejected }]);
+});
