@@ -4,6 +4,11 @@ import t from 'tap';
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { Command } from 'commander';
+import { addFlags } from '../../bench/flags.js';
+import { DEFAULTS, type ScenarioName } from '../../bench/options.js';
+import { outcome } from '../../bench/outcome.js';
+import type { BenchResult } from '../../bench/run.js';
 import { startEchoBackends } from '../helpers/backend.js';
 import { startBalancer } from '../helpers/balancer.js';
 
@@ -61,20 +66,51 @@ t.test('nothing listening: exit 1 even with --allow-failures', async (t) => {
 });
 
 t.test('--help: durations and sizes in units, each default once, options grouped by what they are for', async (t) => {
-  const echo = await bench(['echo', '--help']);
-  t.equal(echo.code, 0);
-  t.match(echo.stdout, /-d, --duration <time>\s+measured window \(default: 10s\)/);
-  t.match(echo.stdout, /--handshake-timeout <time>[\s\S]*?\(default: 10s\)/);
-  t.match(echo.stdout, /-s, --size <size>\s+payload size, e\.g\. 64 or 1KiB \(default: 64B\)/);
-  t.notMatch(echo.stdout, /default: \d{4,}/, 'no raw millisecond or byte counts');
-  for (const line of echo.stdout.split(/\n(?=\s+-)/)) t.ok((line.match(/default/g) ?? []).length <= 1, `one default: ${line.trim().split('\n')[0]}`);
-  for (const g of ['Target and connections:', 'Timing:', 'Echo messages:', 'Measuring the target:', 'Output and exit status:']) t.match(echo.stdout, g);
-  t.notMatch(echo.stdout, '--ping', 'idle-only options stay out of echo');
-  const hs = await bench(['handshake', '--help']);
-  t.match(hs.stdout, /--concurrency <n>[\s\S]*?\(default: 16\)/, 'the scenario\'s own default');
-  t.notMatch(hs.stdout, '--connections', 'handshake opens no lasting connections');
-  const rate = await bench(['rate', '--help']);
-  t.match(rate.stdout, /--max-buffered <size>[\s\S]*?\(default: 1MiB\)/);
+  const help = (scenario: ScenarioName): string => addFlags(new Command(scenario), scenario, { ...DEFAULTS, ...(scenario === 'handshake' ? { concurrency: 16 } : {}) }).helpInformation();
+  const echo = help('echo');
+  t.match(echo, /-d, --duration <time>\s+measured window \(default: 10s\)/);
+  t.match(echo, /--handshake-timeout <time>[\s\S]*?\(default: 10s\)/);
+  t.match(echo, /-s, --size <size>\s+payload size, e\.g\. 64 or 1KiB \(default: 64B\)/);
+  t.notMatch(echo, /default: \d{4,}/, 'no raw millisecond or byte counts');
+  for (const line of echo.split(/\n(?=\s+-)/)) t.ok((line.match(/default/g) ?? []).length <= 1, `one default: ${line.trim().split('\n')[0]}`);
+  for (const g of ['Target and connections:', 'Timing:', 'Echo messages:', 'Measuring the target:', 'Output and exit status:']) t.match(echo, g);
+  t.notMatch(echo, '--ping', 'idle-only options stay out of echo');
+  const hs = help('handshake');
+  t.match(hs, /--concurrency <n>[\s\S]*?\(default: 16\)/, 'the scenario\'s own default');
+  t.notMatch(hs, '--connections', 'handshake opens no lasting connections');
+  t.match(help('rate'), /--max-buffered <size>[\s\S]*?\(default: 1MiB\)/);
+  t.match(help('idle'), /--ping <time>\s+ping each connection this often \(default: off\)/);
+  t.match(help('broadcast'), /--publish <rate>/);
+});
+
+t.test('flags parse with the config\'s unit syntax; a repeated --url replaces the default list', async (t) => {
+  const cmd = addFlags(new Command('echo').exitOverride(), 'echo', DEFAULTS);
+  cmd.parse(['-d', '1.5s', '-s', '1KiB', '--ramp', '200/s', '-u', 'ws://a/', '-u', 'ws://b/', '--watch-pid', '1,2', '--allow-failures'], { from: 'user' });
+  t.match(cmd.opts(), { duration: 1500, size: 1024, ramp: 200, url: ['ws://a/', 'ws://b/'], watchPid: [1, 2], allowFailures: true, warmup: 2000 });
+  t.same(DEFAULTS.urls, ['ws://127.0.0.1:8080/'], 'the default list is not appended to');
+  const bad = addFlags(new Command('echo').exitOverride().configureOutput({ writeErr: () => {} }), 'echo', DEFAULTS);
+  t.throws(() => bad.parse(['--late', '5'], { from: 'user' }), /unknown option/, 'echo takes no --late');
+});
+
+t.test('outcome: what fails the run, what --allow-failures accepts', async (t) => {
+  const r = (over: Partial<BenchResult>): BenchResult => ({
+    tool: 'wslb-bench', scenario: 'echo', date: '', machine: { cpus: 1, model: '', memoryMiB: 0, node: '', os: '' },
+    options: { ...DEFAULTS, scenario: 'echo' }, processes: 1, window: { warmupMs: 0, measuredMs: 1000, startedAt: 0, endedAt: 0 },
+    connections: { target: 10, opened: 10, failed: 0, openAtEnd: 10 }, counts: {}, totals: {}, errors: {},
+    throughput: { messagesPerSec: 0, sentPerSec: 0, handshakesPerSec: 0 }, latency: {}, histograms: {}, timeseries: [], ...over,
+  });
+  t.same(outcome(r({}), false), { code: 0, message: '' });
+  const partial = r({ connections: { target: 10, opened: 7, failed: 3, openAtEnd: 7 }, errors: { 'http 429': 2, timeout: 1 } });
+  t.equal(outcome(partial, false).code, 1);
+  t.match(outcome(partial, false).message, '3 of 10 connections failed to open (http 429: 2, timeout: 1)');
+  t.equal(outcome(partial, true).code, 0);
+  const dropped = r({ totals: { dropped_connections: 4 } });
+  t.equal(outcome(dropped, false).code, 1);
+  t.match(outcome(dropped, false).message, '4 connections were closed by the target');
+  const hs = r({ scenario: 'handshake', connections: { target: 0, opened: 0, failed: 0, openAtEnd: 0 }, totals: { handshakes: 90, errors: 10 }, errors: { 'http 503': 10 } });
+  t.match(outcome(hs, false), { code: 1, message: /10 of 100 upgrades failed \(http 503: 10\)/ });
+  const none = r({ connections: { target: 2, opened: 0, failed: 2, openAtEnd: 0 }, errors: { ECONNREFUSED: 2 } });
+  t.match(outcome(none, true), { code: 1, message: /nothing worked/ });
 });
 
 t.test('usage errors: a bad duration names the option, exit 2; a duration without a unit is refused like in the config', async (t) => {

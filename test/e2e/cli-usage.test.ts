@@ -5,6 +5,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { farmYaml } from '../helpers/balancer.js';
 import { runCli, startCli } from '../helpers/cli.js';
+import { closest, editDistance } from '../../src/suggest.js';
 
 const pkg = JSON.parse(fs.readFileSync('package.json', 'utf8')) as { version: string };
 
@@ -31,6 +32,15 @@ t.test('a mistyped command is named, with the closest one, exit 2', async (t) =>
   const file = await runCli(['balancer.yaml']);
   t.equal(file.code, 2);
   t.match(file.stderr, 'wslb -c balancer.yaml', 'a file given as a command: how to pass it');
+});
+
+t.test('closest: one typo or a swap away suggests, a different word does not', async (t) => {
+  t.equal(editDistance('chek', 'check'), 1);
+  t.equal(editDistance('chekc', 'check'), 1, 'a swap is one edit');
+  t.equal(closest('chek', ['run', 'check', 'demo']), 'check');
+  t.equal(closest('RUN', ['run', 'check', 'demo']), 'run');
+  t.equal(closest('dmeo', ['run', 'check', 'demo']), 'demo');
+  t.equal(closest('status', ['run', 'check', 'demo']), undefined);
 });
 
 t.test('an unknown option is a usage error: exit 2; help exits 0', async (t) => {
