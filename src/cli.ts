@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-/** The wslb command line: run, check, demo (SPEC.md "Commands"); exit 0 ok, 1 runtime failure, 2 config error. */
+/** The wslb command line: run, check, demo; exit 0 ok, 1 runtime failure, 2 config or usage error. */
 
 import { Command } from 'commander';
 import { loadConfigFile } from './config/load.js';
@@ -55,7 +55,7 @@ program.command('demo')
     const host = proxy.address === '0.0.0.0' ? '127.0.0.1' : proxy.address;
     process.stderr.write(
       `\nwslb demo is up:\n` +
-      `  balancer   ws://${host}:${proxy.port}/        (echo; try: npx wscat -c ws://${host}:${proxy.port}/)\n` +
+      `  balancer   ws://${host}:${proxy.port}/        (echo; try: node examples/ws-client.mjs ws://${host}:${proxy.port}/)\n` +
       `  room       ws://${host}:${proxy.port}/room    (ticks from the server you landed on)\n` +
       `  dashboard  http://${admin.address}:${admin.port}/\n` +
       `  status     http://${admin.address}:${admin.port}/status\n` +
