@@ -11,7 +11,7 @@ import { createListenerServer, loadCertificates, prepareCertificates } from './t
 import type { ListenerConfig } from '../config/types.js';
 import { ERRORS, type ErrorCode } from '../errors.js';
 import type { Runtime } from '../runtime.js';
-import { looksLikeUpgrade, validateHandshake } from './handshake.js';
+import { hostHeaderValid, looksLikeUpgrade, validateHandshake } from './handshake.js';
 import { rejectSocket } from './respond.js';
 import { respondError } from '../http/respond.js';
 import { findRoute } from './router.js';
@@ -55,6 +55,13 @@ export class Listener {
 
   /** Non-upgrade requests (and Upgrade without Connection: upgrade, which Node delivers here). */
   serverOnRequest = (req: IncomingMessage, res: ServerResponse): void => {
+    // A Host that is not host[:port] is never routed on: 400 for every request, plain or upgrade-shaped.
+    if (!hostHeaderValid(req.rawHeaders)) {
+      this.#rt.onRejected('', 'WSLB_ERR_BAD_HOST', clientAddress(req));
+      respondError(res, 'WSLB_ERR_BAD_HOST', []);
+      req.resume();
+      return;
+    }
     const route = findRoute(this.#rt.routes, req.headers.host, req.url);
     const upgrade = looksLikeUpgrade(req);
     // `http: true` routes proxy plain HTTP (long-polling, SSE fallbacks: src/http/); others refuse it with 426.

@@ -10,7 +10,6 @@ import { extractKey } from '../balancing/hash-key.js';
 import { clientAddress, peerAddress } from '../edge/client-address.js';
 import { tlsConnectOptions, upstreamTls } from '../tunnel/upstream-tls.js';
 import { originAllowed } from '../edge/origin.js';
-import { hostHeaderValid } from '../edge/handshake.js';
 import { endToEndHeaders, forwardedRequestHeaders } from '../tunnel/headers.js';
 import type { Affinity } from './affinity.js';
 import { HANDSHAKE_SNIFF_BYTES, sidFromHandshake } from './presets.js';
@@ -82,8 +81,6 @@ export class HttpExchange {
     // The same client identity and Origin policy as the upgrade path (src/edge/upgrade.ts).
     const address = clientAddress(req);
     this.#address = address;
-    // As for upgrades (src/edge/handshake.ts): no server is picked for a Host that is not host[:port].
-    if (!hostHeaderValid(req.rawHeaders)) return this.#fail('WSLB_ERR_BAD_HOST', [], '');
     if (!originAllowed(this.#route.config, req)) return this.#fail('WSLB_ERR_ORIGIN', []);
     const refused = rt.admit(this.#route, address);
     if (refused) return this.#fail(refused, [['Retry-After', String(rt.retryAfter(refused, address))]]);

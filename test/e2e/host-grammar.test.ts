@@ -86,3 +86,17 @@ t.test('plain HTTP on an http: true route with a bad Host: 400, no server contac
   }
   t.equal(backend.accepted, acceptedBefore, 'no TCP connection reached the server');
 });
+
+t.test('plain HTTP on a WebSocket-only route with a bad Host: 400, not 426 or 404 (routing never reads it)', async (t) => {
+  const backend = await startBackend({ name: 'h1' });
+  t.teardown(() => backend.close());
+  const b = await startBalancer(t, { servers: [{ name: 'h1', url: backend.url }] });
+  const ok = await rawRequest(b.proxyPort(), 'GET /who HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n');
+  t.equal(ok.status, 426, 'a valid Host on a route without http: true gets 426');
+  for (const host of ['a b.example.com', 'example.com:0', '[::1']) {
+    const res = await rawRequest(b.proxyPort(), Buffer.from(`GET /who HTTP/1.1\r\nHost: ${host}\r\n\r\n`, 'latin1'));
+    t.equal(res.status, 400, `${JSON.stringify(host)}: status`);
+    t.equal(res.headers['x-wslb-error'], 'WSLB_ERR_BAD_HOST', `${JSON.stringify(host)}: code`);
+  }
+  t.equal(backend.accepted, 0, 'no TCP connection reached the server');
+});
