@@ -57,7 +57,7 @@ export class WslbError extends Error {
   }
 }
 
-/** WebSocket close codes the balancer itself sends (SPEC.md "What clients see"). */
+/** WebSocket close codes the balancer itself sends (docs/security.md "What clients see"). */
 export const CLOSE = {
   GOING_AWAY: 1001,       // shutdown, idle
   POLICY: 1008,           // stalled reader

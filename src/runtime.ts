@@ -33,7 +33,7 @@ export interface RouteRuntime {
   readonly key?: KeySpec | undefined;
 }
 
-/** Per-route counters read at scrape time (metrics land with the observability issue). */
+/** Per-route counters read at scrape time. */
 export interface RouteStats {
   upgrades: number;
   rejections: Map<string, number>;

@@ -16,7 +16,7 @@ export function isAction(s: string): s is Action {
  * drain: no new tunnels; open ones close with 1012 spread over `pools.X.drain` (default
  * `timeouts.drain`). disable: no new tunnels; open ones stay. enable: undoes both (a drain in
  * progress stops; tunnels already sent their close frame finish closing).
- * Health state is never touched (STYLE habit 3): an enabled server that fails its checks stays down.
+ * Health state is never touched (health, admin and drain state are separate bits): an enabled server that fails its checks stays down.
  */
 export function applyAction(rt: Runtime, server: Server, action: Action, propagate = true, caller?: string): void {
   switch (action) {

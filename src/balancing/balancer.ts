@@ -2,7 +2,7 @@
 
 import type { AlgorithmConfig } from '../config/types.js';
 
-/** What an algorithm may read of a server (STYLE habit 2: counters live on the Server, algorithms only read). */
+/** What an algorithm may read of a server (counters live on the Server; algorithms only read them and keep no copies). */
 export interface ServerView {
   readonly name: string;
   readonly url: string;

@@ -19,7 +19,7 @@ export function nextDelay(interval: number, random: () => number, afterFirst = f
 /**
  * Consecutive results in a row (HAProxy rise/fall): `fall` failures mark an up server down,
  * `rise` passes mark a down server up. A server that has never been up goes up on its first
- * pass (SPEC: "at start one passing check marks a server up, afterwards rise/fall apply").
+ * pass (at start one passing check marks a server up; afterwards rise/fall apply).
  */
 export class RiseFall {
   up: boolean;

@@ -47,7 +47,7 @@ export class Server {
   }
   set weight(w: number) { this.configWeight = w; }
 
-  // State bits: ready = healthy && enabled && !draining && !ejected (STYLE habit 3). Each setter
+  // State bits: ready = healthy && enabled && !draining && !ejected. Each setter
   // reports a `state` change to `onStateChange` and starts the slow-start ramp on becoming ready.
   #healthy: boolean;
   #enabled = true;

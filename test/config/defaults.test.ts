@@ -1,4 +1,4 @@
-// Defaults (SPEC.md "Defaults and details"), the demo balancer.yaml, the full SPEC example, freezing and the summary.
+// Defaults, the demo balancer.yaml, a full example using every key, freezing and the summary.
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -103,9 +103,9 @@ t.test('every commented-out key of balancer.yaml is valid once uncommented', asy
   t.equal(c.cluster?.redis, 'redis://127.0.0.1:6379');
 });
 
-t.test('the full SPEC.md example (both blocks) loads with every key', async (t) => {
+t.test('a full example using every key loads', async (t) => {
   const dir = t.testdir({ 'ca.pem': '' });
-  const c = loadConfigText(SPEC_EXAMPLE, resolve(dir, 'balancer.yaml'), {});
+  const c = loadConfigText(FULL_EXAMPLE, resolve(dir, 'balancer.yaml'), {});
   const chat = c.pools['chat']!;
   t.same(chat.algorithm, { name: 'least-connections', options: {} });
   t.same(chat.health, { check: 'websocket', path: '/', interval: 2000, timeout: 1000, rise: 2, fall: 3 });
@@ -118,7 +118,7 @@ t.test('the full SPEC.md example (both blocks) loads with every key', async (t) 
   t.same(chat.tls, { ca: resolve(dir, 'ca.pem'), servername: 'chat.internal', reject_unauthorized: true });
   t.same(c.pools['found']!.discover, { dns: 'chat.default.svc.cluster.local', port: 9001, refresh: 5000, resolver: '127.0.0.1:5353' });
   t.same(c.pools['found']!.servers, []);
-  // stale_after unset: the poller uses 3 x interval (issue 3: "older than 3 intervals").
+  // stale_after unset: the poller uses 3 x interval ("older than 3 intervals").
   t.same(c.pools['snmp']!.load, { source: 'snmp', path: '/load', interval: 1000, port: 161, community: 'public', oids: { cpu: '1.3.6.1.4.1.2021.10.1.3.1' } });
   t.same(c.routes[0], {
     name: 'chat', match: { host: 'chat.example.com', path: '/chat' }, pool: 'chat',
@@ -143,7 +143,7 @@ t.test('JSON Schema for editors', async (t) => {
   t.match(JSON.stringify(s), KNOWN_ALGORITHMS.join(', '));
 });
 
-const SPEC_EXAMPLE = `
+const FULL_EXAMPLE = `
 workers: 1
 cluster: { redis: redis://127.0.0.1:6379, name: wslb-a }
 log: { level: info }

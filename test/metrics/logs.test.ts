@@ -1,4 +1,4 @@
-/** Log lines of the observability issue: rejections rate-limited per reason, admin state changes with reason, close summaries at debug. */
+/** Log lines: rejections rate-limited per reason, admin state changes with reason, close summaries at debug. */
 
 import t from 'tap';
 import { once } from 'node:events';

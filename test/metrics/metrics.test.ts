@@ -1,4 +1,4 @@
-/** /metrics after known traffic through a real balancer: every SPEC.md name and label set, exact counts, per-balancer registries. */
+/** /metrics after known traffic through a real balancer: every documented name and label set, exact counts, per-balancer registries. */
 
 import t from 'tap';
 import { once } from 'node:events';
@@ -33,7 +33,7 @@ const raw = async (port: number, request: string): Promise<string> => {
   return out;
 };
 
-t.test('SPEC.md metric names, types and label sets', async (t) => {
+t.test('documented metric names, types and label sets', async (t) => {
   const backends = await startEchoBackends(1, 'n');
   t.teardown(() => Promise.all(backends.map((b) => b.close())));
   const b = await startBalancer(t, { servers: [{ name: 'n-1', url: backends[0]!.url }] });
