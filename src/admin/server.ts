@@ -10,7 +10,7 @@ import { fail, json, noContent, text } from './respond.js';
 import { statusDocument, type ListenerAddress } from './status.js';
 import { listenTcp } from '../listen.js';
 import { normalizeAddress } from '../edge/client-address.js';
-import { RenderGate } from '../metrics/render-gate.js';
+import { RenderGate, TurnPacer } from '../metrics/render-gate.js';
 import type { Tick } from '../metrics/sampler.js';
 
 /** What Balancer.reload() answers (src/main.ts). */
@@ -23,8 +23,9 @@ export interface AdminHooks {
 
 /**
  * How /metrics and /status stay cheap under a scrape storm (a render costs ~1 ms of event loop,
- * every tunnel waits behind it): one render per interval shared by all waiting requests, and a
- * bound on those requests. Defaults: RENDER_INTERVAL_MS and MAX_RENDER_REQUESTS.
+ * every tunnel waits behind it): one render per interval shared by all waiting requests, a bound
+ * on those requests, and answers paced over event-loop turns. Defaults: RENDER_INTERVAL_MS,
+ * MAX_RENDER_REQUESTS, ANSWERS_PER_TURN.
  */
 export interface AdminLimits {
   readonly renderIntervalMs?: number;
@@ -34,6 +35,7 @@ export interface AdminLimits {
 
 export const RENDER_INTERVAL_MS = 250;
 export const MAX_RENDER_REQUESTS = 64;
+export const ANSWERS_PER_TURN = 16;
 
 const SERVER_ACTION = /^\/pools\/([^/]+)\/servers\/([^/]+)\/([^/]+)$/;
 
@@ -48,6 +50,7 @@ export class AdminServer {
   readonly #statusGate: RenderGate<string>;
   readonly #maxRenderRequests: number;
   #renderRequests = 0;
+  readonly #pacer = new TurnPacer(ANSWERS_PER_TURN);
   readonly server: http.Server;
 
   constructor(rt: Runtime, listeners: () => readonly ListenerAddress[], hooks: AdminHooks = {}, limits: AdminLimits = {}) {
@@ -119,6 +122,10 @@ export class AdminServer {
   /** /metrics and /status: bounded in number, answered from the shared render (src/metrics/render-gate.ts). */
   async #rendered(res: ServerResponse, gate: RenderGate<string>, type: string, what: string): Promise<void> {
     if (this.#renderRequests >= this.#maxRenderRequests) {
+      // Sent with the batch it could not join: a client retrying at once cannot spin faster than the renders.
+      await gate.get().catch(() => undefined);
+      await this.#pacer.next();
+      if (res.destroyed) return;
       return fail(res, 'WSLB_ERR_ADMIN_OVERLOADED', `more than ${this.#maxRenderRequests} /metrics and /status requests at once`,
         { 'Retry-After': '1', 'X-Wslb-Error': 'WSLB_ERR_ADMIN_OVERLOADED' });
     }
@@ -126,6 +133,7 @@ export class AdminServer {
     res.once('close', () => { this.#renderRequests--; });
     try {
       const body = await gate.get();
+      await this.#pacer.next();
       if (!res.destroyed) text(res, 200, body, type);
     } catch (err) {
       this.#rt.log.error({ err }, `${what} failed`);

@@ -49,3 +49,31 @@ export class RenderGate<T> {
     this.#timer = null;
   }
 }
+
+/**
+ * Spreads the answers of a batch over event-loop turns, `perTurn` at a time: 200 requests woken
+ * by one render would otherwise write all at once (~30 us each) while every tunnel waits.
+ */
+export class TurnPacer {
+  readonly perTurn: number;
+  readonly #queue: (() => void)[] = [];
+  #scheduled = false;
+
+  constructor(perTurn: number) {
+    this.perTurn = perTurn;
+  }
+
+  /** Resolves in a coming turn that has room. */
+  next(): Promise<void> {
+    return new Promise((resolve) => {
+      this.#queue.push(resolve);
+      if (!this.#scheduled) { this.#scheduled = true; setImmediate(this.#drain); }
+    });
+  }
+
+  #drain = (): void => {
+    this.#scheduled = false;
+    for (const resolve of this.#queue.splice(0, this.perTurn)) resolve();
+    if (this.#queue.length && !this.#scheduled) { this.#scheduled = true; setImmediate(this.#drain); }
+  };
+}

@@ -3,7 +3,7 @@
 import t, { type Test } from 'tap';
 import http from 'node:http';
 import { AdminServer } from '../../src/admin/server.js';
-import { RenderGate } from '../../src/metrics/render-gate.js';
+import { RenderGate, TurnPacer } from '../../src/metrics/render-gate.js';
 import { startEchoBackends } from '../helpers/backend.js';
 import { startBalancer } from '../helpers/balancer.js';
 import type { Balancer } from '../../src/main.js';
@@ -62,6 +62,20 @@ t.test('RenderGate: at once when quiet, one shared render per interval, in-fligh
   t.equal(await flaky.get(), 'ok', 'a failed render is not served again');
 });
 
+t.test('TurnPacer: a batch of answers goes out perTurn at a time, one event-loop turn after another', async (t) => {
+  const pacer = new TurnPacer(16);
+  const done: number[] = [];
+  for (let i = 0; i < 40; i++) void pacer.next().then(() => done.push(i));
+  const turn = (): Promise<void> => new Promise((r) => setImmediate(r));
+  t.equal(done.length, 0, 'nothing in the current turn');
+  await turn();
+  t.equal(done.length, 16);
+  await turn();
+  t.equal(done.length, 32);
+  await turn();
+  t.same(done, Array.from({ length: 40 }, (_, i) => i), 'all, in arrival order');
+});
+
 t.test('N concurrent /metrics and /status requests: one render each, and the answer reflects state from after the request', async (t) => {
   const backends = await startEchoBackends(2, 'g');
   t.teardown(() => Promise.all(backends.map((be) => be.close())));
@@ -93,7 +107,7 @@ t.test('N concurrent /metrics and /status requests: one render each, and the ans
   t.equal(admin.renders.metrics, before + 1, 'a new render after the interval');
 });
 
-t.test('past maxRenderRequests waiting: 503 WSLB_ERR_ADMIN_OVERLOADED with Retry-After; /healthz unaffected; slots come back', async (t) => {
+t.test('past maxRenderRequests waiting: 503 WSLB_ERR_ADMIN_OVERLOADED with Retry-After, sent with the batch; /healthz unaffected; slots come back', async (t) => {
   const backends = await startEchoBackends(1, 'h');
   t.teardown(() => Promise.all(backends.map((be) => be.close())));
   const b = await startBalancer(t, { servers: [{ name: 'h-1', url: backends[0]!.url }] });
@@ -103,7 +117,7 @@ t.test('past maxRenderRequests waiting: 503 WSLB_ERR_ADMIN_OVERLOADED with Retry
   t.equal((await get(port, '/status')).status, 200);
   const storm = Array.from({ length: 5 }, (_, i) => get(port, i % 2 ? '/status' : '/metrics'));
   const refused = await Promise.race([Promise.all(storm), sleep(700).then(() => null)]);
-  t.equal(refused, null, 'three wait for the next render');
+  t.equal(refused, null, 'three wait for the next render, the two refused with them');
   t.equal((await get(port, '/healthz')).status, 200, '/healthz is not bounded');
   const answers = await Promise.all(storm);
   const over = answers.filter((a) => a.status === 503);
