@@ -154,7 +154,7 @@ export class UpgradeAttempt {
     // Passive outlier detection: only the server's own failures count (checked after #clientGone).
     const outlier = route.pool.outlier;
     if (outcome.kind === 'failed') {
-      if (outcome.code === 'WSLB_ERR_BAD_101') rt.telemetry.serverAnswered(route.config.name, server, 101, outcome.detail);
+      if (outcome.code === 'WSLB_ERR_BAD_101' || outcome.malformed) rt.telemetry.serverAnswered(route.config.name, server, outcome.malformed ? 0 : 101, outcome.detail);
       outlier.failure(server, outcome.detail);
       return this.#reject(outcome.code, route.config.name);
     }

@@ -4,8 +4,9 @@ import type { Logger } from '../log.js';
 
 /**
  * `2xx`..`5xx` by the status code; `invalid` for a 101 the balancer refused (bad or missing
- * Sec-WebSocket-Accept, Upgrade or Connection, an unoffered protocol) and any status outside
- * 200-599. Other 1xx answers are interim (the final answer that follows is the one counted).
+ * Sec-WebSocket-Accept, Upgrade or Connection, an unoffered protocol), an answer that is not
+ * HTTP at all (status 0 in the log line) and any status outside 200-599. Other 1xx answers are
+ * interim (the final answer that follows is the one counted).
  */
 export type AnswerClass = '2xx' | '3xx' | '4xx' | '5xx' | 'invalid';
 

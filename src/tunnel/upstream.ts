@@ -63,7 +63,7 @@ function noop(): void {}
 export type HandshakeOutcome =
   | { readonly kind: 'upgraded'; readonly res: ResponseHead; readonly socket: net.Socket; readonly head: Buffer }
   | { readonly kind: 'response'; readonly res: IncomingMessage }   // a non-101 answer: relay, then close
-  | { readonly kind: 'failed'; readonly code: ErrorCode; readonly detail: string };
+  | { readonly kind: 'failed'; readonly code: ErrorCode; readonly detail: string; readonly malformed?: boolean };   // malformed: the server answered bytes that are not HTTP
 
 export interface HandshakeRequest {
   readonly path: string;
@@ -157,6 +157,6 @@ function nodeParse(socket: net.Socket, first: Buffer, path: string, settle: (o: 
     if (res.statusCode === 101) return settle({ kind: 'failed', code: 'WSLB_ERR_BAD_101', detail: '101 without upgrade headers' });
     settle({ kind: 'response', res });
   });
-  req.on('error', (err) => settle({ kind: 'failed', code: 'WSLB_ERR_UPSTREAM_CLOSED', detail: err.message }));
+  req.on('error', (err: NodeJS.ErrnoException) => settle({ kind: 'failed', code: 'WSLB_ERR_UPSTREAM_CLOSED', detail: err.message, malformed: err.code?.startsWith('HPE_') === true }));
   req.end();
 }

@@ -1,6 +1,7 @@
 /** Server answers to upgrades that open no tunnel (a 5xx, an invalid 101): counted per server and class in /metrics and /status, and logged rate-limited. */
 
 import t from 'tap';
+import net from 'node:net';
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { loadConfigText } from '../../src/config/load.js';
@@ -101,4 +102,26 @@ t.test('round robin over a good server, a 5xx server and an invalid-101 server: 
   const logged = lines.filter((l) => l.msg === 'upgrade not accepted by server');
   t.same(logged.map((l) => [l.pool, l.server, l.status, l.class, l.count]).sort(), [['p', 'bad', 500, '5xx', 1], ['p', 'odd', 101, 'invalid', 1]], 'one line each at once; the repeats wait for the window');
   t.type(logged.find((l) => l.server === 'odd')!.why, 'string', 'an invalid 101 says why');
+});
+
+t.test('a malformed answer (not HTTP) and a bare 101 count as invalid', async (t) => {
+  const garbage = net.createServer((sock) => { sock.on('error', () => {}); sock.once('data', () => sock.end('NOT HTTP AT ALL\r\n\r\n')); });
+  await new Promise<void>((r) => garbage.listen(0, '127.0.0.1', r));
+  const bare = await startBackend({ name: 'bare', mode: 'bare-101' });
+  t.teardown(() => { garbage.close(); return bare.close(); });
+  const { log, lines } = capture();
+  const yaml = farmYaml({
+    servers: [{ name: 'garbage', url: `ws://127.0.0.1:${(garbage.address() as net.AddressInfo).port}` }, { name: 'bare', url: bare.url }],
+    retries: 0,
+  });
+  const b = new Balancer(loadConfigText(yaml, 'test.yaml', {}), log);
+  await b.start();
+  t.teardown(() => b.destroy());
+  const answers = await Promise.all(Array.from({ length: 4 }, () => rawRequest(b.proxyPort(), upgradeRequest('/'), { timeoutMs: 1000 })));
+  t.same(answers.map((a) => a.status), [502, 502, 502, 502]);
+  const servers = b.runtime.pools.get('p')!.servers;
+  t.same(servers.map((s) => [s.name, s.answers]), [['garbage', { invalid: 2 }], ['bare', { invalid: 2 }]]);
+  await tick();
+  const logged = lines.filter((l) => l.msg === 'upgrade not accepted by server').map((l) => [l.server, l.status, l.class]).sort();
+  t.same(logged, [['bare', 101, 'invalid'], ['garbage', 0, 'invalid']], 'status 0: nothing parseable');
 });
