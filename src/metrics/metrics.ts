@@ -28,6 +28,17 @@ interface RouteServerCount {
   total: number;
 }
 
+/**
+ * prom-client's process and Node.js metrics, less three gauges named like counters
+ * (`promtool check metrics` refuses them); the per-type gauges nodejs_active_handles,
+ * nodejs_active_requests and nodejs_active_resources stay, and sum() over `type` gives the totals.
+ * Every registry that serves /metrics (a cluster primary's own included) registers them this way.
+ */
+export function registerDefaultMetrics(registry: Registry): void {
+  collectDefaultMetrics({ register: registry });
+  for (const name of UNLINTED_DEFAULTS) registry.removeSingleMetric(name);
+}
+
 export class Metrics {
   readonly registry = new Registry();
   /** pool -> close code label -> closes: plain counts, read at scrape time and by the dashboard's rates. */
@@ -40,10 +51,7 @@ export class Metrics {
   constructor(rt: Runtime) {
     this.#rt = rt;
     const registers = [this.registry];
-    collectDefaultMetrics({ register: this.registry });
-    // Gauges named like counters (`promtool check metrics` refuses them); the per-type gauges
-    // nodejs_active_handles / _requests / _resources stay, and sum() over `type` gives the totals.
-    for (const name of UNLINTED_DEFAULTS) this.registry.removeSingleMetric(name);
+    registerDefaultMetrics(this.registry);
     const metrics = this;
 
     new Gauge({
