@@ -7,7 +7,7 @@ import { DASHBOARD_ASSETS } from '../admin/dashboard/assets.js';
 import { fail, json, noContent, text, type AdminErrorCode } from '../admin/respond.js';
 import type { Primary } from './primary.js';
 import { PrimaryEvents } from './primary-events.js';
-import { mergeStatus, type WorkerStatus } from './status-merge.js';
+import { mergeStatus, putCheckCounts, type WorkerStatus } from './status-merge.js';
 import { listenTcp } from '../listen.js';
 import { normalizeAddress } from '../edge/client-address.js';
 
@@ -93,8 +93,11 @@ export class PrimaryAdmin {
     const sup = this.#p.supervisor;
     const replies = await sup.askAll({ t: 'status' }, 2000);
     const docs: WorkerStatus[] = replies.flatMap((r) => (r.reply?.ok ? [{ slot: r.slot, ...(r.reply.body as Omit<WorkerStatus, 'slot'>) }] : []));
+    const merged = mergeStatus(docs);
+    const listed = putCheckCounts(merged, this.#p.health.checkCounts());   // the checks run here, not in the workers
+    if (docs.length) this.#p.health.prune(listed);
     return {
-      ...mergeStatus(docs),
+      ...merged,
       draining: this.#p.draining,
       shutting_down: this.#p.shuttingDown(),
       workers: sup.slots.map((s) => {

@@ -21,6 +21,7 @@ import { RedisShare } from './redis-share.js';
 import { PrimarySharing } from './sharing.js';
 import { Supervisor } from './supervisor.js';
 import { TreeMetrics } from './tree-metrics.js';
+import { primaryRegistry, type ReloadCounts } from './primary-metrics.js';
 import { REPORT_MS } from './worker.js';
 import { handleSignals } from '../signals.js';
 import { shuttingDown, type ShuttingDown } from '../admin/status.js';
@@ -44,6 +45,8 @@ export class Primary {
   readonly sharing: PrimarySharing;
   /** /metrics: the workers' counters kept across their exits, the primary's own process series. */
   readonly metrics: TreeMetrics;
+  /** Reloads of the tree, each once with its result (the workers' own counts would say each N times and miss the ones refused here). */
+  readonly reloads: ReloadCounts = { ok: 0, ok_restart_required: 0, error: 0 };
   #timer: NodeJS.Timeout | null = null;
 
   /** What the primary started with: its admin listener, worker count and Redis link keep it until a restart. */
@@ -66,7 +69,7 @@ export class Primary {
       onExit: (w) => { this.farm.forget(w); this.sharing.onExit(w); },
     });
     this.sharing = new PrimarySharing(this.supervisor, () => this.config, log);
-    this.metrics = new TreeMetrics(this.supervisor);
+    this.metrics = new TreeMetrics(this.supervisor, primaryRegistry(this.health, this.reloads, (pool, server) => this.metrics.listed(pool, server)));
     this.admin = new PrimaryAdmin(this);
   }
 
@@ -113,6 +116,7 @@ export class Primary {
     } catch (err) {
       const errors = err instanceof ConfigError ? err.issues.map(formatIssue) : [(err as Error).message];
       this.log.error({ result: 'error', errors }, 'reload');
+      this.reloads.error++;
       return { ok: false, errors };
     }
     this.config = next;
@@ -122,12 +126,13 @@ export class Primary {
     this.farm.reloaded(next);   // load pollers follow the config; workers get full records again
     const failed = replies.filter((r) => !r.reply?.ok).map((r) => `worker ${r.slot.id}: ${JSON.stringify(r.reply?.body ?? 'no answer')}`);
     this.supervisor.broadcast({ t: 'health', states: this.health.snapshot() });
-    if (failed.length) return { ok: false, errors: failed };
+    if (failed.length) { this.reloads.error++; return { ok: false, errors: failed }; }
     // The primary's own keys against what it started with; the rest as each worker runs them.
     const restart = new Set(restartRequired(this.#started, next).filter(ownedByPrimary));
     for (const r of replies) for (const k of (r.reply?.body as { restartRequired?: string[] } | undefined)?.restartRequired ?? []) if (!ownedByPrimary(k)) restart.add(k);
     const restartList = [...restart];
     const summary = (replies[0]?.reply?.body as { summary?: unknown } | undefined)?.summary ?? null;
+    this.reloads[restartList.length ? 'ok_restart_required' : 'ok']++;
     if (restartList.length) this.log.warn({ result: 'ok', workers: replies.length, summary, restart_required: restartList, warning: 'these keys need a restart; their running values stay' }, 'reload');
     else this.log.info({ result: 'ok', workers: replies.length, summary, restart_required: restartList }, 'reload');
     return { ok: true, summary, restartRequired: restartList };

@@ -1,11 +1,14 @@
 /**
  * The primary's /metrics for a process tree: the workers' counters and histograms summed and
  * kept across worker exits (a served counter never goes down), gauges from live workers only,
- * the primary's own process_* and nodejs_* series, and each current worker's labelled `worker="N"`.
+ * the primary's own registry (src/cluster/primary-metrics.ts: its process_* and nodejs_* series, the
+ * tree's reloads and health checks), and each current worker's process series labelled `worker="N"`.
  */
 
 import type { Worker } from 'node:cluster';
-import { AggregatorRegistry, collectDefaultMetrics, Registry, type MetricObjectWithValues, type MetricValue } from 'prom-client';
+import { AggregatorRegistry, type MetricObjectWithValues, type MetricValue, type Registry } from 'prom-client';
+import { PRIMARY_ONLY } from './primary-metrics.js';
+import { outranks } from './status-merge.js';
 import type { Supervisor } from './supervisor.js';
 
 /** One series as prom-client's getMetricsAsJSON gives it (histograms name each series in `metricName`). */
@@ -21,6 +24,9 @@ export const SAMPLE_MS = 1000;
 const ASK_MS = 2000;
 /** Per-process series: summing them over processes means nothing (process_max_fds twice). */
 const PER_PROCESS = /^(process_|nodejs_)/;
+/** Series no worker's sample contributes: the primary's own replace them. */
+const DROPPED: ReadonlySet<string> = PRIMARY_ONLY;
+const STATE = 'wslb_server_state';
 
 interface Seen {
   readonly slot: number;
@@ -51,18 +57,42 @@ function labelled(m: Metric, worker: string): Metric {
   return { ...m, aggregator: 'sum', values: m.values.map((v) => ({ ...v, labels: { ...v.labels, worker } })) };
 }
 
+/**
+ * The live workers' one-hot wslb_server_state as one: per server, the state the merged /status shows
+ * (outranks(): up in any worker is up), so exactly one series per server is 1 (a max would set both
+ * `up` and `ejected` while only one worker ejected it).
+ */
+function oneState(metrics: readonly Metric[]): Metric | null {
+  if (!metrics[0]) return null;
+  const servers = new Map<string, { labels: Record<string, string | number>; states: Set<string>; winner: string | null }>();
+  for (const m of metrics) {
+    for (const v of m.values) {
+      const k = `${String(v.labels['pool'])}\0${String(v.labels['server'])}`;
+      let e = servers.get(k);
+      if (!e) servers.set(k, (e = { labels: { pool: v.labels['pool']!, server: v.labels['server']! }, states: new Set(), winner: null }));
+      const state = String(v.labels['state']);
+      e.states.add(state);
+      if (v.value === 1 && (e.winner === null || outranks(state, e.winner))) e.winner = state;
+    }
+  }
+  const values: Value[] = [];
+  for (const e of servers.values()) for (const state of e.states) values.push({ labels: { ...e.labels, state }, value: state === e.winner ? 1 : 0 });
+  return { ...metrics[0], aggregator: 'max', values };
+}
+
 export class TreeMetrics {
   readonly #sup: Supervisor;
-  readonly #own = new Registry();
+  readonly #own: Registry;
   readonly #seen = new Map<Worker, Seen>();
   /** Counters and histograms of the workers that exited, summed: the floor the served values start from. */
   readonly #departed = new Map<string, Metric>();
   #timer: NodeJS.Timeout | null = null;
   #sampling = false;
 
-  constructor(supervisor: Supervisor) {
+  /** `own`: the primary's registry (src/cluster/primary-metrics.ts). */
+  constructor(supervisor: Supervisor, own: Registry) {
     this.#sup = supervisor;
-    collectDefaultMetrics({ register: this.#own });
+    this.#own = own;
   }
 
   start(): void {
@@ -102,16 +132,37 @@ export class TreeMetrics {
     await this.#sampleAll();
     const current = new Set(this.#sup.workers);
     const parts: Metric[][] = [[...this.#departed.values()]];
+    const states: Metric[] = [];
     for (const [w, seen] of this.#seen) {
       const live = !w.isDead();
+      const sample = seen.sample.filter((m) => !DROPPED.has(m.name));
+      if (live) states.push(...sample.filter((m) => m.name === STATE));
       // A worker between its exit and its channel's close: its counters count, its gauges are gone.
-      parts.push(seen.sample.filter((m) => !PER_PROCESS.test(m.name) && (live || m.type !== 'gauge')));
+      parts.push(sample.filter((m) => !PER_PROCESS.test(m.name) && m.name !== STATE && (live || m.type !== 'gauge')));
       // A rolling restart's old worker (still draining) shares its slot number with the new one: only the current one is shown.
-      if (live && current.has(w)) parts.push(seen.sample.filter((m) => PER_PROCESS.test(m.name)).map((m) => labelled(m, String(seen.slot))));
+      if (live && current.has(w)) parts.push(sample.filter((m) => PER_PROCESS.test(m.name)).map((m) => labelled(m, String(seen.slot))));
     }
+    const state = oneState(states);
+    if (state) parts.push([state]);
     parts.push((await this.#own.getMetricsAsJSON() as unknown as Metric[]).map((m) => ({ ...m, aggregator: 'sum' })));
     const registry = AggregatorRegistry.aggregate(parts as unknown as MetricObjectWithValues<MetricValue<string>>[][]);
     return { body: await registry.metrics(), contentType: registry.contentType };
+  }
+
+  /**
+   * Whether a live worker's last sample lists a server of `pool` named `server` (its health-check
+   * series: every listed server has one). True while no live worker has a sample yet.
+   */
+  listed(pool: string, server: string): boolean {
+    let sampled = false;
+    for (const [w, seen] of this.#seen) {
+      if (w.isDead()) continue;
+      const m = seen.sample.find((x) => x.name === 'wslb_health_check_failures_total');
+      if (!m) continue;
+      sampled = true;
+      if (m.values.some((v) => v.labels['pool'] === pool && v.labels['server'] === server)) return true;
+    }
+    return !sampled;
   }
 
   async #sampleAll(): Promise<void> {
@@ -126,7 +177,7 @@ export class TreeMetrics {
   #fold(w: Worker, seen: Seen): void {
     this.#seen.delete(w);
     for (const m of seen.sample) {
-      if (PER_PROCESS.test(m.name) || (m.type !== 'counter' && m.type !== 'histogram')) continue;
+      if (PER_PROCESS.test(m.name) || DROPPED.has(m.name) || (m.type !== 'counter' && m.type !== 'histogram')) continue;
       const into = this.#departed.get(m.name);
       this.#departed.set(m.name, into ? addMetric(into, m) : addMetric({ ...m, values: [] }, m));
     }

@@ -136,3 +136,18 @@ export async function redisFarm(t: Test, opts: { extra?: Record<string, unknown>
   t.teardown(() => { for (const c of clients) c.terminate(); });
   return { redis, a, b, clients };
 }
+
+export async function scrape(admin: number): Promise<string> {
+  return (await fetch(`http://127.0.0.1:${admin}/metrics`)).text();
+}
+
+/** The sum of every series of `name` whose label text contains each of `match` (e.g. `server="s1"`). */
+export function metricSum(text: string, name: string, ...match: string[]): number {
+  let n = 0;
+  for (const line of text.split('\n')) {
+    if (!line.startsWith(`${name}{`) && !line.startsWith(`${name} `)) continue;
+    if (!match.every((m) => line.includes(m))) continue;
+    n += Number(line.slice(line.lastIndexOf(' ') + 1));
+  }
+  return n;
+}

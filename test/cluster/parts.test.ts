@@ -42,13 +42,14 @@ t.test('mergeStatus sums per-server counters and connections, reads the rest fro
   });
   const workers: WorkerStatus[] = [
     { slot: slot(1), status: doc(1), farm: {} },
-    { slot: slot(2), status: doc(2, true), farm: {} },   // a pool the first does not know (mid-reload): left out
+    { slot: slot(2), status: doc(2, true), farm: {} },   // a pool the first does not know (mid-reload, or draining there): kept as it lists it
     { slot: slot(3), status: doc(3), farm: {} },
   ];
   const first = structuredClone(workers[0]!.status);
   const m = mergeStatus(workers) as { connections: number; pools: Record<string, { servers: Record<string, unknown>[] }> };
   t.equal(m.connections, 12);
-  t.same(Object.keys(m.pools), ['p']);
+  t.same(Object.keys(m.pools), ['p', 'q']);
+  t.match(m.pools['q']!.servers, [{ name: 'c', active: 2 }]);
   t.match(m.pools['p']!.servers[0], { name: 'a', state: 'up', rtt_ms: 1.5, active: 6, total: 60, bytes_in: 600, bytes_out: 1200, messages_in: 6, messages_out: 12, bandwidth_bps: 3 });
   t.same(workers[0]!.status, first, 'the first worker\'s document is not modified');
   t.same(mergeStatus([]), { connections: 0, listeners: [], routes: [], pools: {} });

@@ -46,3 +46,14 @@ t.test('a server one worker ejected and another still uses is up for the tree (a
   ]) as { pools: Record<string, { servers: Record<string, unknown>[] }> };
   t.match(merged.pools['p']!.servers, [{ name: 'a', state: 'up', reason: null, active: 1 }, { name: 'b', ...ejected }]);
 });
+
+t.test('counters since start are summed (answers by class too); a state hides another as in one process, up first', async (t) => {
+  const merged = mergeStatus([
+    worker(1, 0, { p: [server('a', 0, { state: 'ejected', reason: 'ejected: 1', ejections: 2, check_failures: 1, answers: { '5xx': 2 } }), server('b', 0, { state: 'down', reason: 'health' })] }),
+    worker(2, 0, { p: [server('a', 0, { state: 'down', reason: 'health', ejections: 1, check_failures: 1, answers: { '5xx': 1, '4xx': 3 } }), server('b', 0, { state: 'disabled', reason: 'disabled by admin' })] }),
+  ]) as { pools: Record<string, { servers: Record<string, unknown>[] }> };
+  t.match(merged.pools['p']!.servers, [
+    { name: 'a', state: 'ejected', reason: 'ejected: 1', ejections: 3, check_failures: 2, answers: { '5xx': 3, '4xx': 3 } },
+    { name: 'b', state: 'disabled', reason: 'disabled by admin' },
+  ]);
+});
