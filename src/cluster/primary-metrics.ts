@@ -1,6 +1,7 @@
 /** The primary's own registry in the tree's /metrics: its process series and the counts only it knows, the tree's reloads and the health checks it runs. */
 
-import { collectDefaultMetrics, Counter, Registry } from 'prom-client';
+import { Counter, Registry } from 'prom-client';
+import { registerDefaultMetrics } from '../metrics/metrics.js';
 import type { HealthHub } from './health-hub.js';
 
 /** Reloads of the whole tree by result, each counted once (the primary validates the file and asks every worker). */
@@ -16,7 +17,7 @@ export const PRIMARY_ONLY: ReadonlySet<string> = new Set(['wslb_config_reloads_t
 export function primaryRegistry(health: HealthHub, reloads: ReloadCounts, listed: (pool: string, server: string) => boolean): Registry {
   const registry = new Registry();
   const registers = [registry];
-  collectDefaultMetrics({ register: registry });
+  registerDefaultMetrics(registry);
   // Same name, help and labels as src/metrics/metrics.ts: the series add to the workers' (0 for the pools checked here).
   new Counter({
     name: 'wslb_health_check_failures_total', help: 'Active health checks that failed (each probe; `fall` of them in a row mark the server down).',

@@ -7,6 +7,7 @@
 
 import type { Worker } from 'node:cluster';
 import { AggregatorRegistry, type MetricObjectWithValues, type MetricValue, type Registry } from 'prom-client';
+import { UNLINTED_DEFAULTS } from '../metrics/metrics.js';
 import { PRIMARY_ONLY } from './primary-metrics.js';
 import { outranks } from './status-merge.js';
 import type { Supervisor } from './supervisor.js';
@@ -24,8 +25,8 @@ export const SAMPLE_MS = 1000;
 const ASK_MS = 2000;
 /** Per-process series: summing them over processes means nothing (process_max_fds twice). */
 const PER_PROCESS = /^(process_|nodejs_)/;
-/** Series no worker's sample contributes: the primary's own replace them. */
-const DROPPED: ReadonlySet<string> = PRIMARY_ONLY;
+/** Series no worker's sample contributes: the primary's own replace them, or `promtool check metrics` refuses them (gauges named `_total`). */
+const DROPPED = new Set([...PRIMARY_ONLY, ...UNLINTED_DEFAULTS]);
 const STATE = 'wslb_server_state';
 
 interface Seen {

@@ -13,7 +13,7 @@ import { closeCodeLabel } from './close-code.js';
 // on Server / Runtime and are copied into the registry by `collect()` when Prometheus scrapes.
 
 /** prom-client defaults that are gauges with a `_total` name. */
-const UNLINTED_DEFAULTS = ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total'];
+export const UNLINTED_DEFAULTS = ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total'];
 const SERVER_STATES: readonly ServerState[] = ['up', 'down', 'draining', 'disabled', 'ejected'];
 
 const HANDSHAKE_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
