@@ -16,12 +16,14 @@ const SCENARIO_HELP: Record<ScenarioName, string> = {
   handshake: 'K openers (--concurrency) open and close connections as fast as possible, or at --rate upgrades/s',
   idle: 'ramp to C idle connections and hold them for --duration (optional --ping); with --watch-pid, RSS and CPU per connection',
   broadcast: 'C clients receive server pushes (e.g. ws://HOST/room of the demo farm): delivered msg/s and lag from a "ts" field',
+  flood: 'H heavy downloaders ask for 64 KiB messages as fast as the server sends and stop reading; one probe echoes at a fixed rate: its latency before and during the flood, how the heavy ones ended',
 };
 
 /** Per-scenario defaults that differ from DEFAULTS. */
 const SCENARIO_DEFAULTS: Partial<Record<ScenarioName, Partial<BenchOptions>>> = {
   handshake: { concurrency: 16, warmupMs: 1000 },
   idle: { warmupMs: 1000 },
+  flood: { warmupMs: 5000 },
   broadcast: { urls: ['ws://127.0.0.1:8080/room'] },
 };
 
@@ -33,7 +35,7 @@ export function toOptions(scenario: ScenarioName, raw: Raw): BenchOptions {
     ...d,
     scenario,
     urls: raw.url?.length ? raw.url : d.urls,
-    connections: scenario === 'handshake' ? 0 : raw.connections ?? d.connections,
+    connections: scenario === 'handshake' ? 0 : scenario === 'flood' ? (raw.heavy ?? d.heavy) + 1 : raw.connections ?? d.connections,
     ramp: raw.ramp ?? d.ramp,
     concurrency: raw.concurrency ?? d.concurrency,
     durationMs: raw.duration ?? d.durationMs,
@@ -51,6 +53,9 @@ export function toOptions(scenario: ScenarioName, raw: Raw): BenchOptions {
     publish: raw.publish ?? d.publish,
     publishPrefix: raw.publishPrefix ?? d.publishPrefix,
     tsField: raw.tsField ?? d.tsField,
+    raw: raw.raw === true,
+    heavy: raw.heavy ?? d.heavy,
+    probeRate: raw.probeRate ?? d.probeRate,
     processes: raw.processes ?? d.processes,
     localAddresses: (raw.localAddresses ?? []).flatMap(parseAddresses),
     handshakeTimeoutMs: raw.handshakeTimeout ?? d.handshakeTimeoutMs,
@@ -62,6 +67,8 @@ export function toOptions(scenario: ScenarioName, raw: Raw): BenchOptions {
   };
   if (scenario === 'rate' && !(o.rate > 0)) throw new Error('rate: --rate is required, e.g. --rate 10000/s');
   if (o.size < 1) throw new Error('--size must be at least 1 byte');
+  if (scenario === 'flood' && !(o.probeRate > 0)) throw new Error('flood: --probe-rate must be above 0');
+  if (o.raw) for (const u of o.urls) if (!u.startsWith('ws://')) throw new Error(`--raw: only ws:// URLs, got "${u}"`);
   for (const u of o.urls) if (!/^wss?:\/\//.test(u)) throw new Error(`--url: expected ws:// or wss://, got "${u}"`);
   return o;
 }

@@ -8,7 +8,7 @@ import { parseCount, parseDuration, parseRate, parseSize, type BenchOptions, typ
 export interface Raw {
   url?: string[]; connections?: number; ramp?: number; concurrency?: number; duration?: number; warmup?: number; drain?: number;
   size?: number; binary?: boolean; perMessageDeflate?: boolean; inflight?: number; rate?: number; late?: number;
-  maxBuffered?: number; maxMessages?: number; ping?: number; publish?: number; publishPrefix?: string; tsField?: string;
+  maxBuffered?: number; maxMessages?: number; raw?: boolean; heavy?: number; probeRate?: number; ping?: number; publish?: number; publishPrefix?: string; tsField?: string;
   processes?: number; localAddresses?: string[]; handshakeTimeout?: number; watchPid?: number[]; targetPids?: number[];
   status?: string; json?: string; html?: string; quiet?: boolean; allowFailures?: boolean;
 }
@@ -41,6 +41,7 @@ const SCENARIO_GROUP: Record<ScenarioName, string> = {
   handshake: 'Handshakes:',
   idle: 'Idle connections:',
   broadcast: 'Broadcast:',
+  flood: 'Flood:',
 };
 
 /** Adds the flags of `scenario` to its command; `d` holds that scenario's defaults. */
@@ -50,12 +51,13 @@ export function addFlags(cmd: Command, scenario: ScenarioName, d: Omit<BenchOpti
   const time = (flags: string, desc: string, value: number, shown = formatDuration(value)): Option =>
     new Option(flags, desc).argParser(arg(parseDuration)).default(value, shown);
   const handshake = scenario === 'handshake';
+  const flood = scenario === 'flood';
 
   group = 'Target and connections:';
   add(new Option('-u, --url <url>', 'target URL; repeat it to spread connections round robin over several')
     .argParser(collect((v) => [v], d.urls)).default(d.urls, d.urls.join(', ')));
+  if (!handshake && !flood) add(new Option('-c, --connections <n>', 'connections to open and keep').argParser(arg(parseCount)).default(d.connections));
   if (!handshake) {
-    add(new Option('-c, --connections <n>', 'connections to open and keep').argParser(arg(parseCount)).default(d.connections));
     add(new Option('--ramp <rate>', 'connection arrivals over all processes, e.g. 500/s').argParser(arg(parseRate))
       .default(0, 'as fast as --concurrency allows'));
   }
@@ -71,9 +73,10 @@ export function addFlags(cmd: Command, scenario: ScenarioName, d: Omit<BenchOpti
 
   group = 'Timing:';
   add(time('-d, --duration <time>', scenario === 'idle' ? 'the hold (the measured window)' : 'measured window', d.durationMs));
-  add(time('-w, --warmup <time>', scenario === 'idle' ? 'settle time after the ramp, before the hold is measured' : 'load before the window, left out of the results', d.warmupMs));
+  add(time('-w, --warmup <time>', scenario === 'idle' ? 'settle time after the ramp, before the hold is measured'
+    : flood ? 'the baseline: the probe alone, before the flood starts with the measured window' : 'load before the window, left out of the results', d.warmupMs));
   add(time('--drain <time>', 'after the window, wait this long for replies to messages sent in it', d.drainMs));
-  if (scenario !== 'idle') {
+  if (scenario !== 'idle' && !flood) {
     const what = handshake ? 'upgrades' : scenario === 'broadcast' ? 'published messages' : 'messages';
     add(new Option('--max-messages <n>', `stop after this many ${what} in all (the run also ends at --duration)`)
       .argParser(arg(parseCount)).default(0, 'no limit'));
@@ -98,6 +101,12 @@ export function addFlags(cmd: Command, scenario: ScenarioName, d: Omit<BenchOpti
       break;
     case 'handshake':
       add(new Option('-r, --rate <rate>', 'upgrades/s over all processes, at fixed times').argParser(arg(parseRate)).default(0, 'as fast as the openers go'));
+      add(new Option('--raw', 'raw-TCP cycles: fixed upgrade request, read the 101, masked close, read the close, FIN (what a proxy pays per connection lifetime; ws:// only)'));
+      break;
+    case 'flood':
+      add(new Option('--heavy <n>', 'heavy downloaders: each sends "flood:65536" (the server then pushes 64 KiB messages as fast as it can) and stops reading').argParser(arg(parseCount)).default(d.heavy));
+      add(new Option('--probe-rate <rate>', "the probe's echo round trips per second (one connection)").argParser(arg(parseRate)).default(d.probeRate, `${d.probeRate}/s`));
+      add(size("the probe's payload size"));
       break;
     case 'idle':
       add(time('--ping <time>', 'ping each connection this often', 0, 'off'));

@@ -2,8 +2,8 @@
 
 import { parseDuration as configDuration, parseRate as configRate, parseSize as configSize } from '../src/config/units.js';
 
-export type ScenarioName = 'echo' | 'rate' | 'handshake' | 'idle' | 'broadcast';
-export const SCENARIOS: readonly ScenarioName[] = ['echo', 'rate', 'handshake', 'idle', 'broadcast'];
+export type ScenarioName = 'echo' | 'rate' | 'handshake' | 'idle' | 'broadcast' | 'flood';
+export const SCENARIOS: readonly ScenarioName[] = ['echo', 'rate', 'handshake', 'idle', 'broadcast', 'flood'];
 
 export interface BenchOptions {
   scenario: ScenarioName;
@@ -36,6 +36,12 @@ export interface BenchOptions {
   publish: number;
   publishPrefix: string;
   tsField: string;
+  /** handshake: raw-TCP cycles (upgrade, close handshake, FIN) instead of the ws client (bench/raw-upgrade.ts). */
+  raw: boolean;
+  /** flood: heavy downloaders, each asking the server for 64 KiB messages and then not reading. */
+  heavy: number;
+  /** flood: the probe's echo round trips per second. */
+  probeRate: number;
   processes: number;
   localAddresses: string[];
   handshakeTimeoutMs: number;
@@ -66,6 +72,9 @@ export const DEFAULTS: Omit<BenchOptions, 'scenario'> = {
   publish: 0,
   publishPrefix: 'broadcast:',
   tsField: 'ts',
+  raw: false,
+  heavy: 100,
+  probeRate: 50,
   processes: 0,
   localAddresses: [],
   handshakeTimeoutMs: 10_000,
@@ -81,7 +90,7 @@ export const CONNECTIONS_PER_PROCESS = 8000;
 
 export function autoProcesses(o: Pick<BenchOptions, 'processes' | 'connections' | 'scenario'>): number {
   if (o.processes > 0) return o.processes;
-  if (o.scenario === 'handshake') return 1;
+  if (o.scenario === 'handshake' || o.scenario === 'flood') return 1;
   return Math.max(1, Math.ceil(o.connections / CONNECTIONS_PER_PROCESS));
 }
 

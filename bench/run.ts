@@ -227,7 +227,7 @@ export function buildResult(opts: BenchOptions, processes: number, finals: Worke
     const handshakes = counts.handshakes ?? 0;
     result.watched = {
       pids: [...watch.pids], ...w,
-      ...(received > 0 ? { cpuUsPerMessage: round3((w.cpuSeconds * 1e6) / received) } : {}),
+      ...(received > 0 && opts.scenario !== 'flood' ? { cpuUsPerMessage: round3((w.cpuSeconds * 1e6) / received) } : {}),   // flood: the probe's few messages are not what costs
       ...(handshakes > 0 ? { cpuUsPerHandshake: round3((w.cpuSeconds * 1e6) / handshakes) } : {}),
       ...(opts.scenario === 'idle' && openAtEnd > 0 ? { rssPerConnectionKiB: round3((w.rssEndKiB - w.rssBaseKiB) / openAtEnd) } : {}),
     };

@@ -1,19 +1,22 @@
 #!/usr/bin/env node
-/** npm run bench:compare: the same scenarios direct to the demo farm, through wslb, HAProxy, nginx and node http-proxy, repeated, as medians with ratios. */
+/** npm run bench:compare: the same scenarios direct to the demo farm, through wslb, HAProxy, nginx, node http-proxy and Node's floor (a reference, not a product), repeated, as medians with ratios. */
 
-import { Command } from 'commander';
+import { Command, InvalidArgumentError } from 'commander';
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { DEFAULTS, parseAddresses, type BenchOptions, type ScenarioName } from '../options.js';
 import { writeJson } from '../report/json.js';
 import { runBench, type BenchResult } from '../run.js';
-import { direct, ROOT, Skip, startFarm, startHaproxy, startHttpProxy, startNginx, startWslb, type Farm, type Target } from './peers.js';
+import { direct, ROOT, Skip, startFarm, startFloor, startHaproxy, startHttpProxy, startNginx, startWslb, type Farm, type Target } from './peers.js';
 import { formatProfile, readProfile, summarizeProfile, type ProfileSummary } from './profile.js';
 import { figuresOf, markdownTable, medians, verdicts, verdictTable, type RunFigures } from './summary.js';
 
-const TARGETS = ['direct', 'wslb', 'haproxy', 'nginx', 'http-proxy'] as const;
-const SCENARIOS: ScenarioName[] = ['idle', 'echo', 'rate', 'handshake'];   // idle first: RSS per connection on a fresh proxy
+// floor-l7 and floor-l4 are references, not products: the least a Node proxy pays (floor-main.ts).
+const TARGETS = ['direct', 'wslb', 'haproxy', 'nginx', 'http-proxy', 'floor-l7', 'floor-l4'] as const;
+// idle first: RSS per connection on a fresh proxy; flood last: it leaves the proxy's heap and buffers grown.
+const SCENARIOS: ScenarioName[] = ['idle', 'echo', 'rate', 'handshake', 'broadcast', 'flood'];
 
 type Sizes = Record<ScenarioName, Partial<BenchOptions>>;
 
@@ -26,8 +29,14 @@ const QUICK: Sizes = {
   idle: { connections: 2000, ramp: 2000, warmupMs: 3000, durationMs: 3000 },
   echo: { connections: 100, size: 64, warmupMs: 1000, durationMs: 4000 },
   rate: { connections: 1000, rate: 5000, size: 128, ramp: 2000, warmupMs: 1500, durationMs: 6000 },
-  handshake: { concurrency: 16, warmupMs: 1000, durationMs: 3000 },
-  broadcast: {},
+  // Raw-TCP openers: each cycle is upgrade + close handshake + FIN, so CPU per upgrade is per connection lifetime.
+  handshake: { raw: true, concurrency: 50, warmupMs: 1000, durationMs: 3000 },
+  // Server-to-client fan-out: 2,000 clients, 256 B; 30 publishes/s over the three servers is one
+  // message every 100 ms to every client (20,000 deliveries/s).
+  broadcast: { connections: 2000, ramp: 2000, publish: 30, size: 256, warmupMs: 2000, durationMs: 5000 },
+  // 100 heavy downloaders that stop reading, one probe at 50 round trips/s; 3 s baseline, 9 s flood
+  // (wslb's stall limit in bench/configs/wslb.yaml is 5 s, so its 1008s fall inside the window).
+  flood: { heavy: 100, connections: 101, probeRate: 50, warmupMs: 3000, durationMs: 9000, drainMs: 3000 },
 };
 
 /** --full: the issue's sizes. 10,000 proxied connections need 20,000+ fds in the proxy; `ulimit -n` caps it just below. */
@@ -35,11 +44,12 @@ const FULL: Sizes = {
   idle: { connections: 9900, ramp: 2000, processes: 2, warmupMs: 3000, durationMs: 5000 },
   echo: { connections: 100, size: 64, warmupMs: 2000, durationMs: 15_000 },
   rate: { connections: 1000, rate: 10_000, size: 128, ramp: 2000, warmupMs: 3000, durationMs: 15_000 },
-  handshake: { concurrency: 16, warmupMs: 2000, durationMs: 10_000 },
-  broadcast: {},
+  handshake: { raw: true, concurrency: 50, warmupMs: 2000, durationMs: 10_000 },
+  broadcast: { connections: 2000, ramp: 2000, publish: 30, size: 256, warmupMs: 2000, durationMs: 15_000 },
+  flood: { heavy: 100, connections: 101, probeRate: 50, warmupMs: 5000, durationMs: 15_000, drainMs: 3000 },
 };
 
-interface CompareOptions { full: boolean; reps: number; targets: string[]; out: string; profile: boolean; verbose: boolean; localAddresses: string; set: string[] }
+interface CompareOptions { full: boolean; reps: number; targets: string[]; scenarios: ScenarioName[]; out: string; profile: boolean; verbose: boolean; localAddresses: string; set: string[] }
 
 function benchOptions(scenario: ScenarioName, sizes: Sizes, t: Target, co: CompareOptions): BenchOptions {
   return {
@@ -52,6 +62,8 @@ function benchOptions(scenario: ScenarioName, sizes: Sizes, t: Target, co: Compa
     statusUrl: scenario === 'echo' ? t.statusUrl : undefined,
     quiet: !co.verbose,
     ...sizes[scenario],
+    // flood: the heavy downloaders plus the probe, whatever --set changed.
+    ...(scenario === 'flood' ? { connections: (sizes.flood.heavy ?? DEFAULTS.heavy) + 1 } : {}),
   };
 }
 
@@ -62,6 +74,8 @@ async function startTarget(name: string, farm: Farm, dir: string, nodeArgs: stri
     case 'haproxy': return startHaproxy(farm, dir);
     case 'nginx': return startNginx(farm, dir);
     case 'http-proxy': return startHttpProxy(farm);
+    case 'floor-l7': return startFloor(farm, 'l7');
+    case 'floor-l4': return startFloor(farm, 'l4');
     default: throw new Error(`unknown target "${name}"; expected ${TARGETS.join(', ')}`);
   }
 }
@@ -85,6 +99,23 @@ function cpuJiffies(): { busy: number; total: number } {
 }
 
 const say = (s: string): void => { process.stderr.write(s + '\n'); };
+
+function parseScenarios(v: string): ScenarioName[] {
+  const list = v.split(',').map((x) => x.trim()).filter(Boolean);
+  for (const x of list) if (!SCENARIOS.includes(x as ScenarioName)) throw new InvalidArgumentError(`unknown scenario "${x}"; expected ${SCENARIOS.join(', ')}`);
+  return SCENARIOS.filter((x) => list.includes(x));   // always in the run order (idle first, flood last)
+}
+
+/** The commit measured, with "+dirty" when the tracked files differ from it. */
+function gitCommit(): string {
+  try {
+    const head = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT }).toString().trim();
+    const dirty = execFileSync('git', ['status', '--porcelain', '--untracked-files=no'], { cwd: ROOT }).toString().trim();
+    return dirty ? `${head}+dirty` : head;
+  } catch {
+    return 'unknown';
+  }
+}
 
 function oneLine(r: BenchResult): string {
   const f = figuresOf(r);
@@ -140,7 +171,7 @@ async function main(co: CompareOptions): Promise<void> {
         }
         versions[name] = t.version;
         try {
-          for (const scenario of SCENARIOS) {
+          for (const scenario of co.scenarios) {
             try {
               const j0 = cpuJiffies();
               const r = await runBench(benchOptions(scenario, sizes, t, co), co.verbose ? { progress: say } : {});
@@ -161,7 +192,7 @@ async function main(co: CompareOptions): Promise<void> {
         }
       }
     }
-    if (co.profile && co.targets.includes('wslb')) profiles = await profileWslb(farm, dir, sizes, co);
+    if (co.profile && co.targets.includes('wslb') && co.scenarios.includes('echo')) profiles = await profileWslb(farm, dir, sizes, co);
   } finally {
     await farm.child.stop();
     fs.rmSync(dir, { recursive: true, force: true });
@@ -172,15 +203,16 @@ async function main(co: CompareOptions): Promise<void> {
   const table = markdownTable(m, targets);
   const vs = verdicts(m, sizes.idle.connections ?? 0);
   const stamp = started.toISOString().replace(/[:.]/g, '-').slice(0, 19);
-  const file = path.join(co.out, `compare-${stamp}${co.full ? '-full' : ''}.json`);
+  const file = path.join(co.out, `compare-${stamp}${co.full ? '-full' : ''}${co.scenarios.length < SCENARIOS.length ? `-${co.scenarios.join('-')}` : ''}.json`);
+  const commit = gitCommit();
   writeJson(file, {
     tool: 'wslb-bench compare', date: started.toISOString(), finished: new Date().toISOString(),
     machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model ?? '?', memoryMiB: Math.round(os.totalmem() / 2 ** 20), os: `${os.type()} ${os.release()}`, node: process.version },
-    command: `npm run bench:compare${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`,
+    command: `npm run bench:compare${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`, commit,
     mode: co.full ? 'full' : 'quick', reps: co.reps, sizes, versions, skipped, failed,
     medians: m, verdicts: vs, table, runs, profiles, results,
   });
-  process.stdout.write(`\nmedians of ${co.reps} repetition(s), ${co.full ? 'full' : 'quick'} sizes:\n\n${table}\n\n${verdictTable(vs)}\n\n`);
+  process.stdout.write(`\nmedians of ${co.reps} repetition(s), ${co.full ? 'full' : 'quick'} sizes, commit ${commit}:\n\n${table}\n\n${verdictTable(vs)}\n\n`);
   for (const [k, v] of Object.entries(versions)) process.stdout.write(`${k}: ${v}\n`);
   for (const [k, v] of Object.entries(skipped)) process.stdout.write(`${k}: skipped (${v})\n`);
   for (const f of failed) process.stdout.write(`FAILED: rep ${f.rep} ${f.target} ${f.scenario ?? ''}: ${f.error}\n`);
@@ -192,7 +224,8 @@ const program = new Command('bench-compare')
   .description('direct / wslb / HAProxy / nginx / node http-proxy, one after another in the same run, repeated: medians and ratios')
   .option('--full', "the issue's sizes (10 s+ windows, ~10,000 idle connections); default: a run of a few minutes", false)
   .option('--reps <n>', 'repetitions', (v) => Number(v), 3)
-  .option('--targets <list>', 'comma-separated subset', (v) => v.split(','), [...TARGETS])
+  .option('--targets <list>', `comma-separated subset of ${TARGETS.join(',')} (floor-*: references, not products)`, (v) => v.split(','), [...TARGETS])
+  .option('--scenarios <list>', `comma-separated subset of ${SCENARIOS.join(',')}`, parseScenarios, [...SCENARIOS])
   .option('--out <dir>', 'where the results JSON goes', path.join(ROOT, 'bench/results'))
   .option('--no-profile', "skip the final pass that profiles wslb (node --cpu-prof) on echo, rate and handshake")
   .option('--local-addresses <list>', 'generator source addresses', '127.0.0.1-127.0.0.16')

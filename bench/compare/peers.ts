@@ -200,3 +200,13 @@ export async function startHttpProxy(farm: Farm): Promise<Target> {
   const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, 'node_modules/http-proxy/package.json'), 'utf8')) as { version?: string };
   return { name: 'http-proxy', version: `${pkg.version ?? '?'} (node ${process.version})`, urls: [url], child };
 }
+
+/** Reference: Node's floor, not a product (bench/compare/floor-main.ts): `l7` = http.Server 'upgrade' + raw head + pipe; `l4` = net pipe. */
+export async function startFloor(farm: Farm, mode: 'l7' | 'l4'): Promise<Target> {
+  const main = fileURLToPath(new URL(import.meta.url.endsWith('.ts') ? './floor-main.ts' : './floor-main.js', import.meta.url));
+  const child = new Child(`floor-${mode}`, process.execPath, [...process.execArgv, main, mode, farm.ports.join(',')]);
+  const port = await child.next((o) => (o.msg === 'listening' ? Number(o.port) : undefined), 10_000, 'listening line');
+  const url = `ws://127.0.0.1:${port}/`;
+  await probe(url, 5000);
+  return { name: `floor-${mode}`, version: `reference: Node's floor, not a product (node ${process.version})`, urls: [url], child };
+}

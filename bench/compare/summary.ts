@@ -20,7 +20,19 @@ export function figuresOf(r: BenchResult): Record<string, number | null> {
       cpuUsPerMsg: w?.cpuUsPerMessage ?? null, late: r.counts.late ?? 0, dropped: r.counts.dropped ?? 0,
     };
     case 'idle': return { held: r.connections.openAtEnd, kibPerConn: w?.rssPerConnectionKiB ?? null };
-    case 'handshake': return { perSec: r.throughput.handshakesPerSec, p99: l?.p99 ?? null, cpuUsPerUpgrade: w?.cpuUsPerHandshake ?? null, errors: r.totals.errors ?? 0 };
+    case 'handshake': return {
+      perSec: r.throughput.handshakesPerSec, p50: l?.p50 ?? null, p99: l?.p99 ?? null, cpuUsPerUpgrade: w?.cpuUsPerHandshake ?? null, errors: r.totals.errors ?? 0,
+    };
+    case 'broadcast': return { msgsPerSec: r.throughput.messagesPerSec, p50: l?.p50 ?? null, p99: l?.p99 ?? null, cpuUsPerMsg: w?.cpuUsPerMessage ?? null };
+    case 'flood': {
+      const b = r.latency.baseline;
+      const heavyClosed = Object.entries(r.totals).filter(([k]) => k.startsWith('heavy_closed_')).reduce((a, [, v]) => a + v, 0);
+      return {
+        baseP50: b?.p50 ?? null, baseP99: b?.p99 ?? null, baseMax: b?.max ?? null, p50: l?.p50 ?? null, p99: l?.p99 ?? null, max: l?.max ?? null,
+        rssPeakMiB: w ? w.rssPeakKiB / 1024 : null, cpuSeconds: w?.cpuSeconds ?? null,
+        heavy1008: r.totals.heavy_closed_1008 ?? 0, heavyClosedOther: heavyClosed - (r.totals.heavy_closed_1008 ?? 0), heavyOpen: r.totals.heavy_open_at_end ?? 0,
+      };
+    }
     default: return { msgsPerSec: r.throughput.messagesPerSec, p99: l?.p99 ?? null };
   }
 }
@@ -84,8 +96,23 @@ export const ROWS: Row[] = [
   { key: 'idle.held', label: 'idle connections held' },
   { key: 'idle.kibPerConn', label: 'idle proxy KiB/conn' },
   { key: 'handshake.perSec', label: 'handshakes/s' },
+  { key: 'handshake.p50', label: 'handshake p50 ms' },
   { key: 'handshake.p99', label: 'handshake p99 ms' },
   { key: 'handshake.cpuUsPerUpgrade', label: 'proxy CPU us/upgrade' },
+  { key: 'broadcast.msgsPerSec', label: 'broadcast delivered msg/s' },
+  { key: 'broadcast.p50', label: 'broadcast lag p50 ms' },
+  { key: 'broadcast.p99', label: 'broadcast lag p99 ms' },
+  { key: 'broadcast.cpuUsPerMsg', label: 'broadcast proxy CPU us/delivered msg' },
+  { key: 'flood.baseP99', label: 'flood: probe p99 ms, before' },
+  { key: 'flood.baseMax', label: 'flood: probe max ms, before' },
+  { key: 'flood.p50', label: 'flood: probe p50 ms, during' },
+  { key: 'flood.p99', label: 'flood: probe p99 ms, during' },
+  { key: 'flood.max', label: 'flood: probe max ms, during' },
+  { key: 'flood.rssPeakMiB', label: 'flood: proxy RSS peak MiB' },
+  { key: 'flood.cpuSeconds', label: 'flood: proxy CPU s in the window' },
+  { key: 'flood.heavy1008', label: 'flood: heavy closed 1008' },
+  { key: 'flood.heavyClosedOther', label: 'flood: heavy closed otherwise' },
+  { key: 'flood.heavyOpen', label: 'flood: heavy still open at end' },
   { key: 'echo.machineBusy', label: 'machine busy during echo (0-1)' },
   { key: 'rate.machineBusy', label: 'machine busy during rate (0-1)' },
 ];
@@ -94,29 +121,45 @@ export interface Verdict { target: string; measured: string; met: boolean | null
 
 const f2 = (x: number): string => (Math.abs(x) >= 100 ? x.toFixed(0) : Math.abs(x) >= 10 ? x.toFixed(1) : x.toFixed(2));
 
-/** The issue's targets for wslb, judged on the medians (null: a peer was not measured). */
+/** wslb's targets, judged on the medians (null: a peer was not measured). floor-l7 is Node's floor, a reference. */
 export function verdicts(m: Medians, idleConnections: number): Verdict[] {
   const get = (t: string, k: string): number | null | undefined => m[t]?.[k];
   const out: Verdict[] = [];
   const ratio = (a: number | null | undefined, b: number | null | undefined): number | null => (a != null && b != null && b > 0 ? a / b : null);
-  const cpu = ratio(get('wslb', 'echo.cpuUsPerMsg'), get('haproxy', 'echo.cpuUsPerMsg'));
-  out.push({ target: 'echo: proxy CPU per message <= 1.5x HAProxy (nbthread 1)', measured: cpu === null ? 'not measured' : `${cpu.toFixed(3)}x`, met: cpu === null ? null : cpu <= 1.5 });
-  const hp = ratio(get('wslb', 'echo.cpuUsPerMsg'), get('http-proxy', 'echo.cpuUsPerMsg'));
-  out.push({ target: 'echo: proxy CPU per message below node http-proxy', measured: hp === null ? 'not measured' : `${hp.toFixed(3)}x http-proxy`, met: hp === null ? null : hp < 1 });
+  const bound = (target: string, r: number | null, ok: (r: number) => boolean, of = ''): void => {
+    out.push({ target, measured: r === null ? 'not measured' : `${r.toFixed(3)}x${of}`, met: r === null ? null : ok(r) });
+  };
+  bound('handshake: proxy CPU per upgrade cycle <= 1.1x the Node L7 floor (floor-l7)',
+    ratio(get('wslb', 'handshake.cpuUsPerUpgrade'), get('floor-l7', 'handshake.cpuUsPerUpgrade')), (r) => r <= 1.1, ' floor-l7');
+  bound('handshakes/s >= 0.65x HAProxy', ratio(get('wslb', 'handshake.perSec'), get('haproxy', 'handshake.perSec')), (r) => r >= 0.65);
+  bound('broadcast: proxy CPU per delivered message <= 1.25x HAProxy',
+    ratio(get('wslb', 'broadcast.cpuUsPerMsg'), get('haproxy', 'broadcast.cpuUsPerMsg')), (r) => r <= 1.25);
+  bound('echo: proxy CPU per message <= 1.5x HAProxy (nbthread 1)', ratio(get('wslb', 'echo.cpuUsPerMsg'), get('haproxy', 'echo.cpuUsPerMsg')), (r) => r <= 1.5);
   const wa = get('wslb', 'rate.p99Added');
   const ha = get('haproxy', 'rate.p99Added');
   out.push({ target: 'rate: p99 added over direct no worse than HAProxy', measured: wa == null || ha == null ? 'not measured' : `wslb +${f2(wa)} ms, HAProxy +${f2(ha)} ms`, met: wa == null || ha == null ? null : wa <= ha });
   const kib = get('wslb', 'idle.kibPerConn');
-  out.push({ target: `idle: memory per proxied connection <= 12 KiB (at ${idleConnections.toLocaleString('en-US')})`, measured: kib == null ? 'not measured' : `${f2(kib)} KiB`, met: kib == null ? null : kib <= 12 });
-  const hs = ratio(get('wslb', 'handshake.perSec'), get('haproxy', 'handshake.perSec'));
-  out.push({ target: 'handshakes/s >= 0.7x HAProxy', measured: hs === null ? 'not measured' : `${hs.toFixed(3)}x`, met: hs === null ? null : hs >= 0.7 });
+  out.push({ target: `idle: memory per proxied connection <= 5 KiB (at ${idleConnections.toLocaleString('en-US')})`, measured: kib == null ? 'not measured' : `${f2(kib)} KiB`, met: kib == null ? null : kib <= 5 });
   return out;
 }
 
-/** A Markdown table: one row per figure, one column per target, then wslb's ratio to each peer. */
-export function markdownTable(m: Medians, targets: string[]): string {
+/** Peers wslb gets a ratio column against: HAProxy and Node's L7 floor when measured, else every peer. */
+export function ratioPeers(targets: string[]): string[] {
   const peers = targets.filter((t) => t !== 'wslb' && t !== 'direct');
-  const head = ['figure (median)', ...targets, ...peers.map((p) => `wslb/${p}`)];
+  const main = peers.filter((p) => p === 'haproxy' || p === 'floor-l7');
+  return main.length ? main : peers;
+}
+
+/** Targets that are references, not products (bench/compare/floor-main.ts). */
+export const REFERENCES: Readonly<Record<string, string>> = {
+  'floor-l7': "reference: Node's floor, not a product: http.Server 'upgrade' + raw head written upstream + pipe",
+  'floor-l4': "reference: Node's floor, not a product: net.createServer + net.connect + pipe, no parsing",
+};
+
+/** A Markdown table: one row per figure, one column per target, then wslb's ratio to HAProxy and the L7 floor; references named below it. */
+export function markdownTable(m: Medians, targets: string[]): string {
+  const peers = ratioPeers(targets);
+  const head = ['figure (median)', ...targets.map((t) => (REFERENCES[t] ? `${t} (ref)` : t)), ...peers.map((p) => `wslb/${p}`)];
   const lines = [`| ${head.join(' | ')} |`, `|${head.map((_, i) => (i === 0 ? '---' : '---:')).join('|')}|`];
   for (const row of ROWS) {
     const vals = targets.map((t) => m[t]?.[row.key]);
@@ -124,10 +167,12 @@ export function markdownTable(m: Medians, targets: string[]): string {
     const w = m.wslb?.[row.key];
     const ratios = peers.map((p) => {
       const v = m[p]?.[row.key];
-      return w != null && v != null && v !== 0 && !/Added|late|held|machineBusy/.test(row.key) ? `${(w / v).toFixed(2)}x` : '';
+      return w != null && v != null && v !== 0 && !/Added|late|held|machineBusy|heavy|flood\.cpuSeconds/.test(row.key) ? `${(w / v).toFixed(2)}x` : '';
     });
     lines.push(`| ${[row.label, ...vals.map((v) => (v == null ? '-' : f2(v))), ...ratios].join(' | ')} |`);
   }
+  const refs = targets.filter((t) => REFERENCES[t]);
+  if (refs.length) lines.push('', ...refs.map((t) => `${t} (ref): ${REFERENCES[t]} (bench/compare/floor-main.ts).`));
   return lines.join('\n');
 }
 

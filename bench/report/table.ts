@@ -26,6 +26,7 @@ const LATENCY_TITLES: Record<string, string> = {
   latency: 'latency',
   service: 'service time (from actual send)',
   send_lag: 'send lag (actual - intended)',
+  baseline: 'probe round trip, before the flood',
 };
 
 /** The final table, as lines of text. */
@@ -41,6 +42,10 @@ export function formatTable(r: BenchResult): string {
   if (r.scenario === 'handshake') {
     kv('upgrades/s', int(r.throughput.handshakesPerSec));
     kv('upgrades', int(c.handshakes));
+    if (o.raw) kv('full cycles', `${int(c.cycles)} (raw TCP: upgrade + close handshake + FIN)`);
+  } else if (r.scenario === 'flood') {
+    kv('heavy downloaders', `${int(o.heavy)}: ${heavyEnds(r.totals)}`);
+    kv('probe (msg/s)', `${int(r.throughput.messagesPerSec)} echoed of ${int(o.probeRate)}/s; dropped ${int(c.dropped)}`);
   } else if (r.scenario === 'idle') {
     kv('held', `${int(r.connections.openAtEnd)} of ${int(r.connections.target)}; dropped during hold ${int(c.dropped_connections)}`);
     if (c.pings) kv('pings / pongs', `${int(c.pings)} / ${int(c.pongs)}`);
@@ -83,7 +88,15 @@ export function formatTable(r: BenchResult): string {
 }
 
 function order(name: string): number {
-  return name === 'latency' ? 0 : name === 'service' ? 1 : 2;
+  return name === 'baseline' ? -1 : name === 'latency' ? 0 : name === 'service' ? 1 : 2;
+}
+
+/** flood: how the heavy connections ended, from the totals: `close 1008: 100` (closed by the target with that code), `still open: 3`. */
+export function heavyEnds(totals: Record<string, number>): string {
+  const parts = Object.entries(totals).filter(([k]) => k.startsWith('heavy_closed_'))
+    .sort((a, b) => b[1] - a[1]).map(([k, v]) => `close ${k.slice('heavy_closed_'.length)}: ${int(v)}`);
+  if (totals.heavy_open_at_end) parts.push(`still open: ${int(totals.heavy_open_at_end)}`);
+  return parts.length ? parts.join(', ') : 'none opened';
 }
 
 export function latencyTitle(scenario: string): string {
@@ -92,6 +105,7 @@ export function latencyTitle(scenario: string): string {
     case 'handshake': return 'handshake (connect to open)';
     case 'idle': return 'ping round trip';
     case 'broadcast': return 'delivery lag (from ts)';
+    case 'flood': return 'probe round trip, during the flood';
     default: return 'round trip';
   }
 }

@@ -1,6 +1,7 @@
 /** handshake: K openers per process open and close connections as fast as they can, or at a target rate; upgrades/s and handshake latency. */
 
-import { openWs } from '../connect.js';
+import { endpointFor, openWs } from '../connect.js';
+import { rawCycle, rawTarget, type RawTarget } from '../raw-upgrade.js';
 import { OpenLoopSchedule } from '../schedule.js';
 import type { ScenarioFactory, ScenarioWorker } from './scenario.js';
 import { waitUntil } from './scenario.js';
@@ -12,12 +13,32 @@ export const handshakeWorker: ScenarioFactory = (job, stats): ScenarioWorker => 
   let inFlight = 0;
   let started = 0;
   let next = job.firstConnection;   // round robin over URLs and source addresses continues from this process's slice
+  const raws = o.raw ? new Map<string, RawTarget>(o.urls.map((u) => [u, rawTarget(u)])) : null;
+
+  /** --raw: upgrade, close handshake, FIN over a bare TCP socket (raw-upgrade.ts); the upgrade is timed to the 101. */
+  async function rawOnce(): Promise<void> {
+    const measured = stats.measuring;
+    const { url, localAddress } = endpointFor(o, next++);
+    const c = await rawCycle(raws!.get(url)!, o.handshakeTimeoutMs, localAddress);
+    if (c.upgradeMs !== undefined) {
+      stats.count('handshakes');
+      stats.record('latency', c.upgradeMs, measured);
+    }
+    if (c.error) stats.error(c.error);
+    else stats.count('cycles');
+  }
 
   /** One open-and-close; the connection is closed (TCP FIN) as soon as it is open. */
   async function once(): Promise<void> {
-    const measured = stats.measuring;
     inFlight++;
     started++;
+    if (raws) {
+      await rawOnce();
+      inFlight--;
+      if (started >= budget) w.onExhausted?.();
+      return;
+    }
+    const measured = stats.measuring;
     const t0 = performance.now();
     const o2 = await openWs(o, next++);
     if ('error' in o2) {

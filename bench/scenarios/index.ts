@@ -3,6 +3,7 @@
 import type { ScenarioName } from '../options.js';
 import { broadcastWorker } from './broadcast.js';
 import { echoWorker } from './echo.js';
+import { floodWorker } from './flood.js';
 import { handshakeWorker } from './handshake.js';
 import { idleWorker } from './idle.js';
 import { rateWorker } from './rate.js';
@@ -14,4 +15,5 @@ export const SCENARIO_WORKERS: Record<ScenarioName, ScenarioFactory> = {
   handshake: handshakeWorker,
   idle: idleWorker,
   broadcast: broadcastWorker,
+  flood: floodWorker,
 };

@@ -10,6 +10,9 @@ import { WebSocketServer, WebSocket, type RawData } from 'ws';
 // - every message is echoed back unchanged (text stays text, binary stays binary),
 //   except a text message starting with "broadcast:", which is sent unchanged to every
 //   client of that server instead (the sender included, so it still sees it once);
+//   a text message "flood:<bytes>" (1..1048576) makes the server push binary messages of that
+//   size to that client as fast as the connection takes them (4 in flight), until it closes
+//   (a load generator's heavy downloader; wslb-bench flood);
 // - the room is chosen by path: a client that connects to /room (or /room/..., any query)
 //   receives {"type":"tick","server":"demo-1","clients":N,"ts":<ms>} every second;
 // - plain HTTP: GET / -> a text page naming the server; GET /load -> JSON
@@ -35,6 +38,20 @@ export interface Farm {
 
 const ROOM_PATH = '/room';
 const BROADCAST_PREFIX = Buffer.from('broadcast:');
+const FLOOD_RE = /^flood:(\d{1,7})$/;
+
+/** Pushes `size`-byte binary messages to ws as fast as its socket takes them: at most 4 not yet written, so the server's memory stays bounded. */
+function flood(ws: WebSocket, size: number): void {
+  const msg = Buffer.alloc(size, 0x78);
+  let inFlight = 0;
+  const pump = (): void => {
+    while (ws.readyState === WebSocket.OPEN && inFlight < 4) {
+      inFlight++;
+      ws.send(msg, { binary: true }, () => { inFlight--; pump(); });
+    }
+  };
+  pump();
+}
 
 /** The farm process's CPU use (percent of one core) since the previous call, and its memory share. */
 class ProcessLoad {
@@ -122,6 +139,8 @@ class DemoServer {
       }
       return;
     }
+    const m = !isBinary && Buffer.isBuffer(data) && data.length <= 13 ? FLOOD_RE.exec(data.toString('latin1')) : null;
+    if (m && Number(m[1]) >= 1 && Number(m[1]) <= 1048576) return flood(ws, Number(m[1]));
     ws.send(data, { binary: isBinary });
   }
 

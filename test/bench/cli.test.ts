@@ -81,6 +81,19 @@ t.test('--help: durations and sizes in units, each default once, options grouped
   t.match(help('rate'), /--max-buffered <size>[\s\S]*?\(default: 1MiB\)/);
   t.match(help('idle'), /--ping <time>\s+ping each connection this often \(default: off\)/);
   t.match(help('broadcast'), /--publish <rate>/);
+  t.match(hs, /--raw\s+raw-TCP cycles/, 'handshake offers raw-TCP openers');
+  const flood = help('flood');
+  t.match(flood, /--heavy <n>[\s\S]*?\(default: 100\)/);
+  t.match(flood, /--probe-rate <rate>[\s\S]*?\(default: 50\/s\)/);
+  t.match(flood, /-w, --warmup <time>\s+the baseline/);
+  t.notMatch(flood, '--connections', 'flood counts its connections itself: the heavy ones and the probe');
+  t.notMatch(help('echo'), '--raw');
+});
+
+t.test('--raw speaks plain TCP only: a wss:// URL is refused before anything is opened', async (t) => {
+  const r = await bench(['handshake', '--raw', '-u', 'wss://127.0.0.1:1/', '-d', '100ms', '-q']);
+  t.equal(r.code, 1);
+  t.match(r.stderr, '--raw: only ws:// URLs, got "wss://127.0.0.1:1/"');
 });
 
 t.test('flags parse with the config\'s unit syntax; a repeated --url replaces the default list', async (t) => {

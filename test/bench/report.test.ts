@@ -14,7 +14,7 @@ import { formatProgress, formatTable } from '../../bench/report/table.js';
 import type { BenchResult } from '../../bench/run.js';
 import { serversFromStatus } from '../../bench/status.js';
 import { areaOf, formatProfile, summarizeProfile } from '../../bench/compare/profile.js';
-import { addDerived, markdownTable, median, medians, verdicts, verdictTable, type RunFigures } from '../../bench/compare/summary.js';
+import { addDerived, markdownTable, median, medians, ratioPeers, verdicts, verdictTable, type RunFigures } from '../../bench/compare/summary.js';
 
 function sample(): BenchResult {
   const h = newHistogram();
@@ -118,9 +118,12 @@ t.test('compare: medians, p99 added over direct, ratios and verdicts', async (t)
     runs.push({ target: 'haproxy', rep, scenario: 'rate', figures: { p99: 3 + k } });
     runs.push({ target: 'wslb', rep, scenario: 'echo', figures: { cpuUsPerMsg: 10 + k, msgsPerSec: 100 } });
     runs.push({ target: 'haproxy', rep, scenario: 'echo', figures: { cpuUsPerMsg: 8, msgsPerSec: 100 } });
-    runs.push({ target: 'wslb', rep, scenario: 'idle', figures: { kibPerConn: 11, held: 10 } });
-    runs.push({ target: 'wslb', rep, scenario: 'handshake', figures: { perSec: 70 } });
+    runs.push({ target: 'wslb', rep, scenario: 'idle', figures: { kibPerConn: 5, held: 10 } });
+    runs.push({ target: 'wslb', rep, scenario: 'handshake', figures: { perSec: 65, cpuUsPerUpgrade: 220 } });
     runs.push({ target: 'haproxy', rep, scenario: 'handshake', figures: { perSec: 100, cpuUsPerUpgrade: null } });
+    runs.push({ target: 'floor-l7', rep, scenario: 'handshake', figures: { perSec: 80, cpuUsPerUpgrade: 200 } });
+    runs.push({ target: 'wslb', rep, scenario: 'broadcast', figures: { cpuUsPerMsg: 12.6 } });
+    runs.push({ target: 'haproxy', rep, scenario: 'broadcast', figures: { cpuUsPerMsg: 10 } });
   }
   t.same(addDerived(runs).filter((r) => r.target === 'wslb' && r.scenario === 'rate').map((r) => r.figures.p99Added), [2, 2, 2]);
   const m = medians(runs);
@@ -128,13 +131,24 @@ t.test('compare: medians, p99 added over direct, ratios and verdicts', async (t)
   t.equal(m.haproxy!['rate.p99Added'], 1);
   t.equal(m.haproxy!['handshake.cpuUsPerUpgrade'], null, 'nulls are left out of the median');
   const vs = verdicts(m, 10_000);
-  t.same(vs.map((v) => v.met), [true, null, false, true, true], '1.5x is within 1.5x; 0.7x is at least 0.7x');
-  t.match(vs[0]!.measured, '1.500x', 'ratios judged against a bound show three decimals');
-  t.match(vs[3]!.target, '10,000');
+  // 220/200 = 1.1x the floor (met); 65/100 = 0.65x HAProxy (met); 12.6/10 = 1.26x (missed); echo 1.5x (met); rate; 5 KiB (met).
+  t.same(vs.map((v) => v.met), [true, true, false, true, false, true], 'bounds are inclusive');
+  t.match(vs[0]!.measured, '1.100x floor-l7', 'ratios judged against a bound show three decimals');
+  t.match(vs[0]!.target, 'Node L7 floor');
+  t.match(vs[5]!.target, '10,000');
+  t.same(verdicts({}, 0).map((v) => v.met), [null, null, null, null, null, null], 'nothing measured, nothing judged');
   const md = markdownTable(m, ['direct', 'wslb', 'haproxy']);
   t.match(md, '| echo proxy CPU us/msg | - | 12.0 | 8.00 | 1.50x |');
-  t.match(md, '| handshakes/s | - | 70.0 | 100 | 0.70x |');
+  t.match(md, '| handshakes/s | - | 65.0 | 100 | 0.65x |');
+  t.notMatch(md, 'reference', 'no reference named when none ran');
   t.match(verdictTable(vs), '| **no** |');
+  // With the floor: its column is marked a reference, named under the table, and wslb gets a ratio to it and to HAProxy only.
+  const withFloor = markdownTable(m, ['wslb', 'haproxy', 'floor-l7']);
+  t.match(withFloor, '| figure (median) | wslb | haproxy | floor-l7 (ref) | wslb/haproxy | wslb/floor-l7 |');
+  t.match(withFloor, '| proxy CPU us/upgrade | 220 | - | 200 | | 1.10x |'.replace('| |', '|  |'));
+  t.match(withFloor, "floor-l7 (ref): reference: Node's floor, not a product");
+  t.same(ratioPeers(['direct', 'wslb', 'nginx', 'http-proxy']), ['nginx', 'http-proxy'], 'without HAProxy or the floor: every peer');
+  t.same(ratioPeers(['wslb', 'haproxy', 'nginx', 'floor-l7', 'floor-l4']), ['haproxy', 'floor-l7']);
 });
 
 t.test('profile summary: self time by function and by area, idle left out', async (t) => {

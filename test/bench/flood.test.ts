@@ -1,0 +1,65 @@
+/** flood: the demo farm's flood command, heavy downloaders that stop reading closed by wslb's stall limit, the probe's latency before and during. */
+
+import t from 'tap';
+import { WebSocket, type RawData } from 'ws';
+import { startFarm } from '../../src/demo/farm.js';
+import { startBalancer } from '../helpers/balancer.js';
+import { DEFAULTS, type BenchOptions } from '../../bench/options.js';
+import { heavyEnds } from '../../bench/report/table.js';
+import { runBench } from '../../bench/run.js';
+import { FLOOD_COMMAND } from '../../bench/scenarios/flood.js';
+import { figuresOf } from '../../bench/compare/summary.js';
+
+t.test('the farm floods a client that asks: binary messages of the size asked, until it closes', async (t) => {
+  const farm = await startFarm({ ports: [0] });
+  t.teardown(() => farm.close());
+  const ws = new WebSocket(`ws://127.0.0.1:${farm.servers[0]!.port}/`, { perMessageDeflate: false });
+  const sizes: number[] = [];
+  ws.on('message', (d: RawData, binary: boolean) => { if (binary) sizes.push((d as Buffer).length); });
+  await new Promise((r) => ws.once('open', r));
+  ws.send('flood:1000');
+  await new Promise<void>((resolve) => { const check = (): void => { if (sizes.length >= 50) resolve(); else setTimeout(check, 10); }; check(); });
+  ws.close();
+  await new Promise((r) => ws.once('close', r));
+  t.ok(sizes.every((n) => n === 1000), 'every message has the size asked for');
+  t.equal(FLOOD_COMMAND, 'flood:65536');
+
+  // Not a flood command: echoed like any other message.
+  const echo = new WebSocket(`ws://127.0.0.1:${farm.servers[0]!.port}/`, { perMessageDeflate: false });
+  const got: string[] = [];
+  echo.on('message', (d: RawData, binary: boolean) => { if (!binary) got.push(d.toString()); });
+  await new Promise((r) => echo.once('open', r));
+  for (const m of ['flood:0', 'flood:99999999', 'flood:x']) echo.send(m);
+  await new Promise<void>((resolve) => { const check = (): void => { if (got.length >= 4) resolve(); else setTimeout(check, 10); }; check(); });
+  echo.terminate();
+  t.same(got.slice(1), ['flood:0', 'flood:99999999', 'flood:x'], 'out-of-range sizes are echoed, not flooded');
+});
+
+t.test('flood through wslb: stalled heavy readers closed with 1008, the probe measured before and during', async (t) => {
+  const farm = await startFarm({ ports: [0, 0] });
+  t.teardown(() => farm.close());
+  const servers = farm.servers.map((s) => ({ name: s.name, url: `ws://127.0.0.1:${s.port}` }));
+  const b = await startBalancer(t, { servers, limits: { max_buffered_bytes: '64KiB', stall: '300ms' } });
+  const base: BenchOptions = {
+    ...DEFAULTS, scenario: 'flood', heavy: 3, connections: 4, probeRate: 50, warmupMs: 600, durationMs: 1500, drainMs: 2000,
+    quiet: true, watchPids: [process.pid],
+  };
+  const r = await runBench({ ...base, urls: [`ws://127.0.0.1:${b.proxyPort()}/`] });
+  t.equal(r.connections.opened, 4, 'three heavy and the probe');
+  t.equal(r.totals.heavy_closed_1008, 3, 'wslb closed each stalled reader with 1008');
+  t.equal(r.totals.heavy_open_at_end, 0);
+  t.ok(r.latency.baseline!.count >= 20, `baseline round trips (${r.latency.baseline?.count})`);
+  t.ok(r.latency.latency!.count >= 50, `round trips during the flood (${r.latency.latency?.count})`);
+  t.equal(r.totals.dropped_connections, undefined, 'the probe stayed up');
+  t.match(heavyEnds(r.totals), 'close 1008: 3');
+  const f = figuresOf(r);
+  t.equal(f.heavy1008, 3);
+  t.equal(f.heavyOpen, 0);
+  t.type(f.baseP99, 'number');
+  t.type(f.rssPeakMiB, 'number');
+
+  // Direct to the farm nothing closes them: they are reported still open.
+  const d = await runBench({ ...base, urls: [servers[0]!.url], drainMs: 500, watchPids: [] });
+  t.equal(d.totals.heavy_open_at_end, 3);
+  t.match(heavyEnds(d.totals), 'still open: 3');
+});
