@@ -106,8 +106,9 @@ function parseScenarios(v: string): ScenarioName[] {
   return SCENARIOS.filter((x) => list.includes(x));   // always in the run order (idle first, flood last)
 }
 
-/** The commit measured, with "+dirty" when the tracked files differ from it. */
+/** The commit measured, with "+dirty" when the tracked files differ from it; WSLB_COMMIT names it for a tree exported by at-commit.sh. */
 function gitCommit(): string {
+  if (process.env.WSLB_COMMIT) return process.env.WSLB_COMMIT;
   try {
     const head = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT }).toString().trim();
     const dirty = execFileSync('git', ['status', '--porcelain', '--untracked-files=no'], { cwd: ROOT }).toString().trim();
