@@ -10,7 +10,8 @@ import { loadConfigFile } from '../../src/config/load.js';
 import { createLogger } from '../../src/log.js';
 import { Balancer } from '../../src/main.js';
 import { startEchoBackends, type EchoBackend } from '../helpers/backend.js';
-import { farmYaml, startBalancer, until } from '../helpers/balancer.js';
+import { farmYaml, startBalancer } from '../helpers/balancer.js';
+import { waitFor } from '../helpers/wait.js';
 
 const open = async (port: number): Promise<WebSocket> => {
   const ws = new WebSocket(`ws://127.0.0.1:${port}/`, { perMessageDeflate: false });
@@ -83,7 +84,7 @@ t.test('disable keeps open tunnels, refuses new ones; enable undoes it', async (
   t.equal(res.statusCode, 503);
   ws.on('error', () => {});
   ws.terminate();
-  t.ok(await until(() => b.runtime.pools.get('p')!.servers.every((s) => s.state === 'disabled')));
+  await waitFor(t, () => b.runtime.pools.get('p')!.servers.every((s) => s.state === 'disabled'), { what: 'every server disabled' });
 });
 
 t.test('POST /reload: 200 with the summary, 400 with the errors (old config stays), counted in metrics', async (t) => {

@@ -4,7 +4,8 @@ import t from 'tap';
 import { once } from 'node:events';
 import WebSocket from 'ws';
 import { startEchoBackends } from '../helpers/backend.js';
-import { startBalancer, until } from '../helpers/balancer.js';
+import { startBalancer } from '../helpers/balancer.js';
+import { waitFor } from '../helpers/wait.js';
 import { stream } from '../helpers/event-stream.js';
 
 
@@ -18,7 +19,7 @@ t.test('snapshot then ticks, at most one per second, with live counts and rates'
   const headers = await s.headers;
   t.match(headers['content-type'], /^text\/event-stream/);
   t.equal(headers['cache-control'], 'no-store');
-  t.ok(await until(() => s.events.length >= 1), 'snapshot arrives at once');
+  await waitFor(t, () => s.events.length >= 1, { what: 'snapshot arrives at once' });
   t.equal(s.events[0]!.event, 'snapshot');
   t.match(s.events[0]!.data, { auth: false, status: { pools: { p: { servers: [{ name: 'ev-1', state: 'up' }] } } }, history: Array });
 
@@ -30,7 +31,7 @@ t.test('snapshot then ticks, at most one per second, with live counts and rates'
   }
   const start = s.events.length;
   const t0 = Date.now();
-  t.ok(await until(() => s.events.length >= start + 2, 3500), 'two ticks');
+  await waitFor(t, () => s.events.length >= start + 2, { ms: 3500, what: 'two ticks' });
   t.ok(Date.now() - t0 >= 900, 'not faster than once a second');
   const tick = s.events.at(-1)!;
   t.equal(tick.event, 'tick');

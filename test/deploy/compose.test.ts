@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { parse } from 'yaml';
 import { loadConfigText } from '../../src/config/load.js';
-import { until } from '../helpers/balancer.js';
+import { waitFor } from '../helpers/wait.js';
 import { runCli } from '../helpers/cli.js';
 import { execForm, readDockerfile } from './dockerfile.js';
 import { nonProductionImports } from './imports.js';
@@ -81,7 +81,7 @@ t.test("services that run another command than the image's override its HEALTHCH
     t.teardown(() => { farm.kill('SIGTERM'); });
     let out = '';
     farm.stdout.on('data', (d: Buffer) => { out += d.toString(); });
-    t.ok(await until(() => /"msg":"demo server listening"/.test(out), 10_000), `${name} starts`);
+    await waitFor(t, () => /"msg":"demo server listening"/.test(out), { ms: 10_000, what: `${name} starts` });
     const real = /"url":"ws:\/\/127\.0\.0\.1:(\d+)\//.exec(out)?.[1];
     t.ok(port && real, `${name}'s healthcheck probes a 127.0.0.1 port (${port})`);
     const probe = spawn(test[1]!, test.slice(2).map((a) => a.replace(`127.0.0.1:${port}`, `127.0.0.1:${real}`)), { stdio: 'ignore' });

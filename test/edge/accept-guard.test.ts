@@ -6,7 +6,7 @@ import net from 'node:net';
 import { once } from 'node:events';
 import type { Logger } from '../../src/log.js';
 import { guardAccept, PAUSE_MS } from '../../src/edge/accept-guard.js';
-import { until } from '../helpers/balancer.js';
+import { waitFor } from '../helpers/wait.js';
 
 function recorder(): { log: Logger; lines: { level: string; msg: string; fields: Record<string, unknown> }[] } {
   const lines: { level: string; msg: string; fields: Record<string, unknown> }[] = [];
@@ -39,13 +39,13 @@ t.test('pause, re-listen on the same port, log once', async (t) => {
   t.notOk(held.destroyed, 'an established connection is untouched');
   server.emit('error', acceptError('ENFILE'));
   t.equal(guard.pauses, 1, 'errors while paused do not pause again');
-  t.ok(await until(() => server.listening, PAUSE_MS * 20), 'listening again');
+  await waitFor(t, () => server.listening, { ms: PAUSE_MS * 20, what: 'listening again' });
   t.equal((server.address() as net.AddressInfo).port, port, 'on the same port');
   t.ok(await connects(port));
   t.same(lines.map((l) => [l.level, l.msg]), [['warn', 'out of file descriptors: accepting paused'], ['info', 'accepting again']]);
 
   guard.exhausted('EMFILE');   // e.g. an upstream connect failed
-  t.ok(await until(() => server.listening, PAUSE_MS * 20));
+  await waitFor(t, () => server.listening, { ms: PAUSE_MS * 20, what: 'listening again after the second pause' });
   t.equal(guard.pauses, 2);
   t.equal(lines.length, 2, 'a second pause within 10 s is counted, not logged');
   held.destroy();

@@ -7,7 +7,8 @@ import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import WebSocket from 'ws';
 import { startBackend } from '../helpers/backend.js';
-import { startBalancer, until } from '../helpers/balancer.js';
+import { startBalancer } from '../helpers/balancer.js';
+import { waitFor } from '../helpers/wait.js';
 import { echo, openWs } from '../helpers/hardening.js';
 import { prng } from './mutate.js';
 import { upgradeRequest, wsAccept } from '../helpers/raw-client.js';
@@ -137,7 +138,7 @@ t.test('malformed frames from the client', async (t) => {
   // up in it); the server either answers the one empty message or refuses the fragment flood (ws does), and
   // then its tunnel is closed like any other.
   const frags = await rawClient(port, emptyFragments(true));
-  t.ok(await until(() => frags.received().length >= 2, 10_000), '200,000 empty fragments: an answer came back');
+  await waitFor(t, () => frags.received().length >= 2, { ms: 10_000, what: '200,000 empty fragments: an answer came back' });
   const first = frags.received().subarray(0, 2).toString('hex');
   t.ok(first === '8100' || closeCode(frags.received()) !== 0, `an empty text message or a close (got ${frags.received().subarray(0, 8).toString('hex')})`);
   frags.socket.end(frame(0x88, Buffer.from([0x03, 0xe8]), true));
@@ -145,7 +146,7 @@ t.test('malformed frames from the client', async (t) => {
   t.equal(await echo(witness, 'after fragments'), 'after fragments');
   const grew = (process.memoryUsage().rss - rssBefore) / 2 ** 20;
   t.ok(grew < 256, `memory bounded: RSS grew ${grew.toFixed(0)} MiB`);
-  t.ok(await until(() => b.runtime.tunnels.size === 1, 5000), 'only the witness tunnel is left');
+  await waitFor(t, () => b.runtime.tunnels.size === 1, { ms: 5000, what: 'only the witness tunnel is left' });
   witness.close();
 });
 
@@ -184,7 +185,7 @@ t.test('malformed frames from the server', async (t) => {
   t.match(outcome, /^(message of 0 bytes|close \d+)$/, `200,000 empty fragments from the server: ${outcome}`);
   ws.terminate();
   t.equal(await echo(witness, 'after fragments'), 'after fragments');
-  t.ok(await until(() => b.runtime.tunnels.size === 1, 5000), 'only the witness tunnel is left');
+  await waitFor(t, () => b.runtime.tunnels.size === 1, { ms: 5000, what: 'only the witness tunnel is left' });
   witness.close();
 });
 

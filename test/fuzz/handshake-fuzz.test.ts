@@ -3,7 +3,8 @@
 import t from 'tap';
 import net from 'node:net';
 import { startBackend } from '../helpers/backend.js';
-import { startBalancer, until } from '../helpers/balancer.js';
+import { startBalancer } from '../helpers/balancer.js';
+import { waitFor } from '../helpers/wait.js';
 import { echo, openFds, openWs } from '../helpers/hardening.js';
 import { upgradeRequest, wsKey } from '../helpers/raw-client.js';
 import { MUTATORS, MUTATOR_NAMES, prng, validUpgrade } from './mutate.js';
@@ -45,7 +46,7 @@ t.test('handshake mutation fuzzing', async (t) => {
   const b = await startBalancer(t, { servers: [{ name: 'b1', url: backend.url }], timeouts: { handshake: '400ms' } });
   const port = b.proxyPort();
   (await openWs(`ws://127.0.0.1:${port}/`)).close();
-  await until(() => b.runtime.tunnels.size === 0, 2000);
+  await waitFor(t, () => b.runtime.tunnels.size === 0, { what: 'the warm-up tunnel is gone before counting descriptors' });
   const fdsBefore = openFds();
 
   const rnd = prng(SEED);
@@ -89,6 +90,7 @@ t.test('handshake mutation fuzzing', async (t) => {
   const ws = await openWs(`ws://127.0.0.1:${port}/`);
   t.equal(await echo(ws, 'alive'), 'alive', 'the balancer survived');
   ws.close();
-  const settled = await until(() => b.runtime.tunnels.size === 0 && openFds() <= fdsBefore + 4, 10_000);
-  t.ok(settled, `descriptors back to ${openFds()} (before: ${fdsBefore}); tunnels left: ${b.runtime.tunnels.size}`);
+  await waitFor(t, () => b.runtime.tunnels.size === 0 && openFds() <= fdsBefore + 4, {
+    ms: 10_000, what: () => `descriptors back to ${openFds()} (before: ${fdsBefore}); tunnels left: ${b.runtime.tunnels.size}`,
+  });
 });

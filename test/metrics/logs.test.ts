@@ -10,7 +10,8 @@ import { loadConfigText } from '../../src/config/load.js';
 import { Balancer } from '../../src/main.js';
 import { RejectionLog } from '../../src/metrics/rejection-log.js';
 import { startEchoBackends } from '../helpers/backend.js';
-import { farmYaml, until } from '../helpers/balancer.js';
+import { farmYaml } from '../helpers/balancer.js';
+import { waitFor } from '../helpers/wait.js';
 
 interface Line { level: number; msg: string; [k: string]: unknown }
 
@@ -85,7 +86,7 @@ t.test('through a balancer: rejections rate-limited, admin state change, close s
   await once(ws, 'message');
   ws.close(4321);
   await once(ws, 'close');
-  t.ok(await until(() => lines.some((l) => l.msg === 'tunnel closed')), 'close summary logged');
+  await waitFor(t, () => lines.some((l) => l.msg === 'tunnel closed'), { what: 'close summary logged' });
   const closed = lines.find((l) => l.msg === 'tunnel closed')!;
   t.equal(closed.level, DEBUG);
   t.match(closed, { route: 'r', pool: 'p', server: 'l-1', code: 4321, by: 'client' });
@@ -111,6 +112,6 @@ t.test('close summaries cost nothing at info level', async (t) => {
   await once(ws, 'open');
   ws.close();
   await once(ws, 'close');
-  await until(() => b.runtime.tunnels.size === 0);
+  await waitFor(t, () => b.runtime.tunnels.size === 0, { what: 'the tunnel is gone' });
   t.notOk(lines.some((l) => l.msg === 'tunnel closed'));
 });

@@ -5,7 +5,8 @@ import { once } from 'node:events';
 import net from 'node:net';
 import WebSocket from 'ws';
 import { startEchoBackends } from '../helpers/backend.js';
-import { startBalancer, until } from '../helpers/balancer.js';
+import { startBalancer } from '../helpers/balancer.js';
+import { waitFor } from '../helpers/wait.js';
 import { upgradeRequest } from '../helpers/raw-client.js';
 import { parseProm, type Scrape } from './prom-text.js';
 import type { Balancer } from '../../src/main.js';
@@ -40,7 +41,7 @@ t.test('documented metric names, types and label sets', async (t) => {
   const ws = await open(b.proxyPort(), '/');
   ws.close(1000);
   await once(ws, 'close');
-  await until(() => b.runtime.tunnels.size === 0);
+  await waitFor(t, () => b.runtime.tunnels.size === 0, { what: 'the tunnel is gone' });
   await raw(b.proxyPort(), 'GET / HTTP/1.1\r\nHost: x\r\n\r\n');
   const m = await scrape(b);
   const expected: [string, string, string[]][] = [
@@ -94,7 +95,7 @@ t.test('exact values after known traffic', async (t) => {
     t.equal(m.get('wslb_connections_total', labels), be.connections, `total on ${be.name}`);
   }
   for (const ws of clients) { ws.close(1000); await once(ws, 'close'); }
-  t.ok(await until(() => b.runtime.tunnels.size === 0), 'all tunnels gone');
+  await waitFor(t, () => b.runtime.tunnels.size === 0, { what: 'all tunnels gone' });
 
   // Refusals: no route (route ""), not a WebSocket on route r, wrong version on route r.
   t.match(await raw(port, 'GET /other HTTP/1.1\r\nHost: x\r\n\r\n'), /^HTTP\/1\.1 404/);
@@ -142,7 +143,7 @@ t.test('close codes: server-sent, balancer-sent and application codes keep bound
   for (const code of [4000, 4999]) { const ws = await open(port, '/'); ws.close(code); await once(ws, 'close'); }
   // The server closes first with an application code.
   const ws3 = await open(port, '/');
-  await until(() => backends[0]!.wss.clients.size === 1);
+  await waitFor(t, () => backends[0]!.wss.clients.size === 1, { what: 'the server holds the connection' });
   for (const s of backends[0]!.wss.clients) s.close(3001);
   await once(ws3, 'close');
   // The balancer closes with 1009 (message too big).
@@ -150,7 +151,7 @@ t.test('close codes: server-sent, balancer-sent and application codes keep bound
   ws4.send(Buffer.alloc(4096));
   const [code4] = await once(ws4, 'close') as [number];
   t.equal(code4, 1009);
-  t.ok(await until(() => b.runtime.tunnels.size === 0), 'all closed');
+  await waitFor(t, () => b.runtime.tunnels.size === 0, { what: 'all closed' });
 
   const m = await scrape(b);
   t.equal(m.get('wslb_closes_total', { pool: 'p', code: '4xxx' }), 2);

@@ -6,7 +6,8 @@ import { once } from 'node:events';
 import fs from 'node:fs';
 import WebSocket from 'ws';
 import { startBackend, startEchoBackends } from '../helpers/backend.js';
-import { startBalancer, until } from '../helpers/balancer.js';
+import { startBalancer } from '../helpers/balancer.js';
+import { waitFor } from '../helpers/wait.js';
 import { rawRequest } from '../helpers/raw-client.js';
 import { parseProm } from './prom-text.js';
 import type { Balancer } from '../../src/main.js';
@@ -45,13 +46,13 @@ async function busyFarm(t: Test): Promise<Balancer> {
   }
   await rawRequest(port, 'GET /nope HTTP/1.1\r\nHost: x\r\n\r\n');   // a refusal: wslb_handshake_failures_total
   await fetch(`http://127.0.0.1:${b.adminPort()}/pools/p/servers/ok-2/drain`, { method: 'POST' });
-  await until(() => b.runtime.tunnels.size === 0);
+  await waitFor(t, () => b.runtime.tunnels.size === 0, { what: 'every tunnel gone after the drain' });
   return b;
 }
 
 t.test('server state, health-check failures, ejections, build info', async (t) => {
   const b = await busyFarm(t);
-  t.ok(await until(() => b.runtime.pools.get('p')!.servers.find((s) => s.name === 'gone')!.checkFailures >= 2, 3000), 'gone failed checks');
+  await waitFor(t, () => b.runtime.pools.get('p')!.servers.find((s) => s.name === 'gone')!.checkFailures >= 2, { ms: 3000, what: 'gone failed checks' });
   const m = parseProm(await metricsText(b));
   const state = (server: string): string[] => m.series('wslb_server_state').filter((s) => s.labels['server'] === server && s.value === 1).map((s) => s.labels['state']!);
   t.equal(m.types.get('wslb_server_state'), 'gauge');

@@ -6,7 +6,7 @@ import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { RejectionLog, TOP_CLIENTS, TRACKED_CLIENTS } from '../../src/metrics/rejection-log.js';
 import { TokenCheck } from '../../src/admin/auth.js';
-import { until } from '../helpers/balancer.js';
+import { waitFor } from '../helpers/wait.js';
 
 interface Line { level: number; msg: string; [k: string]: unknown }
 
@@ -86,7 +86,7 @@ t.test('admin 401s: logged with the caller, rate-limited, summary after the wind
   for (let i = 0; i < 5; i++) t.equal(check.allows(fakeReq('/pools/p/servers/s/drain?x=1', 'Bearer nope')), false);
   await tick();
   t.same(lines.map((l) => [l.level, l.msg, l.path, l.client, l.status, l.count]), [[40, 'admin unauthorized', '/pools/p/servers/s/drain', '127.0.0.5', 401, 1]]);
-  t.ok(await until(() => lines.length === 2, 2000), 'the window summary follows');
+  await waitFor(t, () => lines.length === 2, { ms: 2000, what: 'the window summary follows' });
   t.match(lines[1], { msg: 'admin unauthorized', count: 4, clients: [{ address: '127.0.0.5', count: 4 }] });
   // No token configured, or no logger: nothing logged.
   new TokenCheck('', log).allows(fakeReq('/reload'));

@@ -5,13 +5,8 @@ import type { HealthConfig, PoolConfig } from '../../src/config/types.js';
 import { HealthChecker, type CheckedPool } from '../../src/pool/health.js';
 import type { Probe, ProbeResult } from '../../src/pool/probes.js';
 import { Server } from '../../src/pool/server.js';
+import { waitFor } from '../helpers/wait.js';
 
-/** Polls `cond` every 5 ms until true or `ms` pass (no balancer import: unit scope). */
-async function until(cond: () => boolean, ms = 2000): Promise<boolean> {
-  const end = Date.now() + ms;
-  while (Date.now() < end && !cond()) await new Promise((r) => setTimeout(r, 5));
-  return cond();
-}
 
 function cfg(name: string, port: number) {
   return { name, url: `ws://127.0.0.1:${port}`, host: '127.0.0.1', port, tls: false, weight: 1 };
@@ -63,12 +58,12 @@ t.test('fall then rise over real timers, with reasons while rising', async (t) =
   });
   t.teardown(() => hc.destroy());
   await hc.start();
-  t.ok(await until(() => calls['a']! >= 4 && a.state === 'down'));
+  await waitFor(t, () => calls['a']! >= 4 && a.state === 'down', { what: 'a down after its fourth check' });
   t.equal(a.reason, 'health check failed: timeout after 50 ms');
-  t.ok(await until(() => calls['a']! >= 5));
+  await waitFor(t, () => calls['a']! >= 5, { what: 'a fifth check ran' });
   t.equal(a.state, 'down', 'one pass is not enough after the first rise');
   t.match(a.reason, /1 of 2 to rise/);
-  t.ok(await until(() => a.state === 'up'));
+  await waitFor(t, () => a.state === 'up', { what: 'a back up' });
   t.same(states, ['unknown->up', 'up->down', 'down->up'], 'the first result is reported from "unknown"');
 });
 

@@ -3,7 +3,8 @@
 import t from 'tap';
 import { WebSocket } from 'ws';
 import { FrameScanner } from '../../src/tunnel/frame-scanner.js';
-import { rawClient, sleep, startBackend, startRelay, until } from './relay.js';
+import { rawClient, sleep, startBackend, startRelay } from './relay.js';
+import { waitFor } from '../helpers/wait.js';
 
 const KiB = 1024;
 const MAX_BUFFERED = 256 * KiB;
@@ -41,7 +42,7 @@ t.test('client that never reads while the server floods', async (t) => {
   t.teardown(async () => { await relay.stop(); await backend.stop(); });
   const { sock, rest } = await rawClient(relay.port);   // paused after the 101: never reads
   const hop = await relay.hop(0);
-  await until(() => backend.conns.length === 1);
+  await waitFor(t, () => backend.conns.length === 1, { what: 'the server holds the connection' });
   const srv = backend.conns[0];
   const { sent, max } = await flood(() => srv.send(CHUNK), () => srv.bufferedAmount, () => hop.client.writableLength);
   t.ok(sent < 1024, `backpressure reached the server (${sent} messages sent)`);
@@ -54,7 +55,7 @@ t.test('client that never reads while the server floods', async (t) => {
   count.scan(rest);
   sock.on('data', (d: Buffer) => count.scan(d));
   sock.resume();
-  t.ok(await until(() => count.messages === sent, 10_000), 'all messages delivered after the reader resumed');
+  await waitFor(t, () => count.messages === sent, { ms: 10_000, what: 'all messages delivered after the reader resumed' });
   t.equal(relay.server.messagesOut, sent);
   sock.destroy();
   await relay.idle();
@@ -70,7 +71,7 @@ t.test('server that never reads while the client floods', async (t) => {
   let echoed = 0;
   ws.on('message', () => { echoed++; });
   const hop = await relay.hop(0);
-  await until(() => backend.sockets.length === 1);
+  await waitFor(t, () => backend.sockets.length === 1, { what: 'the server holds the connection' });
   backend.sockets[0].pause();                             // the server stops reading
   const { sent, max } = await flood(() => ws.send(CHUNK), () => ws.bufferedAmount, () => hop.upstream.writableLength);
   t.ok(sent < 1024, `backpressure reached the client (${sent} messages sent)`);
@@ -79,7 +80,7 @@ t.test('server that never reads while the client floods', async (t) => {
   t.ok(max < MAX_BUFFERED + 64 * KiB, `upstream writableLength stayed < maxBufferedBytes + 64 KiB (max ${max})`);
 
   backend.sockets[0].resume();
-  t.ok(await until(() => echoed === sent, 10_000), 'every message reached the server and came back');
+  await waitFor(t, () => echoed === sent, { ms: 10_000, what: 'every message reached the server and came back' });
   t.equal(relay.server.messagesIn, sent);
   ws.close();
   await relay.idle();

@@ -3,7 +3,8 @@
 import t from 'tap';
 import type net from 'node:net';
 import { WebSocket } from 'ws';
-import { findCloseCode, frame, rawClient, sleep, startBackend, startRawBackend, startRelay, until } from './relay.js';
+import { findCloseCode, frame, rawClient, sleep, startBackend, startRawBackend, startRelay } from './relay.js';
+import { waitFor } from '../helpers/wait.js';
 
 const open = (url: string): Promise<WebSocket> =>
   new Promise((resolve, reject) => {
@@ -43,7 +44,7 @@ for (const how of ['terminate', 'reset'] as const) {
     let got = 0;
     ws.on('message', () => { got++; });
     for (let i = 0; i < 20; i++) backend.conns[0].send(`stream ${i}`);
-    await until(() => got === 20);
+    await waitFor(t, () => got === 20, { what: 'all 20 messages reached the client' });
     const c = closed(ws);
     const t0 = Date.now();
     if (how === 'terminate') backend.conns[0].terminate();
@@ -101,7 +102,7 @@ t.test('half-close: client FIN reaches the server, tunnel closes well within fin
   t.teardown(async () => { await relay.stop(); await backend.stop(); });
   const { sock, rest } = await rawClient(relay.port);
   const got = collect(sock, rest);
-  await until(() => backend.sockets.length === 1);
+  await waitFor(t, () => backend.sockets.length === 1, { what: 'the server holds the connection' });
   const serverSawFin = new Promise<void>((r) => backend.sockets[0].once('end', () => r()));
   const t0 = Date.now();
   sock.end();
@@ -142,7 +143,7 @@ t.test('close(1001) mid-frame waits for the frame boundary', async (t) => {
   t.teardown(async () => { await relay.stop(); await backend.stop(); });
   const { sock, rest } = await rawClient(relay.port);
   const got = collect(sock, rest);
-  await until(() => backend.conns.length === 1);
+  await waitFor(t, () => backend.conns.length === 1, { what: 'the server holds the connection' });
   const srv = backend.conns[0];
   let received = -1;
   srv.on('message', (d: Buffer) => { received = d.length; });
@@ -157,7 +158,7 @@ t.test('close(1001) mid-frame waits for the frame boundary', async (t) => {
   }
   t.equal(await srvClose, 1001, 'server got 1001');
   t.equal(received, 200 * 1024, 'after the whole frame');
-  await until(() => findCloseCode(got.data()) !== undefined);
+  await waitFor(t, () => findCloseCode(got.data()) !== undefined, { what: 'a close frame reached the client' });
   t.equal(findCloseCode(got.data()), 1001, 'client got 1001 at once (its direction was at a boundary)');
   sock.end();
   await relay.idle();
@@ -177,8 +178,8 @@ t.test('bytes held during the handshake go through first, both ways', async (t) 
   const early = frame(0x1, Buffer.from('early'), { mask: true });
   const { sock, rest } = await rawClient(relay.port, { extra: early });
   const got = collect(sock, rest);
-  t.ok(await until(() => got.data().includes(hello)), 'server bytes sent with the 101 reach the client');
-  t.ok(await until(() => serverGot.equals(early)), 'client bytes sent with the request reach the server');
+  await waitFor(t, () => got.data().includes(hello), { what: 'server bytes sent with the 101 reach the client' });
+  await waitFor(t, () => serverGot.equals(early), { what: 'client bytes sent with the request reach the server' });
   t.equal(relay.server.messagesIn, 1);
   t.equal(relay.server.messagesOut, 1);
   sock.destroy();
@@ -191,7 +192,7 @@ t.test('client reset -> upstream destroyed', async (t) => {
   const relay = await startRelay({ backendPort: backend.port });
   t.teardown(async () => { await relay.stop(); await backend.stop(); });
   const { sock } = await rawClient(relay.port);
-  await until(() => backend.conns.length === 1);
+  await waitFor(t, () => backend.conns.length === 1, { what: 'the server holds the connection' });
   const srvClose = new Promise<number>((r) => backend.conns[0].once('close', (code: number) => r(code)));
   sock.resetAndDestroy();
   t.equal(await srvClose, 1006, 'server connection aborted');
@@ -223,7 +224,7 @@ t.test('too-big header split across reads: no boundary to close at, both connect
   t.teardown(async () => { await relay.stop(); await backend.stop(); });
   const { sock, rest } = await rawClient(relay.port);
   const got = collect(sock, rest);
-  await until(() => backend.conns.length === 1);
+  await waitFor(t, () => backend.conns.length === 1, { what: 'the server holds the connection' });
   const srvClose = new Promise<number>((r) => backend.conns[0].once('close', (code: number) => r(code)));
   const f = frame(0x2, Buffer.alloc(5000), { mask: true });
   sock.write(f.subarray(0, 1));
@@ -247,7 +248,7 @@ t.test('close() while a header is half-read, and that frame is too big: abort', 
   sock.write(f.subarray(0, 1));
   await sleep(50);
   hop.tunnel.close(1001);
-  await until(() => findCloseCode(got.data()) === 1001);
+  await waitFor(t, () => findCloseCode(got.data()) === 1001, { what: 'the client got 1001' });
   sock.write(f.subarray(1, 200));
   await got.ended;
   await relay.idle();
@@ -266,7 +267,7 @@ t.test('start() with a socket already destroyed: counted, then finished', async 
   const tun = new Tunnel({ client: a, upstream: b, server, maxMessageBytes: 10, maxBufferedBytes: 10, finTimeout: 100, onClose: () => closes++ });
   tun.start(null, null);
   t.equal(server.total, 1);
-  t.ok(await until(() => closes === 1));
+  await waitFor(t, () => closes === 1, { what: 'onClose ran once' });
   t.ok(b.destroyed);
   t.equal(server.active, 0);
   tun.destroy();

@@ -2,7 +2,8 @@
 
 import t from 'tap';
 import { WebSocket } from 'ws';
-import { startBackend, startRelay, until } from './relay.js';
+import { startBackend, startRelay } from './relay.js';
+import { waitFor } from '../helpers/wait.js';
 
 const open = (url: string, perMessageDeflate = false): Promise<WebSocket> =>
   new Promise((resolve, reject) => {
@@ -142,5 +143,5 @@ t.test('a message the server sends right after the handshake is delivered', asyn
   const got = await nextMessage(ws);
   t.equal(got.data.toString(), 'first');
   ws.terminate();
-  t.ok(await until(() => relay.server.active === 0));
+  await waitFor(t, () => relay.server.active === 0, { what: 'active back to 0 after the client left' });
 });

@@ -6,7 +6,8 @@ import { WebSocket } from 'ws';
 import { Server } from '../../src/pool/server.js';
 import { Tunnel } from '../../src/tunnel/tunnel.js';
 import { TunnelSet } from '../../src/tunnel/tunnel-set.js';
-import { rawClient, sleep, startBackend, startRelay, until } from './relay.js';
+import { rawClient, sleep, startBackend, startRelay } from './relay.js';
+import { waitFor } from '../helpers/wait.js';
 
 const open = (url: string): Promise<WebSocket> =>
   new Promise((resolve, reject) => {
@@ -38,7 +39,7 @@ t.test('idle sweep closes quiet tunnels with 1001, leaves busy ones', async (t) 
   await sleep(300);
   t.notOk(busyClosed, 'busy tunnel still open');
   clearInterval(keep);
-  t.ok(await until(() => busyClosed, 2000), 'closed once it goes quiet');
+  await waitFor(t, () => busyClosed, { ms: 2000, what: 'closed once it goes quiet' });
   await relay.idle();
   t.equal(relay.set.size, 0);
   t.equal(relay.server.active, 0);
@@ -79,13 +80,13 @@ t.test('drain spreads 1001 closes over the window, then resolves empty', async (
   t.teardown(async () => { await relay.stop(); await backend.stop(); });
   const N = 10;
   const clients = await Promise.all(Array.from({ length: N }, () => open(relay.url)));
-  await until(() => relay.set.size === N);
+  await waitFor(t, () => relay.set.size === N, { what: `all ${N} tunnels in the set` });
   const closes: Array<{ code: number; at: number }> = [];
   for (const c of clients) c.once('close', (code: number) => closes.push({ code, at: Date.now() }));
   const t0 = Date.now();
   await relay.set.drain(1000);
   const took = Date.now() - t0;
-  await until(() => closes.length === N);
+  await waitFor(t, () => closes.length === N, { what: `all ${N} clients closed` });
   t.equal(relay.set.size, 0);
   t.ok(closes.every((c) => c.code === 1001), 'all 1001');
   const times = closes.map((c) => c.at - t0).sort((a, b) => a - b);
@@ -105,7 +106,7 @@ t.test('drain destroys what is left at the end of the window', async (t) => {
   const { sock } = await rawClient(relay.port);
   sock.on('error', () => {});
   const ws = await open(relay.url);
-  await until(() => relay.set.size === 2);
+  await waitFor(t, () => relay.set.size === 2, { what: 'both tunnels in the set' });
   const t0 = Date.now();
   await relay.set.drain(400);
   const took = Date.now() - t0;
@@ -121,7 +122,7 @@ t.test('destroyAll, unstarted tunnels, and drain of an empty set', async (t) => 
   const relay = await startRelay({ backendPort: backend.port });
   t.teardown(async () => { await relay.stop(); await backend.stop(); });
   await Promise.all([open(relay.url), open(relay.url)]);
-  await until(() => relay.set.size === 2);
+  await waitFor(t, () => relay.set.size === 2, { what: 'both tunnels in the set' });
   relay.set.destroyAll();
   await relay.idle();
   t.equal(relay.set.size, 0);
