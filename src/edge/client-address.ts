@@ -1,6 +1,6 @@
 /** Who a client really is: the peer address (or the one a trusted PROXY header gave), trusted_proxies CIDRs, and believed X-Forwarded-For. */
 
-import type { IncomingMessage } from 'node:http';
+import type { RequestHead } from './request-head.js';
 import net from 'node:net';
 
 export interface Endpoint {
@@ -85,7 +85,7 @@ export function peerAddress(socket: net.Socket): string {
  * to left, skipping trusted hops, and the first untrusted address is the client (a hop that is
  * not an IP address ends the walk at the last good one). Otherwise the peer itself.
  */
-export function clientAddress(req: IncomingMessage): string {
+export function clientAddress(req: Pick<RequestHead, 'socket' | 'rawHeaders'>): string {
   const socket = req.socket;
   const ctx = contextOf(socket);
   const peer = peerAddress(socket);

@@ -1,13 +1,14 @@
 /** Client handshake validation, in the fixed order the contract gives, before any server is contacted. */
 
 import type { IncomingMessage } from 'node:http';
+import type { RequestHead } from './request-head.js';
 import { isIPv6 } from 'node:net';
 import type { ErrorCode } from '../errors.js';
 
 const KEY_RE = /^[A-Za-z0-9+/]{21}[AQgw]==$/;   // base64 of exactly 16 bytes (canonical last char)
 
 /** Returns the first rule the request breaks, or null when it is a valid RFC 6455 opening handshake. */
-export function validateHandshake(req: IncomingMessage): ErrorCode | null {
+export function validateHandshake(req: RequestHead): ErrorCode | null {
   if (req.method !== 'GET') return 'WSLB_ERR_BAD_METHOD';
   // Exactly 1.1: an "HTTP/2.0" request line is not HTTP/2 (which has no Upgrade), and Node's parser lets it through.
   if (req.httpVersionMajor !== 1 || req.httpVersionMinor !== 1) return 'WSLB_ERR_BAD_VERSION_HTTP';

@@ -16,6 +16,8 @@ import { rejectSocket } from './respond.js';
 import { respondError } from '../http/respond.js';
 import { findRoute } from './router.js';
 import { UpgradeAttempt } from './upgrade.js';
+import { HeadFront } from './head-front.js';
+import type { RequestHead } from './request-head.js';
 import { listenTcp } from '../listen.js';
 
 export class Listener {
@@ -36,6 +38,12 @@ export class Listener {
       // Node checks head/request timeouts on this period (30 s by default): keep 408s prompt.
       connectionsCheckingInterval: Math.min(1000, Math.max(50, Math.floor(t / 4))),
     }, t);
+    // Clean upgrade heads skip node:http (src/edge/head-front.ts); first, so the PROXY front stands before it.
+    this.headFront = new HeadFront(this.server, {
+      maxHeadBytes: rt.config.limits.max_header_bytes,
+      timeoutMs: () => this.#rt.config.timeouts.handshake,
+      onUpgrade: this.frontOnUpgrade,
+    });
     this.#hardenAccept();
     // A reload takes effect on the open listener; maxHeaderSize is fixed at creation (needs a restart).
     rt.reloadHooks.push((c) => {
@@ -48,6 +56,12 @@ export class Listener {
     // CONNECT (a forward-proxy tunnel request): Node would drop the socket unanswered; answer it like any bad handshake.
     this.server.on('connect', this.serverOnConnect);
   }
+
+  readonly headFront: HeadFront;
+
+  frontOnUpgrade = (req: RequestHead, socket: Socket, head: Buffer): void => {
+    void new UpgradeAttempt(this.#rt, req, socket, head).run();
+  };
 
   serverOnUpgrade = (req: IncomingMessage, socket: Socket, head: Buffer): void => {
     void new UpgradeAttempt(this.#rt, req, socket, head).run();

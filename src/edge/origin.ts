@@ -1,6 +1,6 @@
 /** The per-route Origin allowlist (cross-site WebSocket hijacking): exact scheme://host[:port] entries and `scheme://*.suffix[:port]` wildcards after normalisation, decided before any server is contacted. */
 
-import type { IncomingMessage } from 'node:http';
+import type { RequestHead } from './request-head.js';
 import type { RouteConfig } from '../config/types.js';
 
 /**
@@ -14,7 +14,7 @@ import type { RouteConfig } from '../config/types.js';
  * more labels below example.com with that scheme and port, never the apex `https://example.com`
  * nor `https://evil-example.com` (the suffix compared starts with the dot).
  */
-export function originAllowed(route: Pick<RouteConfig, 'origins' | 'allow_missing_origin'>, req: IncomingMessage): boolean {
+export function originAllowed(route: Pick<RouteConfig, 'origins' | 'allow_missing_origin'>, req: Pick<RequestHead, 'rawHeaders'>): boolean {
   const allow = route.origins;
   if (allow === undefined) return true;
   const raw = req.rawHeaders;

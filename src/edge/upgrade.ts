@@ -17,13 +17,14 @@ import { validateHandshake } from './handshake.js';
 import { originAllowed } from './origin.js';
 import { rejectSocket, writeAndClose } from './respond.js';
 import { findRoute } from './router.js';
+import type { RequestHead } from './request-head.js';
 
 /** Client bytes that arrive before the 101: held in order, reading paused past this many. */
 const PENDING_LIMIT = 64 * 1024;
 
 export class UpgradeAttempt {
   readonly #rt: Runtime;
-  readonly #req: IncomingMessage;
+  readonly #req: RequestHead;
   readonly #client: Socket;
   readonly #pending: Buffer[] = [];
   #pendingBytes = 0;
@@ -31,7 +32,7 @@ export class UpgradeAttempt {
   #upstream: Socket | null = null;
   readonly #started = performance.now();
 
-  constructor(rt: Runtime, req: IncomingMessage, client: Socket, head: Buffer) {
+  constructor(rt: Runtime, req: RequestHead, client: Socket, head: Buffer) {
     this.#rt = rt;
     this.#req = req;
     this.#client = client;

@@ -86,7 +86,7 @@ export class HttpFallback implements ExchangeHost {
   }
 
   /** For WebSocket upgrades on the route: the pinned server when it is one of `servers`, else undefined (pick). */
-  pinned(route: RouteRuntime, req: IncomingMessage, servers: readonly Server[]): Server | undefined {
+  pinned(route: RouteRuntime, req: Pick<IncomingMessage, 'url' | 'headers' | 'method'>, servers: readonly Server[]): Server | undefined {
     return route.config.affinity ? this.affinity(route)?.pinned(req, servers) : undefined;
   }
 

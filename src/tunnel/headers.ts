@@ -1,6 +1,6 @@
 /** Header hygiene between client and server: hop-by-hop removal, X-Forwarded-*, and the 101 relayed to the client. */
 
-import type { IncomingMessage } from 'node:http';
+import type { RequestHead } from '../edge/request-head.js';
 import { createHash } from 'node:crypto';
 import type { ResponseHead } from './response-head.js';
 
@@ -31,12 +31,12 @@ export interface ForwardInfo {
 }
 
 /** The request head sent to the server, as [name, value] pairs in the client's order and spelling. */
-export function upstreamRequestHeaders(req: IncomingMessage, info: ForwardInfo): [string, string][] {
+export function upstreamRequestHeaders(req: Pick<RequestHead, 'rawHeaders'>, info: ForwardInfo): [string, string][] {
   return forwardedRequestHeaders(req, info, [['Connection', 'Upgrade'], ['Upgrade', 'websocket']]);
 }
 
 /** End-to-end request headers in the client's order, then `own` (hop-by-hop ones the proxy sets), then X-Forwarded-*. */
-export function forwardedRequestHeaders(req: IncomingMessage, info: ForwardInfo, own: readonly [string, string][] = []): [string, string][] {
+export function forwardedRequestHeaders(req: Pick<RequestHead, 'rawHeaders'>, info: ForwardInfo, own: readonly [string, string][] = []): [string, string][] {
   const raw = req.rawHeaders;
   const listed = connectionListed(raw);
   const out: [string, string][] = [];
@@ -59,7 +59,7 @@ export function forwardedRequestHeaders(req: IncomingMessage, info: ForwardInfo,
 }
 
 /** Why a server's 101 must not become a tunnel, or null when it is a valid answer to this client's offer. */
-export function checkUpgradeResponse(req: IncomingMessage, res: ResponseHead): string | null {
+export function checkUpgradeResponse(req: Pick<RequestHead, 'headers'>, res: ResponseHead): string | null {
   if (res.statusCode !== 101) return `status ${res.statusCode}`;
   if ((res.headers.upgrade ?? '').trim().toLowerCase() !== 'websocket') return `Upgrade: ${res.headers.upgrade ?? '(none)'}`;
   if (!tokenIn(res.headers.connection, 'upgrade')) return 'Connection without upgrade';
