@@ -57,7 +57,7 @@ t.test('every head the fast path accepts reads the same through node:http', asyn
 
   const rnd = prng(SEED);
   const inputs: Buffer[] = [
-    Buffer.from(upgradeRequest('/a?b=c&d=%20', [['Cookie', 'a=1'], ['cookie', 'b=2'], ['X-Dup', 'one'], ['x-dup', 'two'], ['Host', 'second']], wsKey()), 'latin1'),
+    Buffer.from(upgradeRequest('/a?b=c&d=%20', ['Cookie: a=1', 'cookie: b=2', 'X-Dup: one', 'x-dup: two', 'Host: second', 'User-Agent: a', 'user-agent: b'], wsKey()), 'latin1'),
     Buffer.from('GET / HTTP/1.1\r\nHost: h\r\nUpgrade: websocket\r\nConnection: keep-alive, Upgrade\r\nX-Empty:\r\nX-Tab:\tv\tw\r\n\r\n', 'latin1'),
   ];
   for (let i = 0; i < VARIANTS; i++) {
