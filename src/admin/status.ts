@@ -1,19 +1,17 @@
 /** The /status document, built from live state at request time. */
 
 import type { Runtime } from '../runtime.js';
+import type { ListenerAddress, PoolStatus, ShuttingDown, StatusDocument } from './status-document.js';
 
-export interface ListenerAddress { readonly kind: 'proxy' | 'admin'; readonly address: string; readonly port: number }
-
-/** The `shutting_down` field of /status: null while serving; after a stop signal, the phase and what is left of the grace. */
-export interface ShuttingDown { readonly phase: 'grace' | 'drain'; readonly grace_ends_in_ms: number }
+export type { ListenerAddress, ShuttingDown, StatusDocument } from './status-document.js';
 
 export function shuttingDown(shutdown: { readonly graceEndsAt: number } | null, draining: boolean, now = Date.now()): ShuttingDown | null {
   if (!shutdown) return null;
   return { phase: draining ? 'drain' : 'grace', grace_ends_in_ms: draining ? 0 : Math.max(0, shutdown.graceEndsAt - now) };
 }
 
-export function statusDocument(rt: Runtime, listeners: readonly ListenerAddress[]): unknown {
-  const pools: Record<string, unknown> = {};
+export function statusDocument(rt: Runtime, listeners: readonly ListenerAddress[]): StatusDocument {
+  const pools: Record<string, PoolStatus> = {};
   // Members, then servers a reload or discovery removed while their tunnels drain (`removed: true`,
   // state `draining`), listed until empty, under their pool even when the reload removed the pool.
   for (const pool of rt.listedPools()) {
@@ -21,7 +19,7 @@ export function statusDocument(rt: Runtime, listeners: readonly ListenerAddress[
       algorithm: pool.algorithm,   // a `{ module }` shows the name its factory returned
       servers: pool.servers.map((s) => ({
         name: s.name, url: s.url, state: s.state, reason: s.reason,
-        ...(pool.retired.has(s) ? { removed: true } : {}),
+        ...(pool.retired.has(s) ? { removed: true as const } : {}),
         weight: s.configWeight, effective_weight: s.weight,   // effective: ramped by slow start
         active: s.localActive, total: s.total,
         ...(rt.clusterStatus ? { active_farm: s.active } : {}),   // with `cluster:`: every instance's tunnels, what picks read

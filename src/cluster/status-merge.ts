@@ -5,19 +5,41 @@
  * there, `removed: true`) is kept as they list it.
  */
 
+import type { PoolStatus, ServerStatus, StatusDocument } from '../admin/status-document.js';
+import type { ServerState } from '../pool/server.js';
 import type { Counts } from './counts.js';
 import type { ServerFarmView } from './farm-view.js';
 import type { CheckCount } from './health-hub.js';
 import type { Slot } from './supervisor.js';
 
-export interface WorkerStatus { readonly slot: Slot; readonly status: unknown; readonly farm: Counts; readonly view?: Record<string, ServerFarmView> }
+/** What a worker answers to `{ t: 'status' }` (src/cluster/worker.ts). */
+export interface WorkerStatusReply { readonly status: StatusDocument; readonly farm: Counts; readonly view?: Record<string, ServerFarmView> }
 
-type ServerDoc = Record<string, unknown>;
-type StatusDoc = { connections: number; listeners: unknown; routes: unknown; pools: Record<string, { algorithm: string; servers: ServerDoc[] }> };
+export interface WorkerStatus extends WorkerStatusReply { readonly slot: Slot }
+
+/** The merge of the workers' documents: the fields a primary takes from them (it sets the rest itself). */
+export type MergedStatus = Pick<StatusDocument, 'connections' | 'listeners' | 'routes' | 'pools'>;
+
+/**
+ * A worker's reply body as it crossed the IPC channel (JSON, so `unknown` here): accepted when it
+ * has the document's frame (pools by name with server lists, a connection count, farm counts);
+ * anything else counts as a worker that did not answer.
+ */
+export function isWorkerStatusReply(body: unknown): body is WorkerStatusReply {
+  if (!isObject(body) || !isObject(body['farm']) || !isObject(body['status'])) return false;
+  const status = body['status'];
+  if (typeof status['connections'] !== 'number' || !Array.isArray(status['listeners']) || !Array.isArray(status['routes'])) return false;
+  const pools = status['pools'];
+  return isObject(pools) && Object.values(pools).every((p) => isObject(p) && Array.isArray(p['servers']));
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
 
 // bandwidth_bps is each worker's own bytes/s (src/admin/status.ts), so the sum counts each byte once; rtt_ms and load are farm-wide figures, the same in every worker: the first's is kept.
 // check_failures: each worker's own probes of a discovered pool (the primary puts its own count on configured pools: src/cluster/primary-admin.ts).
-const SUMMED = ['active', 'total', 'bytes_in', 'bytes_out', 'messages_in', 'messages_out', 'bandwidth_bps', 'check_failures', 'ejections'] as const;
+const SUMMED = ['active', 'total', 'bytes_in', 'bytes_out', 'messages_in', 'messages_out', 'bandwidth_bps', 'check_failures', 'ejections'] as const satisfies readonly (keyof ServerStatus)[];
 
 /**
  * The order in which one process's Server.state lets a state hide another (src/pool/server.ts),
@@ -25,24 +47,24 @@ const SUMMED = ['active', 'total', 'bytes_in', 'bytes_out', 'messages_in', 'mess
  * admin action or a health result reaches them all), and the tree takes new tunnels to a server while
  * any worker does, which is also what wslb_server_up (max over workers) says.
  */
-const RANK = ['up', 'disabled', 'draining', 'ejected', 'down'];
+const RANK: readonly string[] = ['up', 'disabled', 'draining', 'ejected', 'down'] satisfies readonly ServerState[];
 
-/** Whether state `a` wins over `b` for the tree. */
-export function outranks(a: unknown, b: unknown): boolean {
-  const ra = RANK.indexOf(String(a)), rb = RANK.indexOf(String(b));
+/** Whether state `a` wins over `b` for the tree (metric labels arrive as plain strings, hence `string`). */
+export function outranks(a: string, b: string): boolean {
+  const ra = RANK.indexOf(a), rb = RANK.indexOf(b);
   return ra !== -1 && (rb === -1 || ra < rb);
 }
 
 /** A server's identity across workers: a removed server still draining is not the member of the same name that replaced it. */
-function serverKey(s: ServerDoc): string {
-  return `${String(s['name'])}\0${String(s['url'])}\0${s['removed'] === true}`;
+function serverKey(s: ServerStatus): string {
+  return `${s.name}\0${s.url}\0${s.removed === true}`;
 }
 
-export function mergeStatus(workers: readonly WorkerStatus[]): Record<string, unknown> {
-  const docs = workers.map((w) => w.status as StatusDoc);
+export function mergeStatus(workers: readonly WorkerStatus[]): MergedStatus {
+  const docs = workers.map((w) => w.status);
   const first = docs[0];
   if (!first) return { connections: 0, listeners: [], routes: [], pools: {} };
-  const pools: StatusDoc['pools'] = structuredClone(first.pools);
+  const pools: Record<string, PoolStatus> = structuredClone(first.pools);
   for (const doc of docs.slice(1)) {
     for (const [name, pool] of Object.entries(doc.pools)) {
       const into = pools[name];
@@ -50,11 +72,12 @@ export function mergeStatus(workers: readonly WorkerStatus[]): Record<string, un
       for (const s of pool.servers) {
         const t = into.servers.find((x) => serverKey(x) === serverKey(s));
         if (!t) { into.servers.push(structuredClone(s)); continue; }
-        for (const k of SUMMED) t[k] = ((t[k] as number | undefined) ?? 0) + ((s[k] as number | undefined) ?? 0);
-        const answers = (t['answers'] ?? {}) as Record<string, number>;
-        for (const [cls, n] of Object.entries((s['answers'] ?? {}) as Record<string, number>)) answers[cls] = (answers[cls] ?? 0) + n;
-        t['answers'] = answers;
-        if (outranks(s['state'], t['state'])) { t['state'] = s['state']; t['reason'] = s['reason']; }
+        // `?? 0`: a worker of another version (mid rolling restart) may lack a counter.
+        for (const k of SUMMED) t[k] = (t[k] ?? 0) + (s[k] ?? 0);
+        const answers = t.answers ?? {};
+        for (const [cls, n] of Object.entries(s.answers ?? {})) answers[cls] = (answers[cls] ?? 0) + n;
+        t.answers = answers;
+        if (outranks(s.state, t.state)) { t.state = s.state; t.reason = s.reason; }
       }
     }
   }
@@ -65,10 +88,10 @@ export function mergeStatus(workers: readonly WorkerStatus[]): Record<string, un
  * Puts the primary's health-check counts on the merged servers they belong to (the workers check
  * only discovered pools; their 0s stay elsewhere). Returns whether `pool` still lists `server`.
  */
-export function putCheckCounts(merged: Record<string, unknown>, counts: readonly CheckCount[]): (pool: string, server: string) => boolean {
-  const pools = merged['pools'] as StatusDoc['pools'];
+export function putCheckCounts(merged: MergedStatus, counts: readonly CheckCount[]): (pool: string, server: string) => boolean {
+  const pools = merged.pools;
   for (const c of counts) {
-    for (const s of pools[c.pool]?.servers ?? []) if (s['name'] === c.server && (s['removed'] === true) === c.removed) s['check_failures'] = c.failures;
+    for (const s of pools[c.pool]?.servers ?? []) if (s.name === c.server && (s.removed === true) === c.removed) s.check_failures = c.failures;
   }
-  return (pool, server) => pools[pool]?.servers.some((s) => s['name'] === server) ?? false;
+  return (pool, server) => pools[pool]?.servers.some((s) => s.name === server) ?? false;
 }

@@ -6,7 +6,8 @@ import { workerCount } from '../../src/cluster/primary.js';
 import { isOurs, tag } from '../../src/cluster/protocol.js';
 import { redact } from '../../src/cluster/redis-share.js';
 import { mergeStatus, type WorkerStatus } from '../../src/cluster/status-merge.js';
-import { crashDelay, type Slot } from '../../src/cluster/supervisor.js';
+import { crashDelay } from '../../src/cluster/supervisor.js';
+import { document, server as serverDoc, slot } from './status-docs.js';
 
 t.test('workerCount: a number as is, auto = one per core', async (t) => {
   t.equal(workerCount(3), 3);
@@ -27,18 +28,15 @@ t.test('tag and isOurs: only tagged objects with a string `t` are ours', async (
 });
 
 t.test('mergeStatus sums per-server counters and connections, reads the rest from the first worker', async (t) => {
-  const slot = (id: number): Slot => ({ id, worker: null, ready: true, startedAt: 0, crashes: 0, restarts: 0 });
-  const server = (name: string, n: number) => ({
-    name, state: 'up', rtt_ms: 1.5, active: n, total: 10 * n, bytes_in: 100 * n, bytes_out: 200 * n, messages_in: n, messages_out: 2 * n, bandwidth_bps: 0.5 * n,
+  const server = (name: string, n: number) => serverDoc(name, n, {
+    rtt_ms: 1.5, total: 10 * n, bytes_in: 100 * n, bytes_out: 200 * n, messages_in: n, messages_out: 2 * n, bandwidth_bps: 0.5 * n,
   });
-  const doc = (n: number, extraPool = false) => ({
-    connections: 2 * n,
+  const doc = (n: number, extraPool = false) => document(2 * n, {
+    p: { algorithm: 'least-connections', servers: [server('a', n), server('b', n)] },
+    ...(extraPool ? { q: { algorithm: 'random', servers: [server('c', n)] } } : {}),
+  }, {
     listeners: [{ kind: 'proxy', address: '127.0.0.1', port: 8080 }],
-    routes: [{ name: 'r', pool: 'p' }],
-    pools: {
-      p: { algorithm: 'least-connections', servers: [server('a', n), server('b', n)] },
-      ...(extraPool ? { q: { algorithm: 'random', servers: [server('c', n)] } } : {}),
-    },
+    routes: [{ name: 'r', pool: 'p', algorithm: 'least-connections', match: { path: '/' } }],
   });
   const workers: WorkerStatus[] = [
     { slot: slot(1), status: doc(1), farm: {} },
@@ -46,7 +44,7 @@ t.test('mergeStatus sums per-server counters and connections, reads the rest fro
     { slot: slot(3), status: doc(3), farm: {} },
   ];
   const first = structuredClone(workers[0]!.status);
-  const m = mergeStatus(workers) as { connections: number; pools: Record<string, { servers: Record<string, unknown>[] }> };
+  const m = mergeStatus(workers);
   t.equal(m.connections, 12);
   t.same(Object.keys(m.pools), ['p', 'q']);
   t.match(m.pools['q']!.servers, [{ name: 'c', active: 2 }]);
