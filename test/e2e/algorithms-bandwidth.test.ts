@@ -4,7 +4,8 @@ import t from 'tap';
 import { once } from 'node:events';
 import type WebSocket from 'ws';
 import { startEchoBackends } from '../helpers/backend.js';
-import { startBalancer, until } from '../helpers/balancer.js';
+import { startBalancer } from '../helpers/balancer.js';
+import { waitFor } from '../helpers/wait.js';
 import { closeAll, connectWho } from '../helpers/who.js';
 
 t.test('a server moving megabytes per second gets no new clients while idle ones exist', async (t) => {
@@ -29,7 +30,7 @@ t.test('a server moving megabytes per second gets no new clients while idle ones
       await once(heavy, 'message');
     }
   })();
-  t.ok(await until(() => hotServer.bandwidth > 1e6, 5000), `the sampler sees the traffic: ${Math.round(hotServer.bandwidth)} B/s`);
+  await waitFor(t, () => hotServer.bandwidth > 1e6, { ms: 5000, what: () => `the sampler sees the traffic: ${Math.round(hotServer.bandwidth)} B/s` });
 
   const open: WebSocket[] = [];
   const landed: string[] = [];

@@ -4,7 +4,8 @@ import t from 'tap';
 import { stringify } from 'yaml';
 import type WebSocket from 'ws';
 import { startEchoBackends } from '../helpers/backend.js';
-import { startBalancer, until } from '../helpers/balancer.js';
+import { startBalancer } from '../helpers/balancer.js';
+import { waitFor } from '../helpers/wait.js';
 import { closeAll, connectWho } from '../helpers/who.js';
 
 t.test('round-robin on /rr and least-connections on /lc read the same active counts', async (t) => {
@@ -41,5 +42,5 @@ t.test('round-robin on /rr and least-connections on /lc read the same active cou
   t.same(st.routes.map((r) => [r.name, r.algorithm]), [['rr', 'round-robin'], ['lc', 'least-connections']]);
   t.equal(st.pools.p.algorithm, 'random', 'the pool keeps its own default');
   await closeAll(open);
-  t.ok(await until(() => pool.servers.every((s) => s.active === 0)), 'every counter back to 0');
+  await waitFor(t, () => pool.servers.every((s) => s.active === 0), { what: 'every counter back to 0' });
 });

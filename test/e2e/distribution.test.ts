@@ -4,7 +4,8 @@ import t from 'tap';
 import { once } from 'node:events';
 import WebSocket from 'ws';
 import { startEchoBackends } from '../helpers/backend.js';
-import { startBalancer, until } from '../helpers/balancer.js';
+import { startBalancer } from '../helpers/balancer.js';
+import { waitFor } from '../helpers/wait.js';
 
 /** Opens a client and returns it with the name of the backend that took it (the backend with a new handshake). */
 async function connect(port: number, backends: { name: string; handshakes: unknown[] }[]): Promise<[WebSocket, string]> {
@@ -42,12 +43,12 @@ t.test('least-connections follows live tunnel counts', async (t) => {
 
   // Close both clients on l-2: the next two must go there.
   for (const [ws, name] of open) if (name === 'l-2') ws.close();
-  await until(() => pool.servers[1]!.active === 0);
+  await waitFor(t, () => pool.servers[1]!.active === 0, { what: 'l-2 has no client left' });
   const [a, na] = await connect(b.proxyPort(), backends);
   const [c, nc] = await connect(b.proxyPort(), backends);
   t.same([na, nc], ['l-2', 'l-2']);
   t.same(pool.servers.map((s) => s.active), [2, 2, 2]);
   for (const [ws] of open) ws.close();
   a.close(); c.close();
-  t.ok(await until(() => pool.servers.every((s) => s.active === 0)), 'every counter back to 0');
+  await waitFor(t, () => pool.servers.every((s) => s.active === 0), { what: 'every counter back to 0' });
 });

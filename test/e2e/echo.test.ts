@@ -4,7 +4,8 @@ import t from 'tap';
 import { once } from 'node:events';
 import WebSocket from 'ws';
 import { startBackend } from '../helpers/backend.js';
-import { startBalancer, until } from '../helpers/balancer.js';
+import { startBalancer } from '../helpers/balancer.js';
+import { waitFor } from '../helpers/wait.js';
 
 const open = async (url: string, protocols?: string[], opts: WebSocket.ClientOptions = {}) => {
   const ws = new WebSocket(url, protocols, { perMessageDeflate: false, ...opts });
@@ -79,7 +80,7 @@ t.test('echo fidelity, order, ping/pong, close codes', async (t) => {
 
   await t.test('client close code and reason reach the server', async (t) => {
     const ws = await open(url);
-    await until(() => backend.wss.clients.size === 1);
+    await waitFor(t, () => backend.wss.clients.size === 1, { what: 'the server holds the connection' });
     const serverSide = [...backend.wss.clients][0]!;
     const closed = once(serverSide, 'close') as Promise<[number, Buffer]>;
     ws.close(4001, 'bye from client');
@@ -90,7 +91,7 @@ t.test('echo fidelity, order, ping/pong, close codes', async (t) => {
 
   await t.test('server close code and reason reach the client', async (t) => {
     const ws = await open(url);
-    await until(() => backend.wss.clients.size === 1);
+    await waitFor(t, () => backend.wss.clients.size === 1, { what: 'the server holds the connection' });
     [...backend.wss.clients][0]!.close(4002, 'bye from server');
     const [code, reason] = await once(ws, 'close') as [number, Buffer];
     t.equal(code, 4002);
@@ -110,6 +111,5 @@ t.test('echo fidelity, order, ping/pong, close codes', async (t) => {
     ws.close();
   });
 
-  await until(() => b.runtime.pools.get('p')!.servers[0]!.active === 0);
-  t.equal(b.runtime.pools.get('p')!.servers[0]!.active, 0, 'active back to 0');
+  await waitFor(t, () => b.runtime.pools.get('p')!.servers[0]!.active === 0, { what: 'active back to 0' });
 });

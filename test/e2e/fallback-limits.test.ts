@@ -5,7 +5,8 @@ import http, { type ClientRequest, type ServerResponse } from 'node:http';
 import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import { WebSocketServer } from 'ws';
-import { startBalancer, until } from '../helpers/balancer.js';
+import { startBalancer } from '../helpers/balancer.js';
+import { waitFor } from '../helpers/wait.js';
 import { echo, openWs } from '../helpers/hardening.js';
 import { openSse, request } from '../http/sse-client.js';
 import { parseProm, type Scrape } from '../metrics/prom-text.js';
@@ -55,7 +56,7 @@ t.test('max_connections: held polls and SSE streams take slots; a 4th request an
   const port = b.proxyPort();
   const polls = [hold(port), hold(port)];
   const sse = await openSse(port, '/sse');
-  t.ok(await until(() => s.held.size === 3), 'three exchanges open on the server');
+  await waitFor(t, () => s.held.size === 3, { what: 'three exchanges open on the server' });
   t.equal(b.runtime.connections, 3, '/status connections counts them');
 
   const m = await untilScrape(b, (x) => x.get('wslb_connections_active', series) === 3);
@@ -73,17 +74,17 @@ t.test('max_connections: held polls and SSE streams take slots; a 4th request an
   t.equal(s.requests, before, 'no server contacted for either');
 
   polls[0]!.destroy();
-  t.ok(await until(() => b.runtime.connections === 2 && s.held.size === 2), 'a closed poll frees its slot');
+  await waitFor(t, () => b.runtime.connections === 2 && s.held.size === 2, { what: 'a closed poll frees its slot' });
   const ws = await openWs(`ws://127.0.0.1:${port}/`);
   t.equal(await echo(ws, 'x'), 'x', 'an upgrade takes the freed slot');
   t.equal((await request(port, '/who')).status, 503, 'full again with the tunnel');
   ws.close();
-  t.ok(await until(() => b.runtime.connections === 2));
+  await waitFor(t, () => b.runtime.connections === 2, { what: 'the closed tunnel freed its slot' });
   t.equal((await request(port, '/who')).status, 200, 'a short request fits in the freed slot');
 
   polls[1]!.destroy();
   sse.req.destroy();
-  t.ok(await until(() => b.runtime.connections === 0), 'every slot released');
+  await waitFor(t, () => b.runtime.connections === 0, { what: 'every slot released' });
   const after = await untilScrape(b, (x) => x.get('wslb_connections_active', series) === 0);
   t.equal(after.get('wslb_connections_active', series), 0, 'the gauge is back to 0');
   t.equal(after.get('wslb_connections_total', series), 5, 'total: 3 exchanges, 1 tunnel, 1 short request');
@@ -100,13 +101,13 @@ t.test('an idle keep-alive client connection holds no slot', async (t) => {
     http.get({ host: '127.0.0.1', port, path: '/who', agent }, (res) => { res.resume(); res.on('end', () => resolve(res.statusCode ?? 0)); }).on('error', reject);
   });
   t.equal(got, 200);
-  t.ok(await until(() => b.runtime.connections === 0), 'the finished exchange released its slot');
+  await waitFor(t, () => b.runtime.connections === 0, { what: 'the finished exchange released its slot' });
   t.equal(Object.values(agent.freeSockets).flat().length, 1, 'while its client connection stays open');
   const polls = [hold(port), hold(port)];
-  t.ok(await until(() => s.held.size === 2), 'both slots still free for held polls');
+  await waitFor(t, () => s.held.size === 2, { what: 'both slots still free for held polls' });
   t.equal((await request(port, '/who')).status, 503);
   for (const p of polls) p.destroy();
-  t.ok(await until(() => b.runtime.connections === 0));
+  await waitFor(t, () => b.runtime.connections === 0, { what: 'every slot released' });
 });
 
 t.test('SSE streams in wslb_connections_* while open, per server, and out of the tunnel-only histogram', async (t) => {

@@ -2,7 +2,8 @@
 
 import t, { type Test } from 'tap';
 import http from 'node:http';
-import { startBalancer, until } from '../helpers/balancer.js';
+import { startBalancer } from '../helpers/balancer.js';
+import { waitFor } from '../helpers/wait.js';
 import { startHttpBackend, type HttpBackend } from '../http/backend-http.js';
 import { openSse, request, type SseClient } from '../http/sse-client.js';
 
@@ -20,49 +21,51 @@ t.test('100 SSE streams: every event within 250 ms, streams counted in server.ac
   const b = await startBalancer(t, { algorithm: 'least-connections', servers: backends, route: { http: true } });
   const clients: SseClient[] = [];
   for (let i = 0; i < 100; i++) clients.push(await openSse(b.proxyPort(), '/sse'));
-  t.ok(await until(() => backends.reduce((n, s) => n + s.streams.length, 0) === 100), 'every stream reached a server');
+  await waitFor(t, () => backends.reduce((n, s) => n + s.streams.length, 0) === 100, { what: 'every stream reached a server' });
   const pool = b.runtime.pools.get('p')!;
   t.same(pool.servers.map((s) => s.active).sort(), [33, 33, 34], 'least-connections saw the open streams');
   for (let k = 0; k < 5; k++) {
     for (const s of backends) s.emit(`e${k}`);
     await sleep(100);
   }
-  t.ok(await until(() => clients.every((c) => c.events.length === 5)), 'every client got every event');
+  await waitFor(t, () => clients.every((c) => c.events.length === 5), { what: 'every client got every event' });
   let worst = 0;
   for (const c of clients) for (const e of c.events) worst = Math.max(worst, e.at - (JSON.parse(e.data) as { t: number }).t);
   t.ok(worst < 250, `slowest event took ${worst} ms`);
   for (const c of clients) c.req.destroy();
-  t.ok(await until(() => pool.servers.every((s) => s.active === 0)), 'counters back to 0');
+  await waitFor(t, () => pool.servers.every((s) => s.active === 0), { what: 'counters back to 0' });
 });
 
 t.test('Last-Event-ID is forwarded; a client disconnect closes the upstream within 1 s', async (t) => {
   const [s] = await farm(t, 1);
   const b = await startBalancer(t, { servers: [s!], route: { http: true } });
   const c = await openSse(b.proxyPort(), '/sse', { 'Last-Event-ID': '41' });
-  await until(() => s!.streams.length === 1);
+  await waitFor(t, () => s!.streams.length === 1, { what: 'the stream reached the server' });
   t.equal(s!.streams[0]!.lastEventId, '41');
   const gone = Date.now();
   c.req.destroy();
-  t.ok(await until(() => s!.streams[0]!.closedAt !== null, 1000), 'upstream stream closed');
+  await waitFor(t, () => s!.streams[0]!.closedAt !== null, { ms: 1000, what: 'upstream stream closed' });
   t.ok(s!.streams[0]!.closedAt! - gone < 1000, `closed after ${s!.streams[0]!.closedAt! - gone} ms`);
 
   // A held poll abandoned by its client is abandoned upstream too, and the server's counter drops.
   const held = http.get({ host: '127.0.0.1', port: b.proxyPort(), path: '/hold?ms=5000', agent: false });
   held.on('error', () => {});
-  await until(() => s!.requests.some((r) => r.url.startsWith('/hold')));
+  await waitFor(t, () => s!.requests.some((r) => r.url.startsWith('/hold')), { what: 'the held poll reached the server' });
   t.equal(b.runtime.http.size, 1, 'one exchange open');
   t.equal(b.runtime.pools.get('p')!.servers[0]!.active, 1, 'the held poll counts in active');
   const t0 = Date.now();
   held.destroy();
-  t.ok(await until(() => s!.abandoned.length === 1, 1000) && s!.abandoned[0]! - t0 < 1000, 'held request abandoned upstream');
-  t.ok(await until(() => b.runtime.http.size === 0 && b.runtime.pools.get('p')!.servers[0]!.active === 0), 'exchange gone');
+  if (await waitFor(t, () => s!.abandoned.length === 1, { ms: 1000, what: 'held request abandoned upstream' })) {
+    t.ok(s!.abandoned[0]! - t0 < 1000, `abandoned ${s!.abandoned[0]! - t0} ms after the client left`);
+  }
+  await waitFor(t, () => b.runtime.http.size === 0 && b.runtime.pools.get('p')!.servers[0]!.active === 0, { what: 'exchange gone' });
 
   // The same at shutdown's hard stop.
   const held2 = request(b.proxyPort(), '/hold?ms=5000').catch(() => null);
-  await until(() => b.runtime.http.size === 1);
+  await waitFor(t, () => b.runtime.http.size === 1, { what: 'one exchange open' });
   b.runtime.http.destroyAll();
   await held2;
-  t.ok(await until(() => s!.abandoned.length === 2, 1000), 'destroyAll abandons upstream');
+  await waitFor(t, () => s!.abandoned.length === 2, { ms: 1000, what: 'destroyAll abandons upstream' });
 });
 
 t.test('a poll held 20 s is not cut with the default timeouts.http', { timeout: 40_000 }, async (t) => {
@@ -99,7 +102,7 @@ t.test('drain and shutdown end SSE streams cleanly (chunked terminator)', async 
   const pool = b.runtime.pools.get('p')!;
   const a1 = await openSse(b.proxyPort(), '/sse');
   const a2 = await openSse(b.proxyPort(), '/sse');
-  await until(() => backends.every((s) => s.streams.length === 1));
+  await waitFor(t, () => backends.every((s) => s.streams.length === 1), { what: 'one stream on each server' });
   const first = pool.servers[0]!;
   const drained = b.runtime.drainServer(first, 100);
   const onFirst = (await Promise.race([a1.ended.then(() => a1), a2.ended.then(() => a2)]));
@@ -111,5 +114,5 @@ t.test('drain and shutdown end SSE streams cleanly (chunked terminator)', async 
   await b.close(200);
   t.equal(await other.ended, 'clean', 'shutdown ended the last stream cleanly');
   t.ok(Date.now() - t0 < 2000, 'shutdown did not wait for the stream');
-  t.ok(await until(() => backends.every((s) => s.streams.every((x) => x.closedAt !== null))), 'upstream streams closed');
+  await waitFor(t, () => backends.every((s) => s.streams.every((x) => x.closedAt !== null)), { what: 'upstream streams closed' });
 });

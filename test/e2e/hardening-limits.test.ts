@@ -3,7 +3,8 @@
 import t from 'tap';
 import type WebSocket from 'ws';
 import { startBackend } from '../helpers/backend.js';
-import { startBalancer, until } from '../helpers/balancer.js';
+import { startBalancer } from '../helpers/balancer.js';
+import { waitFor } from '../helpers/wait.js';
 import { echo, openWs } from '../helpers/hardening.js';
 
 interface Refusal { status: number; headers: Record<string, string> }
@@ -27,7 +28,7 @@ t.test('max_connections: 503 with Retry-After; open tunnels are never closed to 
   t.equal(await echo(w1, 'a'), 'a', 'first tunnel untouched');
   t.equal(await echo(w2, 'b'), 'b', 'second tunnel untouched');
   w1.close();
-  t.ok(await until(() => b.runtime.connections < 2, 5000));
+  await waitFor(t, () => b.runtime.connections < 2, { ms: 5000, what: 'the closed tunnel freed its slot' });
   const w3 = await openWs(url);
   t.equal(await echo(w3, 'c'), 'c', 'room again once one closed');
   w2.close();
@@ -51,7 +52,7 @@ t.test('max_connections_per_ip from several loopback source addresses', async (t
   for (const ws of [...capped, ...others]) t.equal(await echo(ws, 'x'), 'x');
   t.equal(b.runtime.admission.connections('127.0.0.2'), 2);
   capped[0]!.close();
-  t.ok(await until(() => b.runtime.admission.connections('127.0.0.2') === 1, 5000), 'a closed tunnel frees its slot');
+  await waitFor(t, () => b.runtime.admission.connections('127.0.0.2') === 1, { ms: 5000, what: 'a closed tunnel frees its slot' });
   const again = await from('127.0.0.2');
   t.equal(await echo(again, 'y'), 'y');
   for (const ws of [capped[1]!, again, ...others]) ws.close();

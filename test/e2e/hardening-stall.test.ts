@@ -6,7 +6,8 @@ import net from 'node:net';
 import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { startBalancer, until } from '../helpers/balancer.js';
+import { startBalancer } from '../helpers/balancer.js';
+import { waitFor } from '../helpers/wait.js';
 import { upgradeRequest } from '../helpers/raw-client.js';
 import { echo, openWs } from '../helpers/hardening.js';
 
@@ -60,8 +61,8 @@ t.test('a stalled reader is closed with 1008 after limits.stall, memory bounded 
   const healthy = await openWs(`ws://127.0.0.1:${b.proxyPort()}/echo`);
 
   // Watch the flooded tunnel: the stall starts when its pause count stops changing while it stays paused.
-  const stalledAt = await until(() => [...b.runtime.tunnels].some((x) => x.backpressured), 10_000) ? performance.now() : NaN;
-  t.ok(Number.isFinite(stalledAt), 'the client direction reached the buffer bound');
+  if (!await waitFor(t, () => [...b.runtime.tunnels].some((x) => x.backpressured), { ms: 10_000, what: 'the client direction reached the buffer bound' })) return;
+  const stalledAt = performance.now();
   const tunnel = [...b.runtime.tunnels].find((x) => x.backpressured)!;
   let lastChange = performance.now();
   let pauses = tunnel.pauses;
@@ -76,7 +77,7 @@ t.test('a stalled reader is closed with 1008 after limits.stall, memory bounded 
   t.teardown(() => clearInterval(watch));
   t.equal(await echo(healthy, 'still fine'), 'still fine', 'other tunnels are unaffected while one is stalled');
 
-  t.ok(await until(() => server.closes.length > 0, 20_000), 'the stalled tunnel was closed');
+  await waitFor(t, () => server.closes.length > 0, { ms: 20_000, what: 'the stalled tunnel was closed' });
   clearInterval(watch);
   const after = (decidedAt - lastChange) / 1000;
   t.equal(server.closes[0], 1008, 'the server got close 1008 (policy: reader stalled)');
@@ -84,7 +85,7 @@ t.test('a stalled reader is closed with 1008 after limits.stall, memory bounded 
   // stall 1 s + at most two sweeps of 250 ms; generous slack above for a loaded machine, none below.
   t.ok(after >= 0.95 && after < 3, `closing began ${after.toFixed(2)} s after the buffer last drained`);
   t.ok(maxBuffered <= bound + 144 * 1024, `at most ${maxBuffered} bytes queued towards the stalled client (bound + one read)`);
-  t.ok(await until(() => b.runtime.tunnels.size === 1, 5000), 'the stalled tunnel is gone (both sockets), the healthy one stays');
+  await waitFor(t, () => b.runtime.tunnels.size === 1, { ms: 5000, what: 'the stalled tunnel is gone (both sockets), the healthy one stays' });
   t.equal(await echo(healthy, 'after'), 'after');
   healthy.close();
 });

@@ -6,7 +6,8 @@ import { pino } from 'pino';
 import { loadConfigText } from '../../src/config/load.js';
 import { Balancer } from '../../src/main.js';
 import { startBackend } from '../helpers/backend.js';
-import { farmYaml, startBalancer, until } from '../helpers/balancer.js';
+import { farmYaml, startBalancer } from '../helpers/balancer.js';
+import { waitFor } from '../helpers/wait.js';
 import { rawRequest, upgradeRequest } from '../helpers/raw-client.js';
 import { connectNamed, startChildServer } from '../helpers/server-process.js';
 
@@ -35,7 +36,7 @@ t.test('SIGKILL: down within interval x fall + timeout, new clients go elsewhere
 
   const killedAt = performance.now();
   servers[0]!.kill('SIGKILL');
-  t.ok(await until(() => victim.state === 'down', 3000), 'detected');
+  await waitFor(t, () => victim.state === 'down', { ms: 3000, what: 'detected' });
   const detectMs = performance.now() - killedAt;
   t.ok(detectMs <= DETECT_BOUND, `detected in ${detectMs.toFixed(0)} ms (bound ${DETECT_BOUND} ms)`);
   t.match(victim.reason, /^health check failed: connect ECONNREFUSED/);
@@ -50,10 +51,10 @@ t.test('SIGKILL: down within interval x fall + timeout, new clients go elsewhere
 
   await servers[0]!.restart();
   let sawRising = false;
-  t.ok(await until(() => {
+  await waitFor(t, () => {
     if (/1 of 2 to rise/.test(victim.reason ?? '')) sawRising = true;
     return victim.state === 'up';
-  }, 3000), 'back up after restart');
+  }, { ms: 3000, what: 'back up after restart' });
   t.ok(sawRising, 'one pass was not enough after a fall: rise=2 applied');
   const [ws, name] = await connectNamed(b.proxyPort());
   ws.close();
@@ -71,7 +72,7 @@ t.test('SIGSTOP: websocket check times out -> down; SIGCONT -> up after rise; th
   const hung = pool.server('h-1')!;
   const stoppedAt = performance.now();
   servers[0]!.kill('SIGSTOP');
-  t.ok(await until(() => hung.state === 'down', 3000), 'detected');
+  await waitFor(t, () => hung.state === 'down', { ms: 3000, what: 'detected' });
   const detectMs = performance.now() - stoppedAt;
   t.ok(detectMs <= DETECT_BOUND, `detected in ${detectMs.toFixed(0)} ms (bound ${DETECT_BOUND} ms)`);
   t.match(hung.reason, /health check failed: timeout after 200 ms/);
@@ -87,7 +88,7 @@ t.test('SIGSTOP: websocket check times out -> down; SIGCONT -> up after rise; th
 
   const contAt = performance.now();
   servers[0]!.kill('SIGCONT');
-  t.ok(await until(() => hung.state === 'up', 3000), 'back up');
+  await waitFor(t, () => hung.state === 'up', { ms: 3000, what: 'back up' });
   const riseMs = performance.now() - contAt;
   t.ok(riseMs <= INTERVAL * 2 * 1.1 + TIMEOUT + 250, `rose in ${riseMs.toFixed(0)} ms`);
 });
@@ -123,7 +124,7 @@ t.test('state changes are logged: "server state changed" with pool, server, from
   t.teardown(() => b.destroy());
   await b.start();
   child.kill('SIGKILL');
-  t.ok(await until(() => b.runtime.pools.get('p')!.servers[0]!.state === 'down', 3000));
+  await waitFor(t, () => b.runtime.pools.get('p')!.servers[0]!.state === 'down', { ms: 3000, what: 'the killed server is down' });
   const changes = lines.filter((l) => l['msg'] === 'server state changed');
   t.match(changes, [
     { level: 30, pool: 'p', server: 'log-1', from: 'unknown', to: 'up', reason: null },   // the first check's result

@@ -3,7 +3,8 @@
 import t from 'tap';
 import WebSocket from 'ws';
 import { startBackend } from '../helpers/backend.js';
-import { startBalancer, until } from '../helpers/balancer.js';
+import { startBalancer } from '../helpers/balancer.js';
+import { waitFor } from '../helpers/wait.js';
 import { connectNamed, startChildServer } from '../helpers/server-process.js';
 
 /** One client attempt: the greeting server's name, or `HTTP <status>` when the upgrade was refused. */
@@ -44,7 +45,7 @@ t.test('HTTP health OK but every upgrade fails: ejected, retried after the eject
   t.match(doc.pools.p.servers.find((s) => s.name === 'bad'), { state: 'ejected', reason: /3 consecutive upgrade failures/ });
 
   for (let i = 0; i < 4; i++) t.equal(await attempt(b.proxyPort()), 'good', 'ejected: clients go elsewhere');
-  t.ok(await until(() => !server.ejected, 2000), 'un-ejected by its timer (a passing http check does not end it early)');
+  await waitFor(t, () => !server.ejected, { ms: 2000, what: 'un-ejected by its timer (a passing http check does not end it early)' });
   const firstMs = performance.now() - ejectedAt;
   t.ok(firstMs >= 380 && firstMs < 1000, `first ejection lasted ${firstMs.toFixed(0)} ms`);
 
@@ -53,7 +54,7 @@ t.test('HTTP health OK but every upgrade fails: ejected, retried after the eject
   t.ok(server.ejected, `retried and ejected again: ${again.join(',')}`);
   t.match(server.reason, /ejection 2 for 800ms/);
   const secondAt = performance.now();
-  t.ok(await until(() => !server.ejected, 3000));
+  await waitFor(t, () => !server.ejected, { ms: 3000, what: 'un-ejected after the second ejection' });
   const secondMs = performance.now() - secondAt;
   t.ok(secondMs >= 780 && secondMs < 1500, `second ejection lasted ${secondMs.toFixed(0)} ms (backoff x2)`);
 });
@@ -98,7 +99,7 @@ t.test('a websocket health check that passes ends an ejection early', async (t) 
   const s = pool.server('w-1')!;
   pool.outlier.failure(s, 'HTTP 503');   // as if a handshake had just failed
   t.equal(s.state, 'ejected');
-  t.ok(await until(() => s.state === 'up', 1000), 'the next websocket check proves upgrades work again');
+  await waitFor(t, () => s.state === 'up', { ms: 1000, what: 'the next websocket check proves upgrades work again' });
   const ws = new WebSocket(`ws://127.0.0.1:${b.proxyPort()}/`, { perMessageDeflate: false });
   await new Promise((r) => ws.once('message', r));
   ws.close();

@@ -3,7 +3,8 @@
 import t from 'tap';
 import type WebSocket from 'ws';
 import type { Balancer } from '../../src/main.js';
-import { startBalancer, until } from '../helpers/balancer.js';
+import { startBalancer } from '../helpers/balancer.js';
+import { waitFor } from '../helpers/wait.js';
 import { connectNamed, startChildServer } from '../helpers/server-process.js';
 
 async function wave(b: Balancer, n: number): Promise<{ sockets: WebSocket[]; names: string[] }> {
@@ -37,13 +38,13 @@ for (const slowStart of ['2s', '0s']) {
     t.same(await weights(b), { a: [1, 1], z: [1, 1] }, 'members present at start begin at full weight');
 
     z.kill('SIGKILL');
-    t.ok(await until(() => zs.state === 'down', 3000));
+    await waitFor(t, () => zs.state === 'down', { ms: 3000, what: 'z down after its kill' });
     const first = await wave(b, 20);
     t.teardown(() => { for (const s of first.sockets) s.terminate(); });
     t.ok(first.names.every((n) => n === 'a'), 'while z is down everyone lands on a');
 
     await z.restart();
-    t.ok(await until(() => zs.state === 'up', 3000));
+    await waitFor(t, () => zs.state === 'up', { ms: 3000, what: 'z up after its restart' });
     const second = await wave(b, 20);
     t.teardown(() => { for (const s of second.sockets) s.terminate(); });
     const onZ = second.names.filter((n) => n === 'z').length;
@@ -55,7 +56,7 @@ for (const slowStart of ['2s', '0s']) {
     const [w, eff] = (await weights(b))['z']!;
     t.equal(w, 1, '/status weight is the configured one');
     t.ok(eff < 0.5, `effective_weight ramps: ${eff}`);
-    t.ok(await until(() => zs.weight === 1, 3000), 'full weight after the window');
+    await waitFor(t, () => zs.weight === 1, { ms: 3000, what: 'full weight after the window' });
     const third = await wave(b, 10);
     t.teardown(() => { for (const s of third.sockets) s.terminate(); });
     t.ok(third.names.filter((n) => n === 'z').length >= 8, 'at full weight z catches up');
@@ -79,7 +80,7 @@ t.test('least-connections, slow_start 3s: a server down at start ramps when it c
   t.ok(first.names.every((n) => n === 'a'), 'while z is down everyone lands on a');
 
   await z.restart();
-  t.ok(await until(() => zs.state === 'up', 3000), 'z came up after the listeners opened');
+  await waitFor(t, () => zs.state === 'up', { ms: 3000, what: 'z came up after the listeners opened' });
   const [w, eff] = (await weights(b))['z']!;
   t.equal(w, 1);
   t.ok(eff < 0.5, `effective_weight ramps from its first readiness: ${eff}`);

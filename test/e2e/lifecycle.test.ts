@@ -5,7 +5,8 @@ import { once } from 'node:events';
 import net from 'node:net';
 import WebSocket, { WebSocketServer } from 'ws';
 import { startEchoBackends } from '../helpers/backend.js';
-import { startBalancer, until } from '../helpers/balancer.js';
+import { startBalancer } from '../helpers/balancer.js';
+import { waitFor } from '../helpers/wait.js';
 import { upgradeRequest } from '../helpers/raw-client.js';
 
 const client = async (port: number, path = '/') => {
@@ -26,7 +27,7 @@ t.test('server killed mid-stream: clients closed with 1014 within 2 s, counters 
   const got = await Promise.all(codes);
   t.ok(Date.now() - t0 < 2000, 'closed within 2 s');
   t.same(got, Array(5).fill(1014));
-  t.ok(await until(() => server.active === 0 && b.runtime.tunnels.size === 0), 'active 0, no tunnel left');
+  await waitFor(t, () => server.active === 0 && b.runtime.tunnels.size === 0, { what: 'active 0, no tunnel left' });
 });
 
 t.test('idle tunnels are closed with 1001 after timeouts.idle', async (t) => {
@@ -54,12 +55,12 @@ t.test('half-close: a client FIN reaches the server, the tunnel is gone within t
   const sock = net.connect(b.proxyPort(), '127.0.0.1');
   sock.write(upgradeRequest('/'));
   await once(sock, 'data');
-  await until(() => serverSocket !== undefined);
+  await waitFor(t, () => serverSocket !== undefined, { what: 'the server accepted the connection' });
   const serverEnded = once(serverSocket!, 'end');
   sock.end();
   await serverEnded;
   t.pass('the server saw the FIN');
-  t.ok(await until(() => b.runtime.tunnels.size === 0, 2000), 'tunnel closed after timeouts.fin');
+  await waitFor(t, () => b.runtime.tunnels.size === 0, { ms: 2000, what: 'tunnel closed after timeouts.fin' });
   sock.destroy();
 });
 
@@ -77,7 +78,7 @@ t.test('a client that never reads: balancer buffering stays bounded', async (t) 
   sock.write(upgradeRequest('/'));
   await once(sock, 'data');
   sock.pause();   // never reads again
-  await until(() => serverWs !== undefined);
+  await waitFor(t, () => serverWs !== undefined, { what: 'the server accepted the connection' });
   const chunk = Buffer.alloc(64 * 1024);
   // Flood for a bounded time; the server sees backpressure through TCP once the balancer pauses.
   const end = Date.now() + 1500;
@@ -132,5 +133,5 @@ t.test('a message over limits.max_message_bytes closes both sides with 1009', as
   ws.send(Buffer.alloc(4096));
   const [code] = await once(ws, 'close') as [number];
   t.equal(code, 1009);
-  t.ok(await until(() => b.runtime.tunnels.size === 0));
+  await waitFor(t, () => b.runtime.tunnels.size === 0, { what: 'the tunnel is gone after the 1009' });
 });

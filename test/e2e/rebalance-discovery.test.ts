@@ -4,7 +4,8 @@ import t from 'tap';
 import { once } from 'node:events';
 import WebSocket from 'ws';
 import { startEchoBackends } from '../helpers/backend.js';
-import { startBalancer, startBalancerFromFile, until } from '../helpers/balancer.js';
+import { startBalancer, startBalancerFromFile } from '../helpers/balancer.js';
+import { waitFor } from '../helpers/wait.js';
 import { startDnsServer } from '../helpers/dns-server.js';
 
 t.test('600 clients on 2 servers, a third added: rebalanced within tolerance, never above the close rate', async (t) => {
@@ -43,7 +44,7 @@ t.test('600 clients on 2 servers, a third added: rebalanced within tolerance, ne
     const avg = act.reduce((x, y) => x + y, 0) / act.length;
     return act.every((n) => n <= 1.25 * avg) && act.reduce((x, y) => x + y, 0) === 600;
   };
-  t.ok(await until(balanced, 15_000), `within tolerance after ${Date.now() - t0} ms: ${pool.servers.map((s) => s.active)}`);
+  await waitFor(t, balanced, { ms: 15_000, what: () => `within tolerance after ${Date.now() - t0} ms: ${pool.servers.map((s) => s.active)}` });
   // ~100 closes needed at 40/s: a few seconds, and never a burst above the rate.
   const perSecond = new Map<number, number>();
   for (const at of closes1012) perSecond.set(Math.floor((at - t0) / 1000), (perSecond.get(Math.floor((at - t0) / 1000)) ?? 0) + 1);
@@ -52,7 +53,7 @@ t.test('600 clients on 2 servers, a third added: rebalanced within tolerance, ne
   t.equal(pool.rebalancer!.closes, closes1012.length, 'rebalance closes are counted');
   stopped = true;
   for (const ws of clients) ws.terminate();
-  await until(() => b.runtime.tunnels.size === 0, 5000);
+  await waitFor(t, () => b.runtime.tunnels.size === 0, { what: 'every tunnel gone after the clients left' });
 });
 
 t.test('DNS discovery: servers join and leave with the records', async (t) => {
@@ -82,7 +83,7 @@ t.test('DNS discovery: servers join and leave with the records', async (t) => {
     'routes: [{ pool: p }]',
   ].join('\n'));
   const pool = b.runtime.pools.get('p')!;
-  t.ok(await until(() => pool.servers.length === 1), 'first lookup applied');
+  await waitFor(t, () => pool.servers.length === 1, { what: 'first lookup applied' });
   const hello = async () => {
     const ws = new WebSocket(`ws://127.0.0.1:${b.proxyPort()}/`, { perMessageDeflate: false });
     const [m] = await once(ws, 'message') as [Buffer];
@@ -93,7 +94,7 @@ t.test('DNS discovery: servers join and leave with the records', async (t) => {
 
   const firstClosed = once(first.ws, 'close') as Promise<[number]>;   // listening before the drain can start
   dns.records.set('chat.test.local', ['127.0.0.3']);
-  t.ok(await until(() => pool.servers.map((s) => s.name).join() === `127.0.0.3:${port}`), 'record change applied');
+  await waitFor(t, () => pool.servers.map((s) => s.name).join() === `127.0.0.3:${port}`, { what: 'record change applied' });
   const [code] = await firstClosed;
   t.equal(code, 1012, 'the tunnel to the vanished server was drained with 1012');
   const second = await hello();
@@ -101,6 +102,6 @@ t.test('DNS discovery: servers join and leave with the records', async (t) => {
   second.ws.close();
 
   dns.records.delete('chat.test.local');
-  t.ok(await until(() => pool.servers.length === 0), 'an NXDOMAIN (the service has no members) empties the pool');
+  await waitFor(t, () => pool.servers.length === 0, { what: 'an NXDOMAIN (the service has no members) empties the pool' });
   t.equal(pool.discovery!.lastError, null, 'not counted as a lookup failure');
 });

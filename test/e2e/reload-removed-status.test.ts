@@ -11,7 +11,7 @@ import { loadConfigFile } from '../../src/config/load.js';
 import { createLogger } from '../../src/log.js';
 import { Balancer } from '../../src/main.js';
 import { startEchoBackends, type EchoBackend } from '../helpers/backend.js';
-import { until } from '../helpers/balancer.js';
+import { waitFor } from '../helpers/wait.js';
 
 interface ServerDoc { name: string; state: string; reason: string | null; active: number; removed?: boolean }
 interface StatusDoc { connections: number; pools: Record<string, { servers: ServerDoc[] }> }
@@ -77,8 +77,8 @@ t.test('removed server and removed pool: listed as draining until their last tun
   t.match(await metrics(bal), new RegExp(`wslb_connections_active\\{route="rq",pool="q",server="${c!.name}"\\} [1-9]`), 'its tunnels still in /metrics');
   t.match(await metrics(bal), new RegExp(`wslb_bytes_total\\{pool="q",server="${c!.name}",direction="upstream"\\}`), 'with its server series');
 
-  t.ok(await until(() => bal.runtime.tunnels.size === 7, 5000), 'the drains end');
-  t.ok(await until(() => bal.runtime.retired.pools.size === 0 && bal.runtime.pools.get('p')!.retired.size === 0, 3000), 'retired sets empty');
+  await waitFor(t, () => bal.runtime.tunnels.size === 7, { ms: 5000, what: 'the drains end' });
+  await waitFor(t, () => bal.runtime.retired.pools.size === 0 && bal.runtime.pools.get('p')!.retired.size === 0, { ms: 3000, what: 'retired sets empty' });
   const after = await status(bal);
   t.same(Object.keys(after.pools), ['p'], 'the removed pool left /status');
   t.same(after.pools['p']!.servers.map((s) => s.name), [a!.name], 'so did the removed server');

@@ -4,7 +4,8 @@ import t from 'tap';
 import { once } from 'node:events';
 import WebSocket from 'ws';
 import { startEchoBackends, type EchoBackend } from '../helpers/backend.js';
-import { startBalancerFromFile, until, type FarmSpec } from '../helpers/balancer.js';
+import { startBalancerFromFile, type FarmSpec } from '../helpers/balancer.js';
+import { waitFor } from '../helpers/wait.js';
 
 const spec = (servers: EchoBackend[], extra: Partial<FarmSpec> = {}): FarmSpec => ({
   algorithm: 'least-connections',
@@ -122,7 +123,7 @@ t.test('a drain spreads closes over the window: no 1-second bucket over 20% of c
   t.equal(server.total, newOnDrained, 'no new tunnel to a draining server');
   for (const c2 of clients) c2.terminate();
   ws.terminate();
-  await until(() => b.runtime.tunnels.size === 0);
+  await waitFor(t, () => b.runtime.tunnels.size === 0, { what: 'every tunnel gone after the clients left' });
 });
 
 t.test('reconnect-storm guard: excess upgrades get 503 with a Retry-After, no server contacted', async (t) => {

@@ -9,7 +9,8 @@ import { pino } from 'pino';
 import { loadConfigFile } from '../../src/config/load.js';
 import { Balancer } from '../../src/main.js';
 import { startEchoBackends } from '../helpers/backend.js';
-import { farmYaml, until } from '../helpers/balancer.js';
+import { farmYaml } from '../helpers/balancer.js';
+import { waitFor } from '../helpers/wait.js';
 import { startChildServer } from '../helpers/server-process.js';
 
 type Line = Record<string, unknown>;
@@ -46,10 +47,10 @@ t.test('first results are logged: up at info, down at warn with its reason; late
   fs.writeFileSync(file, yaml({ servers: [...servers, { name: 'late', url: gone.url }], pool }));
   const outcome = await b.reload();
   t.ok(outcome.ok);
-  t.ok(await until(() => changes('late').length > 0, 3000), 'a server added by a reload and down at once is logged');
+  await waitFor(t, () => changes('late').length > 0, { ms: 3000, what: 'a server added by a reload and down at once is logged' });
   t.match(changes('late'), [{ level: 40, from: 'unknown', to: 'down', reason: /^health check failed: / }]);
 
   await gone.restart();
-  t.ok(await until(() => changes('gone').length > 1, 3000));
+  await waitFor(t, () => changes('gone').length > 1, { ms: 3000, what: 'the restarted server\'s recovery is logged' });
   t.match(changes('gone')[1], { level: 30, from: 'down', to: 'up', reason: null }, 'its recovery is an ordinary change');
 });
