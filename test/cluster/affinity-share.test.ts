@@ -10,7 +10,9 @@ import { once } from 'node:events';
 import t, { type Test } from 'tap';
 import { io as connectIo, type Socket } from 'socket.io-client';
 import { startSocketIoFarm, type SioServer } from '../http/socketio-farm.js';
-import { clusterYaml, startInstance, startRedis, status, until, type Instance } from './helpers.js';
+import { clusterYaml, startInstance, startRedis, status, type Instance } from './helpers.js';
+import { redisSkip } from '../helpers/redis.js';
+import { waitFor } from '../helpers/wait.js';
 
 const ACK_MS = 3000;
 
@@ -88,13 +90,13 @@ function yaml(farm: SioServer[], extra: Record<string, unknown>): string {
 interface AffinityStatus { received: number; lookups: number; found: number; shared: number }
 const affinityOf = async (inst: Instance): Promise<AffinityStatus> => ((await status(inst.admin))['sharing'] as { affinity: AffinityStatus }).affinity;
 
-t.test('2 instances sharing a Redis, every request to the other instance: no "Session ID unknown"', { timeout: 90_000 }, async (t) => {
+t.test('2 instances sharing a Redis, every request to the other instance: no "Session ID unknown"', { timeout: 90_000, skip: await redisSkip({ spawns: true }) }, async (t) => {
   const redis = await startRedis(t);
   const farm = await startSocketIoFarm(t, 2);
   const cfg = (name: string) => yaml(farm, { cluster: { redis: `redis://127.0.0.1:${redis.port}`, name } });
   const [a, b] = await Promise.all([startInstance(t, cfg('a')), startInstance(t, cfg('b'))]);
-  t.ok(await until(async () => ((await status(a.admin))['sharing'] as { redis: string }).redis === 'ok'
-    && ((await status(b.admin))['sharing'] as { redis: string }).redis === 'ok', 10_000), 'both share through Redis');
+  await waitFor(t, async () => ((await status(a.admin))['sharing'] as { redis: string }).redis === 'ok'
+    && ((await status(b.admin))['sharing'] as { redis: string }).redis === 'ok', { ms: 10_000, what: 'both share through Redis' });
   const front = await roundRobinFront(t, [a.proxy, b.proxy]);
   const r = await run(t, front.port, 20, 10);
   t.same(r, { completed: 20, failed: 0, mismatched: 0 }, 'every client completed its round trips on its session\'s server');
@@ -105,7 +107,7 @@ t.test('2 instances sharing a Redis, every request to the other instance: no "Se
   t.ok(x.received + x.found > 0 && y.received + y.found > 0, `both used the other's entries (received ${x.received} / ${y.received}, found by lookup ${x.found} / ${y.found})`);
 });
 
-t.test('an instance started later finds the sessions it never heard of by lookup (Redis GET)', { timeout: 90_000 }, async (t) => {
+t.test('an instance started later finds the sessions it never heard of by lookup (Redis GET)', { timeout: 90_000, skip: await redisSkip({ spawns: true }) }, async (t) => {
   const redis = await startRedis(t);
   const farm = await startSocketIoFarm(t, 2);
   const cfg = (name: string) => yaml(farm, { cluster: { redis: `redis://127.0.0.1:${redis.port}`, name } });
@@ -115,7 +117,7 @@ t.test('an instance started later finds the sessions it never heard of by lookup
   const r = await run(t, front.port, 10, 3, 5, async () => {
     const late = await startInstance(t, cfg('b'));
     b = late;
-    await until(async () => ((await status(late.admin))['sharing'] as { redis: string }).redis === 'ok', 10_000);
+    await waitFor(t, async () => ((await status(late.admin))['sharing'] as { redis: string }).redis === 'ok', { ms: 10_000, what: 'the late instance shares through Redis' });
     front.ports.push(late.proxy);   // from now on every other request goes to b, which missed every publish
   });
   t.same(r, { completed: 10, failed: 0, mismatched: 0 }, 'every client kept its server');
@@ -124,7 +126,7 @@ t.test('an instance started later finds the sessions it never heard of by lookup
   t.ok(y.lookups > 0 && y.found > 0, `b looked sessions up and found them (${y.found} of ${y.lookups})`);
 });
 
-t.test('the same alternation without sharing (Redis unreachable) breaks sessions', { timeout: 90_000 }, async (t) => {
+t.test('the same alternation without sharing (Redis unreachable) breaks sessions', { timeout: 90_000, skip: await redisSkip() }, async (t) => {
   const dead = net.createServer().listen(0, '127.0.0.1');
   await once(dead, 'listening');
   const port = (dead.address() as net.AddressInfo).port;
@@ -137,7 +139,7 @@ t.test('the same alternation without sharing (Redis unreachable) breaks sessions
   t.ok(r.failed > 0 || unknown(farm) > 0, `sessions broke: ${r.failed} of 10 clients failed, ${unknown(farm)} "Session ID unknown"`);
 });
 
-t.test('2 workers, a new connection per request: no "Session ID unknown"', { timeout: 90_000 }, async (t) => {
+t.test('2 workers, a new connection per request: no "Session ID unknown"', { timeout: 90_000, skip: await redisSkip() }, async (t) => {
   const farm = await startSocketIoFarm(t, 2);
   const inst = await startInstance(t, yaml(farm, { workers: 2 }), 2);
   const r = await run(t, inst.proxy, 20, 10);

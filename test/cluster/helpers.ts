@@ -10,6 +10,7 @@ import type { Test } from 'tap';
 import { stringify } from 'yaml';
 import { startCli, type RunningCli } from '../helpers/cli.js';
 import { startChildServer } from '../helpers/server-process.js';
+import { waitFor } from '../helpers/wait.js';
 import WebSocket from 'ws';
 
 export interface Instance { cli: RunningCli; proxy: number; admin: number; file: string }
@@ -53,7 +54,9 @@ export async function startInstance(t: Test, yaml: string, workers = 1): Promise
   });
   const proxy = await cli.waitFor((l) => l['msg'] === 'listening' && l['kind'] === 'proxy', 30_000);
   const admin = await cli.waitFor((l) => l['msg'] === 'listening' && l['kind'] === 'admin', 30_000);
-  if (workers > 1) await until(async () => ((await status(admin['port'] as number))['workers'] as { ready: boolean }[]).every((w) => w.ready), 15_000);
+  if (workers > 1) {
+    await waitFor(t, async () => ((await status(admin['port'] as number))['workers'] as { ready: boolean }[]).every((w) => w.ready), { ms: 15_000, what: `all ${workers} workers ready` });
+  }
   return { cli, proxy: proxy['port'] as number, admin: admin['port'] as number, file };
 }
 
@@ -72,15 +75,6 @@ export async function post(admin: number, p: string): Promise<number> {
 export function servers(doc: Record<string, unknown>, field = 'active'): Record<string, unknown> {
   const pool = (doc['pools'] as Record<string, { servers: Record<string, unknown>[] }>)['p']!;
   return Object.fromEntries(pool.servers.map((s) => [s['name'] as string, s[field]]));
-}
-
-export async function until(cond: () => Promise<boolean> | boolean, ms = 5000): Promise<boolean> {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    try { if (await cond()) return true; } catch { /* not up yet */ }
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  return cond();
 }
 
 async function freePort(): Promise<number> {

@@ -3,7 +3,9 @@
 import t, { type Test } from 'tap';
 import WebSocket from 'ws';
 import { startChildServer } from '../helpers/server-process.js';
-import { clusterYaml, startInstance, startRedis, status, until, type Instance } from './helpers.js';
+import { clusterYaml, startInstance, startRedis, status, type Instance } from './helpers.js';
+import { redisSkip } from '../helpers/redis.js';
+import { waitFor } from '../helpers/wait.js';
 
 const CAP = 10;
 
@@ -38,12 +40,12 @@ t.test('2 workers: the cap counts the address\'s connections on both workers', {
   t.teardown(() => { for (const c of open) c.terminate(); });
   const refused: number[] = [];
   // One at a time, each waiting until the primary holds the new count (the sharing lag is covered, not raced).
-  const settled = (n: number) => until(async () => (await ip(inst)).connections_local === n, 10_000);
+  const settled = (n: number, what: string) => waitFor(t, async () => (await ip(inst)).connections_local === n, { ms: 10_000, what });
   for (let i = 0; i < 20; i++) {
     const r = await attempt(inst.proxy);
     if (typeof r === 'number') refused.push(r);
     else open.push(r);
-    t.ok(await settled(open.length), `count settled at ${open.length}`);
+    await settled(open.length, `count settled at ${open.length}`);
   }
   t.equal(open.length, CAP, `exactly ${CAP} of 20 admitted`);
   t.same(refused, Array(20 - CAP).fill(429), 'the rest refused with 429 (WSLB_ERR_IP_CAP)');
@@ -51,17 +53,17 @@ t.test('2 workers: the cap counts the address\'s connections on both workers', {
   t.ok(workers.every((w) => w.connections > 0), `both workers hold clients: ${workers.map((w) => w.connections).join('+')}`);
 
   for (const ws of open.splice(0, 3)) ws.close();
-  t.ok(await settled(CAP - 3), 'closes are shared too');
+  await settled(CAP - 3, 'closes are shared too');
   for (let i = 0; i < 3; i++) {
     const r = await attempt(inst.proxy);
     t.type(r, WebSocket, `admitted again after closes (${i + 1})`);
     if (typeof r !== 'number') open.push(r);
-    t.ok(await settled(open.length));
+    await settled(open.length, `count settled at ${open.length}`);
   }
   t.equal(await attempt(inst.proxy), 429, 'full again');
 });
 
-t.test('2 instances and a Redis: one cap across both; Redis down: per-instance caps, nothing hangs', { timeout: 120_000 }, async (t) => {
+t.test('2 instances and a Redis: one cap across both; Redis down: per-instance caps, nothing hangs', { timeout: 120_000, skip: await redisSkip({ spawns: true }) }, async (t) => {
   const redis = await startRedis(t);
   const list = await farm(t);
   const cfg = (name: string) => clusterYaml(list, { ...capLimits, cluster: { redis: `redis://127.0.0.1:${redis.port}`, name } });
@@ -69,11 +71,11 @@ t.test('2 instances and a Redis: one cap across both; Redis down: per-instance c
   const open: WebSocket[] = [];
   t.teardown(() => { for (const c of open) c.terminate(); });
   // Settled: each instance holds the other's count as remote, and together they hold `n`.
-  const settled = (n: number) => until(async () => {
+  const settled = (n: number, what: string) => waitFor(t, async () => {
     const [x, y] = [await ip(a), await ip(b)];
     return x.connections_local + y.connections_local === n && x.connections_remote === y.connections_local && y.connections_remote === x.connections_local;
-  }, 15_000);
-  t.ok(await settled(0), 'both share through Redis');
+  }, { ms: 15_000, what });
+  await settled(0, 'both share through Redis');
   const refused: number[] = [];
   // Batches of one client per instance (within one instance its own count is exact), settled between batches.
   for (let i = 0; i < 10; i++) {
@@ -82,7 +84,7 @@ t.test('2 instances and a Redis: one cap across both; Redis down: per-instance c
       if (typeof r === 'number') refused.push(r);
       else open.push(r);
     }
-    t.ok(await settled(open.length), `count settled at ${open.length}`);
+    await settled(open.length, `count settled at ${open.length}`);
   }
   t.equal(open.length, CAP, `exactly ${CAP} of 20 admitted across both instances`);
   t.same(refused, Array(20 - CAP).fill(429), 'the rest refused with 429');
@@ -91,13 +93,13 @@ t.test('2 instances and a Redis: one cap across both; Redis down: per-instance c
   t.equal(doc.ip.instances, 1, 'a reads b\'s counts');
 
   for (const ws of open.splice(0)) ws.close();
-  t.ok(await settled(0), 'closes are shared too');
+  await settled(0, 'closes are shared too');
 
   await redis.stop();
-  t.ok(await until(async () => {
+  await waitFor(t, async () => {
     const [x, y] = [await status(a.admin), await status(b.admin)];
     return [x, y].every((d) => (d['sharing'] as { redis: string }).redis !== 'ok');
-  }, 10_000), 'both report Redis unavailable');
+  }, { ms: 10_000, what: 'both report Redis unavailable' });
   t.ok(await a.cli.waitFor((l) => l['msg'] === 'redis unavailable: per-ip caps and affinity tables are per instance'), 'a logged it');
   for (const inst of [a, b]) {
     let admitted = 0;
