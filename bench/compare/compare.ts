@@ -36,7 +36,7 @@ const QUICK: Sizes = {
   broadcast: { connections: 2000, ramp: 2000, publish: 30, size: 256, warmupMs: 2000, durationMs: 5000 },
   // 100 heavy downloaders that stop reading, one probe at 50 round trips/s; 3 s baseline, 8 s flood
   // (wslb's stall limit in bench/configs/wslb.yaml is 5 s, so its 1008s fall inside the window).
-  flood: { heavy: 100, connections: 101, probeRate: 50, warmupMs: 3000, durationMs: 8000, drainMs: 2000 },
+  flood: { heavy: 100, connections: 101, probeRate: 50, warmupMs: 3000, durationMs: 8000, drainMs: 3000 },
 };
 
 /** --full: the issue's sizes. 10,000 proxied connections need 20,000+ fds in the proxy; `ulimit -n` caps it just below. */

@@ -185,3 +185,24 @@ t.test('profile summary: self time by function and by area, idle left out', asyn
   t.same(late.top.map((x) => [x.fn, x.selfMs]), [['writeGeneric', 2]], 'samples before 2 ms left out');
   t.equal(late.idleMs, 1);
 });
+
+t.test('merge: runs of one commit, one scenario each, joined into one table with verdicts and per-repetition figures', async (t) => {
+  const { mergeResults } = await import('../../bench/compare/merge.js');
+  const file = (scenario: string, figs: Record<string, Record<string, number>>) => ({
+    name: `/x/compare-${scenario}.json`,
+    data: {
+      date: '2026-01-01', commit: 'abc1234', command: `npm run bench:compare -- --scenarios ${scenario}`, reps: 1, sizes: { idle: { connections: 2000 } },
+      medians: Object.fromEntries(Object.entries(figs).map(([target, f]) => [target, Object.fromEntries(Object.entries(f).map(([k, v]) => [`${scenario}.${k}`, v]))])),
+      runs: Object.entries(figs).map(([target, f]) => ({ target, rep: 1, scenario, figures: f })),
+    },
+  });
+  const md = mergeResults([
+    file('handshake', { wslb: { perSec: 70, cpuUsPerUpgrade: 300 }, haproxy: { perSec: 100, cpuUsPerUpgrade: 60 }, 'floor-l7': { perSec: 80, cpuUsPerUpgrade: 150 } }),
+    file('echo', { wslb: { cpuUsPerMsg: 12 }, haproxy: { cpuUsPerMsg: 8 } }),
+  ]);
+  t.match(md, 'commit abc1234; 2 run(s)');
+  t.match(md, '| proxy CPU us/upgrade | 300 | 60.0 | 150 | 5.00x | 2.00x |');
+  t.match(md, '| echo proxy CPU us/msg | 12.0 | 8.00 | - | 1.50x |');
+  t.match(md, '| 2.000x floor-l7 | **no** |');
+  t.match(md, '| handshake.cpuUsPerUpgrade | 300 | 60 | 150 |');
+});
