@@ -41,6 +41,7 @@ const MAPPED_RE = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i;
 
 /** `::ffff:1.2.3.4` -> `1.2.3.4` (a dual-stack listener reports IPv4 peers that way); other addresses unchanged. */
 export function normalizeAddress(address: string): string {
+  if (address.charCodeAt(0) !== 58) return address;   // not ":...": cannot be a mapped address
   const m = MAPPED_RE.exec(address);
   return m ? m[1]! : address;
 }
@@ -76,7 +77,12 @@ export function connectionEnds(socket: net.Socket): ConnectionEnds {
 
 /** The immediate peer: the address the balancer appends to X-Forwarded-For. */
 export function peerAddress(socket: net.Socket): string {
-  return connectionEnds(socket).source.address;
+  return peerOf(socket, contextOf(socket));
+}
+
+/** The peer without the local end: no getsockname and no ends object per connection. */
+function peerOf(socket: net.Socket, ctx: ConnectionContext | undefined): string {
+  return ctx?.proxied ? ctx.proxied.source.address : normalizeAddress(socket.remoteAddress ?? '');
 }
 
 /**
@@ -88,7 +94,7 @@ export function peerAddress(socket: net.Socket): string {
 export function clientAddress(req: Pick<RequestHead, 'socket' | 'rawHeaders'>): string {
   const socket = req.socket;
   const ctx = contextOf(socket);
-  const peer = peerAddress(socket);
+  const peer = peerOf(socket, ctx);
   if (!ctx || ctx.trusted.size === 0 || !ctx.trusted.has(peer)) return peer;
   const raw = req.rawHeaders;
   let chain = '';
@@ -110,7 +116,7 @@ export function clientAddress(req: Pick<RequestHead, 'socket' | 'rawHeaders'>): 
 /** The key per-IP limits count under: an IPv4 address, or an IPv6 address's /64 (one subscriber's usual allocation). */
 export function limitKey(raw: string): string {
   const address = normalizeAddress(raw);
-  if (net.isIP(address) !== 6) return address;
+  if (!address.includes(':') || net.isIP(address) !== 6) return address;
   // Expand "::" so the first four groups can be taken as the /64 prefix (a dotted IPv4 tail is two groups).
   const [head = '', tail] = address.split('::');
   const groupsOf = (part: string | undefined): string[] =>
