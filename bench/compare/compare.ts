@@ -14,7 +14,8 @@ import { formatProfile, readProfile, summarizeProfile, type ProfileSummary } fro
 import { figuresOf, markdownTable, medians, verdicts, verdictTable, type RunFigures } from './summary.js';
 
 // floor-l7 and floor-l4 are references, not products: the least a Node proxy pays (floor-main.ts).
-const TARGETS = ['direct', 'wslb', 'haproxy', 'nginx', 'http-proxy', 'floor-l7', 'floor-l4'] as const;
+// wslb-base: wslb from another built tree (--base DIR), for a before/after pair in the same run.
+const TARGETS = ['direct', 'wslb', 'wslb-base', 'haproxy', 'nginx', 'http-proxy', 'floor-l7', 'floor-l4'] as const;
 // idle first: RSS per connection on a fresh proxy; flood last: it leaves the proxy's heap and buffers grown.
 const SCENARIOS: ScenarioName[] = ['idle', 'echo', 'rate', 'handshake', 'broadcast', 'flood'];
 
@@ -49,7 +50,7 @@ const FULL: Sizes = {
   flood: { heavy: 100, connections: 101, probeRate: 50, warmupMs: 5000, durationMs: 15_000, drainMs: 3000 },
 };
 
-interface CompareOptions { full: boolean; reps: number; targets: string[]; scenarios: ScenarioName[]; out: string; profile: boolean; verbose: boolean; localAddresses: string; set: string[] }
+interface CompareOptions { base?: string; full: boolean; reps: number; targets: string[]; scenarios: ScenarioName[]; out: string; profile: boolean; verbose: boolean; localAddresses: string; set: string[] }
 
 function benchOptions(scenario: ScenarioName, sizes: Sizes, t: Target, co: CompareOptions): BenchOptions {
   return {
@@ -67,10 +68,13 @@ function benchOptions(scenario: ScenarioName, sizes: Sizes, t: Target, co: Compa
   };
 }
 
-async function startTarget(name: string, farm: Farm, dir: string, nodeArgs: string[] = []): Promise<Target> {
+async function startTarget(name: string, farm: Farm, dir: string, nodeArgs: string[] = [], base?: string): Promise<Target> {
   switch (name) {
     case 'direct': return direct(farm);
     case 'wslb': return startWslb(farm, dir, nodeArgs);
+    case 'wslb-base':
+      if (!base) throw new Skip('wslb-base needs --base DIR (a built tree, e.g. /tmp/wslb-at-COMMIT from at-commit.sh)');
+      return startWslb(farm, dir, nodeArgs, '', path.resolve(base), 'wslb-base');
     case 'haproxy': return startHaproxy(farm, dir);
     case 'nginx': return startNginx(farm, dir);
     case 'http-proxy': return startHttpProxy(farm);
@@ -163,7 +167,7 @@ async function main(co: CompareOptions): Promise<void> {
         if (skipped[name]) continue;
         let t: Target;
         try {
-          t = await startTarget(name, farm, dir);
+          t = await startTarget(name, farm, dir, [], co.base);
         } catch (err) {
           if (err instanceof Skip) { skipped[name] = err.message; say(`${name}: skipped: ${err.message}`); continue; }
           failed.push({ target: name, rep, error: (err as Error).message });
@@ -225,7 +229,8 @@ const program = new Command('bench-compare')
   .description('direct / wslb / HAProxy / nginx / node http-proxy, one after another in the same run, repeated: medians and ratios')
   .option('--full', "the issue's sizes (10 s+ windows, ~10,000 idle connections); default: a run of a few minutes", false)
   .option('--reps <n>', 'repetitions', (v) => Number(v), 3)
-  .option('--targets <list>', `comma-separated subset of ${TARGETS.join(',')} (floor-*: references, not products)`, (v) => v.split(','), [...TARGETS])
+  .option('--base <dir>', 'a built tree (dist/) whose wslb runs as target wslb-base: before/after in the same run; add wslb-base to --targets')
+  .option('--targets <list>', `comma-separated subset of ${TARGETS.join(',')} (floor-*: references, not products)`, (v) => v.split(','), TARGETS.filter((t) => t !== 'wslb-base'))
   .option('--scenarios <list>', `comma-separated subset of ${SCENARIOS.join(',')}`, parseScenarios, [...SCENARIOS])
   .option('--out <dir>', 'where the results JSON goes', path.join(ROOT, 'bench/results'))
   .option('--no-profile', "skip the final pass that profiles wslb (node --cpu-prof) on echo, rate and handshake")

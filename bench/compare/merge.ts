@@ -8,7 +8,7 @@ import { markdownTable, verdicts, verdictTable, type Medians, type RunFigures } 
 
 interface ResultFile { date: string; commit?: string; command: string; reps: number; medians: Medians; runs: RunFigures[]; sizes: { idle?: { connections?: number } } }
 
-const ORDER = ['direct', 'wslb', 'haproxy', 'nginx', 'http-proxy', 'floor-l7', 'floor-l4'];
+const ORDER = ['direct', 'wslb', 'wslb-base', 'haproxy', 'nginx', 'http-proxy', 'floor-l7', 'floor-l4'];
 
 export function mergeResults(files: { name: string; data: ResultFile }[]): string {
   const m: Medians = {};

@@ -134,23 +134,27 @@ export function direct(farm: Farm): Target {
   return { name: 'direct', version: '-', urls: farm.ports.map((p) => `ws://127.0.0.1:${p}/`), child: null };
 }
 
-/** `extraYaml`: top-level lines appended to bench/configs/wslb.yaml (e.g. `workers: 2`). */
-export async function startWslb(farm: Farm, dir: string, extraNodeArgs: string[] = [], extraYaml = ''): Promise<Target> {
-  const cli = path.join(ROOT, 'dist/src/cli.js');
+/**
+ * `extraYaml`: top-level lines appended to bench/configs/wslb.yaml (e.g. `workers: 2`). `root`: another
+ * built tree whose wslb to run (the `wslb-base` target: a before/after pair in the same run).
+ */
+export async function startWslb(farm: Farm, dir: string, extraNodeArgs: string[] = [], extraYaml = '', root = ROOT, name = 'wslb'): Promise<Target> {
+  const cli = path.join(root, 'dist/src/cli.js');
   if (!fs.existsSync(cli)) throw new Error(`${cli} missing: run npm run build`);
-  const cfg = path.join(dir, 'wslb.yaml');
+  const cfg = path.join(dir, `${name}.yaml`);
   fs.writeFileSync(cfg, fill('wslb.yaml', {
     PORT: '0',
     SERVERS: farm.ports.map((p, i) => `      - { name: demo-${i + 1}, url: "ws://127.0.0.1:${p}" }`).join('\n'),
   }) + (extraYaml ? `\n${extraYaml}\n` : ''));
-  const child = new Child('wslb', process.execPath, [...extraNodeArgs, cli, 'run', '-c', cfg]);
+  const child = new Child(name, process.execPath, [...extraNodeArgs, cli, 'run', '-c', cfg]);
   const listening = (kind: string) => (o: Record<string, unknown>) => (o.msg === 'listening' && o.kind === kind ? Number(o.port) : undefined);
   const port = await child.next(listening('proxy'), 10_000, 'proxy listening line');
   const admin = await child.next(listening('admin'), 10_000, 'admin listening line');
   const url = `ws://127.0.0.1:${port}/`;
   await probe(url, 5000);
-  const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { version?: string };
-  return { name: 'wslb', version: `${pkg.version ?? '?'} (node ${process.version})`, urls: [url], child, statusUrl: `http://127.0.0.1:${admin}/status` };
+  const pkg = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')) as { version?: string };
+  const from = root === ROOT ? '' : `, built in ${root}`;
+  return { name, version: `${pkg.version ?? '?'} (node ${process.version}${from})`, urls: [url], child, statusUrl: `http://127.0.0.1:${admin}/status` };
 }
 
 export async function startHaproxy(farm: Farm, dir: string): Promise<Target> {

@@ -143,10 +143,10 @@ export function verdicts(m: Medians, idleConnections: number): Verdict[] {
   return out;
 }
 
-/** Peers wslb gets a ratio column against: HAProxy and Node's L7 floor when measured, else every peer. */
+/** Peers wslb gets a ratio column against: HAProxy, Node's L7 floor and wslb-base (the tree before) when measured, else every peer. */
 export function ratioPeers(targets: string[]): string[] {
   const peers = targets.filter((t) => t !== 'wslb' && t !== 'direct');
-  const main = peers.filter((p) => p === 'haproxy' || p === 'floor-l7');
+  const main = peers.filter((p) => p === 'haproxy' || p === 'floor-l7' || p === 'wslb-base');
   return main.length ? main : peers;
 }
 

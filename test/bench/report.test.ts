@@ -149,6 +149,7 @@ t.test('compare: medians, p99 added over direct, ratios and verdicts', async (t)
   t.match(withFloor, "floor-l7 (ref): reference: Node's floor, not a product");
   t.same(ratioPeers(['direct', 'wslb', 'nginx', 'http-proxy']), ['nginx', 'http-proxy'], 'without HAProxy or the floor: every peer');
   t.same(ratioPeers(['wslb', 'haproxy', 'nginx', 'floor-l7', 'floor-l4']), ['haproxy', 'floor-l7']);
+  t.same(ratioPeers(['wslb', 'wslb-base', 'haproxy', 'floor-l7']), ['wslb-base', 'haproxy', 'floor-l7'], 'before/after in one run: a ratio to the tree before');
 });
 
 t.test('profile summary: self time by function and by area, idle left out', async (t) => {
