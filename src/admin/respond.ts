@@ -12,12 +12,18 @@ export const ADMIN_ERRORS = {
   WSLB_ERR_ADMIN_BAD_PATH:       400,
   WSLB_ERR_ADMIN_RELOAD:         400,   // the new config is invalid; the old one stays
   WSLB_ERR_ADMIN_NO_RELOAD:      501,
+  WSLB_ERR_ADMIN_RESTARTING:     409,   // POST /workers/restart while a rolling restart runs
   WSLB_ERR_ADMIN_BUSY:           503,   // too many dashboard event streams
   WSLB_ERR_ADMIN_OVERLOADED:     503,   // too many /metrics and /status requests at once
   WSLB_ERR_ADMIN_INTERNAL:       500,
 } as const;
 
 export type AdminErrorCode = keyof typeof ADMIN_ERRORS;
+
+/** Whether a code that crossed a process boundary (a worker's reply) is one of ours. */
+export function isAdminErrorCode(code: unknown): code is AdminErrorCode {
+  return typeof code === 'string' && Object.hasOwn(ADMIN_ERRORS, code);
+}
 
 export function text(res: ServerResponse, status: number, body: string, type = 'text/plain; charset=utf-8', extra: Record<string, string> = {}): void {
   res.writeHead(status, { 'Content-Type': type, 'Content-Length': Buffer.byteLength(body), 'Cache-Control': 'no-store', ...extra });
