@@ -6,7 +6,8 @@ import WebSocket from 'ws';
 import { once } from 'node:events';
 import fs from 'node:fs';
 import { connectNamed, startChildServer } from '../helpers/server-process.js';
-import { clusterYaml, metricSum, scrape, startInstance, status, until } from './helpers.js';
+import { clusterYaml, metricSum, scrape, startInstance, status } from './helpers.js';
+import { waitFor } from '../helpers/wait.js';
 
 type ServerDoc = Record<string, unknown>;
 
@@ -41,7 +42,7 @@ t.test('health-check failures are the primary\'s counts, in /metrics and /status
   const health = { check: 'tcp', interval: '100ms', timeout: '100ms', rise: 1, fall: 1 };
   const inst = await startInstance(t, clusterYaml([{ name: 'up', url: up.url }, { name: 'dead', url: dead.url }], { workers: 2 }, { health }), 2);
 
-  t.ok(await until(async () => metricSum(await scrape(inst.admin), 'wslb_health_check_failures_total', 'server="dead"') >= 3, 5000), 'failures counted in /metrics');
+  await waitFor(t, async () => metricSum(await scrape(inst.admin), 'wslb_health_check_failures_total', 'server="dead"') >= 3, { ms: 5000, what: 'failures counted in /metrics' });
   const text = await scrape(inst.admin);
   const counted = metricSum(text, 'wslb_health_check_failures_total', 'server="dead"');
   const shown = (await server(inst.admin, 'p', 'dead'))['check_failures'] as number;
@@ -64,7 +65,7 @@ t.test('a server a reload removed keeps its failure count while it drains, then 
   for (let i = 0; i < 6; i++) clients.push((await connectNamed(inst.proxy))[0]);
   backs[1]!.kill('SIGSTOP');   // its tunnels stay open; its health checks time out
   const failures = async (): Promise<number> => metricSum(await scrape(inst.admin), 'wslb_health_check_failures_total', 'server="s2"');
-  t.ok(await until(async () => (await failures()) >= 3, 5000), 'failures counted');
+  await waitFor(t, async () => (await failures()) >= 3, { ms: 5000, what: 'failures counted' });
   const before = await failures();
 
   fs.writeFileSync(inst.file, clusterYaml(list.slice(0, 1), { workers: 2 }, pool));
@@ -74,7 +75,7 @@ t.test('a server a reload removed keeps its failure count while it drains, then 
   const s2 = await server(inst.admin, 'p', 's2');
   t.match(s2, { removed: true, state: 'draining' });
   t.ok((s2['check_failures'] as number) >= before, `/status keeps its count (${String(s2['check_failures'])})`);
-  t.ok(await until(async () => !(await scrape(inst.admin)).includes('server="s2"'), 10_000), 'gone once drained in every worker');
+  await waitFor(t, async () => !(await scrape(inst.admin)).includes('server="s2"'), { ms: 10_000, what: 'gone once drained in every worker' });
 });
 
 t.test('ejections and answers are each worker\'s, summed; a server one worker ejected is still up for the tree, in one state', async (t) => {
@@ -96,10 +97,10 @@ t.test('ejections and answers are each worker\'s, summed; a server one worker ej
   t.equal((await server(inst.admin, 'q', 'bad'))['state'], 'up');
 
   // The primary hands connections to its workers in turn: the other worker ejects it too.
-  t.ok(await until(async () => {
+  await waitFor(t, async () => {
     await refusedWith(inst.proxy, '/bad');
     return metricSum(await scrape(inst.admin), 'wslb_server_ejections_total', 'server="bad"') >= 2;
-  }, 5000), 'both workers ejected it');
+  }, { ms: 5000, what: 'both workers ejected it' });
   const both = await scrape(inst.admin);
   t.same(states(both, 'q', 'bad'), ['ejected']);
   t.equal(metricSum(both, 'wslb_server_up', 'server="bad"'), 0);

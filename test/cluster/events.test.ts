@@ -3,7 +3,8 @@
 import t from 'tap';
 import WebSocket from 'ws';
 import { connectNamed, startChildServer } from '../helpers/server-process.js';
-import { clusterYaml, startInstance, until, type Instance } from './helpers.js';
+import { clusterYaml, startInstance, type Instance } from './helpers.js';
+import { waitFor } from '../helpers/wait.js';
 import { stream, type Event } from '../helpers/event-stream.js';
 
 type Point = [number, number, number];
@@ -58,7 +59,7 @@ t.test('/events: a snapshot, then ticks whose per-server counts are the sum over
   const headers = await s.headers;
   t.match(headers['content-type'], /^text\/event-stream/);
   t.equal(headers['cache-control'], 'no-store');
-  t.ok(await until(() => s.events.length >= 1, 10_000), 'a snapshot arrives');
+  await waitFor(t, () => s.events.length >= 1, { ms: 10_000, what: 'a snapshot arrives' });
   const snap = s.events[0]!;
   t.equal(snap.event, 'snapshot');
   t.match(snap.data, {
@@ -81,57 +82,57 @@ t.test('/events: a snapshot, then ticks whose per-server counts are the sum over
     ws.send('x'.repeat(1000));
   }
   const matches = (e: Event): boolean => e.event === 'tick' && ['s1', 's2', 's3'].every((n) => points(e)[n]?.[0] === per[n]);
-  t.ok(await until(() => s.events.some(matches), 10_000), `a tick shows ${JSON.stringify(per)}`);
+  await waitFor(t, () => s.events.some(matches), { ms: 10_000, what: `a tick shows ${JSON.stringify(per)}` });
   const tick = s.events.find(matches)!;
   const status = tick.data['status'] as { connections: number; pools: { p: { servers: { name: string; active: number }[] } }; workers: { connections: number }[] };
   t.equal(status.connections, 20, 'the tick carries the merged /status');
   t.same(Object.fromEntries(status.pools.p.servers.map((x) => [x.name, x.active])), per);
   t.ok(status.workers.every((w) => w.connections > 0), 'both workers hold tunnels');
-  t.ok(await until(() => {
+  await waitFor(t, () => {
     const last = s.events.at(-1)!;
     return (last.data['totals'] as { handshakes: number }).handshakes === 20;
-  }, 5000), 'totals: every handshake of both workers');
+  }, { ms: 5000, what: 'totals: every handshake of both workers' });
   t.ok(s.events.some((e) => e.event === 'tick' && Object.values(points(e)).some((p) => p[1] > 0)), 'byte rates summed too');
 
   // Ticks come once a second, not faster.
   const start = s.events.length;
   const t0 = Date.now();
-  t.ok(await until(() => s.events.length >= start + 2, 10_000), 'two more ticks');
+  await waitFor(t, () => s.events.length >= start + 2, { ms: 10_000, what: 'two more ticks' });
   t.ok(Date.now() - t0 >= 900, 'not faster than once a second');
   t.equal(s.events.filter((e) => e.event === 'snapshot').length, 1, 'one snapshot');
 
   for (const c of clients) c.close();
-  t.ok(await until(() => ['s1', 's2', 's3'].every((n) => points(s.events.at(-1)!)[n]?.[0] === 0), 10_000), 'closed tunnels leave the counts');
+  await waitFor(t, () => ['s1', 's2', 's3'].every((n) => points(s.events.at(-1)!)[n]?.[0] === 0), { ms: 10_000, what: 'closed tunnels leave the counts' });
   const closes = (): Record<string, number> => (s.events.at(-1)!.data['totals'] as { closes: Record<string, number> }).closes;
-  t.ok(await until(() => Object.values(closes()).reduce((a, b) => a + b, 0) === 20, 5000), `closes summed: ${JSON.stringify(closes())}`);
+  await waitFor(t, () => Object.values(closes()).reduce((a, b) => a + b, 0) === 20, { ms: 5000, what: () => `closes summed: ${JSON.stringify(closes())}` });
 });
 
 t.test('/events streams are capped as in the lone process', async (t) => {
   const streams: ReturnType<typeof stream>[] = [];
   t.teardown(() => { for (const s of streams) s.req.destroy(); });
   // The previous test's stream may take a moment to leave its slot.
-  t.ok(await until(async () => {
+  await waitFor(t, async () => {
     while (streams.length < 32) {
       const s = stream(inst.admin);
       if (!/^text\/event-stream/.test((await s.headers)['content-type'] ?? '')) { s.req.destroy(); return false; }
       streams.push(s);
     }
     return true;
-  }, 5000), '32 streams open');
+  }, { ms: 5000, what: '32 streams open' });
   const res = await fetch(`http://127.0.0.1:${inst.admin}/events`);
   t.equal(res.status, 503);
   t.equal(res.headers.get('retry-after'), '5');
   t.match(await res.json(), { error: { code: 'WSLB_ERR_ADMIN_BUSY' } });
-  t.ok(await until(() => streams.every((s) => s.events[0]?.event === 'snapshot'), 10_000), 'every stream got its snapshot');
+  await waitFor(t, () => streams.every((s) => s.events[0]?.event === 'snapshot'), { ms: 10_000, what: 'every stream got its snapshot' });
   streams[0]!.req.destroy();
   const opened: ReturnType<typeof stream>[] = [];
   t.teardown(() => { for (const s of opened) s.req.destroy(); });
   // The primary sees the close a little later: retry until the freed slot is taken.
-  t.ok(await until(async () => {
+  await waitFor(t, async () => {
     const s = stream(inst.admin);
     opened.push(s);
     if (/^text\/event-stream/.test((await s.headers)['content-type'] ?? '')) return true;
     s.req.destroy();
     return false;
-  }, 5000), 'a slot freed');
+  }, { ms: 5000, what: 'a slot freed' });
 });

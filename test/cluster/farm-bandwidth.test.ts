@@ -3,7 +3,8 @@
 import t from 'tap';
 import WebSocket from 'ws';
 import { connectNamed, startChildServer } from '../helpers/server-process.js';
-import { clusterYaml, servers, startInstance, status, until } from './helpers.js';
+import { clusterYaml, servers, startInstance, status } from './helpers.js';
+import { waitFor } from '../helpers/wait.js';
 
 interface WorkerDoc { connections: number; farm_view: Record<string, { bandwidth_bps: number; load: number; load_stale: boolean }> | null }
 const workersOf = async (admin: number) => (await status(admin))['workers'] as WorkerDoc[];
@@ -21,8 +22,7 @@ t.test('least-bandwidth: traffic through one worker\'s tunnel makes both workers
   const pump = setInterval(() => { if (pumped.bufferedAmount < 1 << 20) pumped.send(chunk); }, 10);
   t.teardown(() => clearInterval(pump));
   const key = `p/${busy}`;
-  t.ok(await until(async () => (await workersOf(inst.admin)).every((w) => (w.farm_view?.[key]?.bandwidth_bps ?? 0) > 100_000), 15_000),
-    `every worker sees ${busy}'s bandwidth`);
+  await waitFor(t, async () => (await workersOf(inst.admin)).every((w) => (w.farm_view?.[key]?.bandwidth_bps ?? 0) > 100_000), { ms: 15_000, what: `every worker sees ${busy}'s bandwidth` });
   const doc = await status(inst.admin);
   t.ok((servers(doc, 'bandwidth_bps')[busy] as number) > 100_000, '/status: the tree\'s bandwidth (each worker\'s own, summed once)');
 

@@ -4,7 +4,8 @@ import t from 'tap';
 import fs from 'node:fs';
 import WebSocket from 'ws';
 import { startLoadBackend } from '../helpers/load-backend.js';
-import { clusterYaml, post, servers, startInstance, status, until } from './helpers.js';
+import { clusterYaml, post, servers, startInstance, status } from './helpers.js';
+import { waitFor } from '../helpers/wait.js';
 
 interface WorkerDoc { connections: number; farm_view: Record<string, { bandwidth_bps: number; load: number; load_stale: boolean }> | null }
 const workersOf = async (admin: number) => (await status(admin))['workers'] as WorkerDoc[];
@@ -21,7 +22,7 @@ t.test('load polls: once per tree at the single-process rate, before and after a
     const ws = await workersOf(inst.admin);
     return ws.length === 2 && ws.every((w) => Object.entries(want).every(([n, load]) => w.farm_view?.[`p/${n}`]?.load === load && w.farm_view[`p/${n}`]!.load_stale === false));
   };
-  t.ok(await until(() => seen({ l1: 0.2, l2: 0.8 }), 10_000), 'every worker has both reports');
+  await waitFor(t, () => seen({ l1: 0.2, l2: 0.8 }), { ms: 10_000, what: 'every worker has both reports' });
   t.same(servers(await status(inst.admin), 'load'), { l1: 0.2, l2: 0.8 }, '/status shows them');
 
   // Polls per backend over ~3 s: one poller (every 200 ms) makes ~15; one per process would make 45.
@@ -39,13 +40,13 @@ t.test('load polls: once per tree at the single-process rate, before and after a
   fs.writeFileSync(inst.file, cfg('250ms'));
   t.equal(await post(inst.admin, '/reload'), 200);
   l1.load = { kind: 'json', body: 50 };
-  t.ok(await until(() => seen({ l1: 0.5, l2: 0.8 }), 10_000), 'reports still reach every worker after the reload');
+  await waitFor(t, () => seen({ l1: 0.5, l2: 0.8 }), { ms: 10_000, what: 'reports still reach every worker after the reload' });
   const second = await rate(250);
   t.ok(second.polls >= 1 && second.polls <= second.expected * 1.4 + 2, `after reload: ${second.polls} polls per server in ${Math.round(second.expected)} intervals`);
 
   // An agent-style drain in a report drains the server in every worker: new clients all go to l1.
   l2.load = { kind: 'json', body: { cpu: 10, drain: true } };
-  t.ok(await until(async () => servers(await status(inst.admin), 'state')['l2'] === 'draining', 10_000), 'the report\'s drain reaches the workers');
+  await waitFor(t, async () => servers(await status(inst.admin), 'state')['l2'] === 'draining', { ms: 10_000, what: 'the report\'s drain reaches the workers' });
   const h0 = l2.handshakes;
   const clients = await Promise.all(Array.from({ length: 10 }, async () => {
     const ws = new WebSocket(`ws://127.0.0.1:${inst.proxy}/`, { perMessageDeflate: false });

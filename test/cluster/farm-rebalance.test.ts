@@ -4,13 +4,14 @@ import t, { type Test } from 'tap';
 import { once } from 'node:events';
 import WebSocket from 'ws';
 import { startChildServer } from '../helpers/server-process.js';
-import { clusterYaml, post, servers, startInstance, status, until } from './helpers.js';
+import { clusterYaml, post, servers, startInstance, status } from './helpers.js';
+import { waitFor } from '../helpers/wait.js';
 
 const CLIENTS = 120;
 const RATE = 5;   // max_closes_per_second: low, so the farm-wide rate is measurable on a busy machine
 const TOLERANCE = 1.25;
 
-interface Outcome { balanced: boolean; closes: number; spanMs: number; final: Record<string, unknown> }
+interface Outcome { closes: number; spanMs: number; final: Record<string, unknown> }
 
 /** 120 reconnecting clients on s1 and s2 (s3 disabled), then s3 enabled: how many 1012 closes until the farm is within tolerance and quiet. */
 async function scaleOut(t: Test, workers: number): Promise<Outcome> {
@@ -37,7 +38,7 @@ async function scaleOut(t: Test, workers: number): Promise<Outcome> {
   };
   for (let i = 0; i < CLIENTS; i += 20) await Promise.all(Array.from({ length: 20 }, client));
   const active = async () => servers(await status(inst.admin)) as Record<string, number>;
-  t.ok(await until(async () => { const a = await active(); return a['s1']! + a['s2']! === CLIENTS; }, 10_000), 'all on s1 and s2');
+  await waitFor(t, async () => { const a = await active(); return a['s1']! + a['s2']! === CLIENTS; }, { ms: 10_000, what: 'all on s1 and s2' });
 
   t.equal(await post(inst.admin, '/pools/p/servers/s3/enable'), 204);
   const within = async () => {
@@ -46,12 +47,12 @@ async function scaleOut(t: Test, workers: number): Promise<Outcome> {
     const sum = n.reduce((x, y) => x + y, 0);
     return sum === CLIENTS && n.every((x) => x <= (TOLERANCE * sum) / n.length);
   };
-  const balanced = await until(within, 60_000);
+  await waitFor(t, within, { ms: 60_000, what: `every server within ${TOLERANCE} x the average of ${CLIENTS} clients` });
   // Quiet: no close for 2 s (a process acting on a slightly old view of the others may close a few more).
-  await until(() => closes.length > 0 && Date.now() - closes[closes.length - 1]! > 2000, 20_000);
+  await waitFor(t, () => closes.length > 0 && Date.now() - closes[closes.length - 1]! > 2000, { ms: 20_000, what: 'quiet: no 1012 close for 2 s' });
   const final = await active();
   stopped = true;
-  return { balanced, closes: closes.length, spanMs: closes.length ? closes[closes.length - 1]! - closes[0]! : 0, final };
+  return { closes: closes.length, spanMs: closes.length ? closes[closes.length - 1]! - closes[0]! : 0, final };
 }
 
 /** Closes at no more than RATE/s, after at most one second of banked budget: n closes need (n - RATE) / RATE s at least (one more RATE of slack). */
@@ -61,13 +62,13 @@ t.test('2 workers close about what one process closes, at one process\'s rate', 
   let lone: Outcome | null = null;
   await t.test('baseline: one process', async (t) => {
     const o = await scaleOut(t, 1);
-    t.ok(o.balanced, `within tolerance: ${JSON.stringify(o.final)}`);
+    t.comment(`final: ${JSON.stringify(o.final)}`);
     t.ok(o.spanMs >= minSpanMs(o.closes), `${o.closes} closes over ${o.spanMs} ms`);
     lone = o;
   });
   await t.test('workers: 2', async (t) => {
     const o = await scaleOut(t, 2);
-    t.ok(o.balanced, `within tolerance: ${JSON.stringify(o.final)}`);
+    t.comment(`final: ${JSON.stringify(o.final)}`);
     const base = (lone as Outcome | null)?.closes ?? 20;   // 60/60/0 -> 50/50/20 takes 20
     t.ok(o.closes >= 10 && o.closes <= base * 1.5 + 5, `${o.closes} closes farm-wide; one process: ${base}`);
     t.ok(o.spanMs >= minSpanMs(o.closes), `${o.closes} closes over ${o.spanMs} ms: the farm closes at about ${RATE}/s, not ${RATE}/s per worker`);

@@ -4,7 +4,8 @@ import t from 'tap';
 import fs from 'node:fs';
 import { parse, stringify } from 'yaml';
 import { startChildServer } from '../helpers/server-process.js';
-import { clusterYaml, post, scrape, startInstance, status, until } from './helpers.js';
+import { clusterYaml, post, scrape, startInstance, status } from './helpers.js';
+import { waitFor } from '../helpers/wait.js';
 
 async function reloads(admin: number): Promise<Record<string, number>> {
   const text = await scrape(admin);
@@ -32,13 +33,13 @@ t.test('ok, refused and restart-required reloads, each counted once for the tree
   const victim = ((await status(x.admin))['workers'] as { pid: number }[])[0]!;
   process.kill(victim.pid, 'SIGKILL');
   await x.cli.waitFor((l) => l['msg'] === 'worker died; replacing it');
-  t.ok(await until(async () => ((await status(x.admin))['workers'] as { ready: boolean }[]).every((w) => w.ready), 10_000), 'replaced');
+  await waitFor(t, async () => ((await status(x.admin))['workers'] as { ready: boolean }[]).every((w) => w.ready), { ms: 10_000, what: 'replaced' });
   t.same(await reloads(x.admin), { ok: 1, ok_restart_required: 0, error: 1 }, 'a new worker (which reloaded nothing) changes nothing');
 
   const moved = parse(yaml) as { listeners: Record<string, unknown>[] };
   moved.listeners[0]!['port'] = 1;
   fs.writeFileSync(x.file, stringify(moved));
   x.cli.child.kill('SIGHUP');
-  t.ok(await until(() => x.cli.lines.filter((l) => l['msg'] === 'reload' && l['result'] === 'ok' && l['workers'] === 2).length === 2, 5000), 'reloaded');
+  await waitFor(t, () => x.cli.lines.filter((l) => l['msg'] === 'reload' && l['result'] === 'ok' && l['workers'] === 2).length === 2, { ms: 5000, what: 'reloaded' });
   t.same(await reloads(x.admin), { ok: 1, ok_restart_required: 1, error: 1 }, 'SIGHUP with a key that needs a restart');
 });

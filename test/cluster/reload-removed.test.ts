@@ -4,7 +4,8 @@ import t from 'tap';
 import fs from 'node:fs';
 import type WebSocket from 'ws';
 import { connectNamed, startChildServer } from '../helpers/server-process.js';
-import { clusterYaml, post, startInstance, status, until } from './helpers.js';
+import { clusterYaml, post, startInstance, status } from './helpers.js';
+import { waitFor } from '../helpers/wait.js';
 
 interface ServerDoc { name: string; state: string; reason: string | null; active: number; removed?: boolean }
 
@@ -25,10 +26,10 @@ t.test('workers: 2: the removed server is listed as draining until empty; one lo
   t.ok(servers[1]!.active > 0, `s2 still holds ${servers[1]!.active} tunnels`);
   t.equal(servers.reduce((n, s) => n + s.active, 0), doc.connections, 'the merged listing adds up to the connections');
 
-  t.ok(await until(async () => {
+  await waitFor(t, async () => {
     const d = (await status(inst.admin)) as { pools: Record<string, { servers: ServerDoc[] }> };
     return d.pools['p']!.servers.length === 1;
-  }, 8000), 'it leaves once drained in every worker');
+  }, { ms: 8000, what: 'it leaves once drained in every worker' });
   const lines = inst.cli.lines.filter((l) => l['msg'] === 'server state changed' && l['server'] === 's2' && l['to'] === 'draining');
   t.match(lines, [{ from: 'up', reason: 'removed by reload' }], 'one line for the tree, not one per worker');
   t.equal(lines.length, 1);

@@ -4,7 +4,8 @@ import t from 'tap';
 import fs from 'node:fs';
 import { parse, stringify } from 'yaml';
 import tls from 'node:tls';
-import { clusterYaml, startInstance, until } from './helpers.js';
+import { clusterYaml, startInstance } from './helpers.js';
+import { waitFor } from '../helpers/wait.js';
 import { createTestCa } from '../helpers/certs.js';
 import { connectNamed, startChildServer } from '../helpers/server-process.js';
 
@@ -33,7 +34,7 @@ t.test('SIGHUP then POST /reload with a moved listener, a new worker count and l
   for (let i = 0; i < 20 && seen.size < 2; i++) {
     const [ws] = await connectNamed(x.proxy);
     ws.close();
-    await until(() => x.cli.lines.filter((l) => l['msg'] === 'tunnel closed').length > i, 2000);
+    await waitFor(t, () => x.cli.lines.filter((l) => l['msg'] === 'tunnel closed').length > i, { what: `tunnel ${i + 1} logged its close` });
     for (const l of x.cli.lines) if (l['msg'] === 'tunnel closed' && l['level'] === 20) seen.add(l['worker']);
   }
   t.same([...seen].sort(), [1, 2], 'debug lines from both workers');

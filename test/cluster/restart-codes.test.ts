@@ -4,7 +4,8 @@ import t from 'tap';
 import { once } from 'node:events';
 import WebSocket from 'ws';
 import { connectNamed, startChildServer } from '../helpers/server-process.js';
-import { clusterYaml, post, startInstance, status, until, type Instance } from './helpers.js';
+import { clusterYaml, post, startInstance, status, type Instance } from './helpers.js';
+import { waitFor } from '../helpers/wait.js';
 
 interface WorkerDoc { id: number; pid: number; ready: boolean; connections: number; crashes: number; restarts: number }
 
@@ -24,7 +25,7 @@ t.test('rolling restart: 1012 to every tunnel, counted as restarts; a kill count
   t.equal(await post(inst.admin, '/workers/restart'), 202);
   const codes = await held.codes;
   t.same([...new Set(codes)], [1012], 'every tunnel of a restarted worker closed with 1012 (service restart)');
-  t.ok(await until(async () => (await status(inst.admin))['restarting'] === false, 20_000), 'restart finished');
+  await waitFor(t, async () => (await status(inst.admin))['restarting'] === false, { ms: 20_000, what: 'restart finished' });
   let doc = await status(inst.admin);
   t.same((doc['workers'] as WorkerDoc[]).map((w) => [w.crashes, w.restarts]), [[0, 1], [0, 1]], 'one planned restart per worker, no crash');
   t.same([doc['worker_crashes'], doc['worker_restarts']], [0, 2], 'totals');
@@ -33,11 +34,11 @@ t.test('rolling restart: 1012 to every tunnel, counted as restarts; a kill count
 
   const victim = (doc['workers'] as WorkerDoc[])[0]!;
   process.kill(victim.pid, 'SIGKILL');
-  t.ok(await until(async () => {
+  await waitFor(t, async () => {
     doc = await status(inst.admin);
     const w = (doc['workers'] as WorkerDoc[])[0]!;
     return w.ready && w.pid !== victim.pid;
-  }, 10_000), 'replaced');
+  }, { ms: 10_000, what: 'replaced' });
   t.same((doc['workers'] as WorkerDoc[]).map((w) => [w.crashes, w.restarts]), [[1, 1], [0, 1]], 'the kill is a crash, not a restart');
   t.same([doc['worker_crashes'], doc['worker_restarts']], [1, 2], 'totals');
 

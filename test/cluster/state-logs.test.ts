@@ -3,7 +3,8 @@
 import t from 'tap';
 import fs from 'node:fs';
 import { startChildServer } from '../helpers/server-process.js';
-import { clusterYaml, post, startInstance, until } from './helpers.js';
+import { clusterYaml, post, startInstance } from './helpers.js';
+import { waitFor } from '../helpers/wait.js';
 
 type Line = Record<string, unknown>;
 
@@ -28,20 +29,20 @@ t.test('workers: 2: one `server state changed` line per change, first results in
   t.equal(changes('up').length, 1);
 
   up.kill('SIGKILL');
-  t.ok(await until(() => changes('up').length >= 2, 5000), 'the failure is logged');
+  await waitFor(t, () => changes('up').length >= 2, { ms: 5000, what: 'the failure is logged' });
   await settle();
   t.match(changes('up').slice(1), [{ level: 40, from: 'up', to: 'down' }], 'a health change: once (the primary), not once per worker');
   t.equal(changes('up').length, 2);
 
   t.equal(await post(inst.admin, '/pools/p/servers/dead/disable'), 204);
-  t.ok(await until(() => changes('dead').length >= 2, 5000), 'the admin change is logged');
+  await waitFor(t, () => changes('dead').length >= 2, { ms: 5000, what: 'the admin change is logged' });
   await settle();
   t.match(changes('dead').filter((l) => l['to'] === 'disabled'), [{ from: 'down', to: 'disabled', reason: 'disabled by admin' }], 'an admin change every worker applies: once');
   t.equal(changes('dead').filter((l) => l['to'] === 'disabled').length, 1);
 
   fs.writeFileSync(inst.file, clusterYaml([...list, { name: 'late', url: dead.url }], { workers: 2 }, pool));
   t.equal(await post(inst.admin, '/reload'), 200);
-  t.ok(await until(() => changes('late').length >= 1, 5000), 'a server added by a reload is logged when its first check fails');
+  await waitFor(t, () => changes('late').length >= 1, { ms: 5000, what: 'a server added by a reload is logged when its first check fails' });
   await settle();
   t.match(changes('late'), [{ level: 40, from: 'unknown', to: 'down', reason: /^health check failed: / }]);
   t.equal(changes('late').length, 1);

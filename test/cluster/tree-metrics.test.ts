@@ -5,7 +5,8 @@ import { once } from 'node:events';
 import fs from 'node:fs';
 import WebSocket from 'ws';
 import { connectNamed, startChildServer } from '../helpers/server-process.js';
-import { clusterYaml, post, startInstance, status, until, type Instance } from './helpers.js';
+import { clusterYaml, post, startInstance, status, type Instance } from './helpers.js';
+import { waitFor } from '../helpers/wait.js';
 
 async function tree(t: Test): Promise<Instance> {
   const backs = await Promise.all(['s1', 's2', 's3'].map((n) => startChildServer(t, n)));
@@ -27,11 +28,12 @@ function total(text: string, name: string, match = ''): number {
   return n;
 }
 
-/** `count` clients connect, each closes with 1000, and the balancer has seen every close. */
-async function openAndClose(inst: Instance, count: number): Promise<void> {
+/** `count` clients connect, each closes with 1000, and the balancer has seen every close (its count is back where it was: other clients may be held). */
+async function openAndClose(t: Test, inst: Instance, count: number): Promise<void> {
+  const base = (await status(inst.admin))['connections'];
   const clients = await Promise.all(Array.from({ length: count }, () => connectNamed(inst.proxy).then(([ws]) => ws)));
   await Promise.all(clients.map(async (ws) => { ws.close(1000); await once(ws, 'close'); }));
-  await until(async () => (await status(inst.admin))['connections'] === 0, 5000);
+  await waitFor(t, async () => (await status(inst.admin))['connections'] === base, { what: `the tree saw all ${count} closes (connections back to ${base})` });
 }
 
 const COUNTERS: [string, string][] = [
@@ -47,7 +49,7 @@ function counters(text: string): number[] {
 
 t.test('counters survive a worker killed with SIGKILL; its gauges do not', async (t) => {
   const inst = await tree(t);
-  await openAndClose(inst, 20);
+  await openAndClose(t, inst, 20);
   const held = await Promise.all(Array.from({ length: 6 }, () => connectNamed(inst.proxy).then(([ws]) => ws)));
   t.teardown(() => { for (const ws of held) ws.terminate(); });
   const before = await scrape(inst.admin);
@@ -64,17 +66,17 @@ t.test('counters survive a worker killed with SIGKILL; its gauges do not', async
   t.equal(closes, 20, 'wslb_closes_total{code="1000"} keeps the dead worker\'s closes');
   t.equal(durations, 20);
   t.equal(total(after, 'wslb_connections_active'), 6 - victim.connections, 'the dead worker\'s active connections are gone');
-  t.ok(await until(async () => ((await status(inst.admin))['workers'] as { ready: boolean }[]).every((w) => w.ready), 10_000), 'replaced');
-  await openAndClose(inst, 4);
+  await waitFor(t, async () => ((await status(inst.admin))['workers'] as { ready: boolean }[]).every((w) => w.ready), { ms: 10_000, what: 'replaced' });
+  await openAndClose(t, inst, 4);
   t.same(counters(await scrape(inst.admin)), [30, 24, 24, 30], 'new counts add on top');
 });
 
 t.test('a rolling restart keeps every count (workers report at their planned exit)', async (t) => {
   const inst = await tree(t);
-  await openAndClose(inst, 10);
+  await openAndClose(t, inst, 10);
   // No scrape before the restart: the numbers come from the workers' periodic samples and final reports.
   t.equal(await post(inst.admin, '/workers/restart'), 202);
-  t.ok(await until(async () => (await status(inst.admin))['restarting'] === false, 20_000), 'restart finished');
+  await waitFor(t, async () => (await status(inst.admin))['restarting'] === false, { ms: 20_000, what: 'restart finished' });
   t.same(counters(await scrape(inst.admin)), [10, 10, 10, 10]);
 });
 

@@ -4,7 +4,8 @@ import t from 'tap';
 import fs from 'node:fs';
 import WebSocket from 'ws';
 import { startChildServer } from '../helpers/server-process.js';
-import { clusterYaml, startInstance, status, until, type Instance } from './helpers.js';
+import { clusterYaml, startInstance, status, type Instance } from './helpers.js';
+import { waitFor } from '../helpers/wait.js';
 
 const BURSTS = 8;
 const PER_BURST = 40;
@@ -69,14 +70,14 @@ t.test('connections handed to a worker as it is killed: a 101 or a fast close, n
       else if (outcome.kind === 'open') opened++;
       else { closed++; slowestClose = Math.max(slowestClose, outcome.ms); }
     }
-    t.ok(await until(async () => {
+    await waitFor(t, async () => {
       const now = await workers(inst);
       return now.every((w) => w.ready) && now.find((w) => w.id === victim.id)!.pid !== victim.pid;
-    }, 15_000), `burst ${burst}: worker ${victim.id} replaced`);
+    }, { ms: 15_000, what: `burst ${burst}: worker ${victim.id} replaced` });
   }
   t.comment(`${opened} upgraded, ${closed} closed fast (slowest ${slowestClose} ms), ${slow.length} hung (${slow.map((o) => o.ms).join(', ')} ms)`);
   t.comment(`primary: ${inst.cli.lines.filter((l) => l['msg'] === 'connection handed to a worker that died; closed').length} hand-offs to a dead worker closed`);
   t.same(slow, [], 'no client waits for its own timeout');
   for (const ws of sockets) ws.terminate();
-  t.ok(await until(() => fds(primary) <= baseline, 5000), `the primary's descriptors return to ${baseline} (now ${fds(primary)})`);
+  await waitFor(t, () => fds(primary) <= baseline, { ms: 5000, what: () => `the primary's descriptors return to ${baseline} (now ${fds(primary)})` });
 });

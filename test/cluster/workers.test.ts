@@ -4,7 +4,8 @@ import t, { type Test } from 'tap';
 import { once } from 'node:events';
 import WebSocket from 'ws';
 import { connectNamed, startChildServer } from '../helpers/server-process.js';
-import { clusterYaml, post, servers, startInstance, status, until } from './helpers.js';
+import { clusterYaml, post, servers, startInstance, status } from './helpers.js';
+import { waitFor } from '../helpers/wait.js';
 
 async function farm(t: Test) {
   return Promise.all(['s1', 's2', 's3'].map((n) => startChildServer(t, n)));
@@ -26,10 +27,10 @@ t.test('least-connections decides on farm-wide counts whichever worker accepted 
   t.ok(workers.every((w) => w.connections > 0), 'both workers accepted clients');
   t.same(servers(doc), per, '/status sums the workers');
   // Each worker's picks read the farm's numbers, not only its own.
-  t.ok(await until(async () => {
+  await waitFor(t, async () => {
     const ws = (await status(inst.admin))['workers'] as { farm_active: Record<string, number> }[];
     return ws.every((w) => w.farm_active['p/s1'] === per['s1'] && w.farm_active['p/s2'] === per['s2'] && w.farm_active['p/s3'] === per['s3']);
-  }, 3000), 'every worker sees the farm-wide counts');
+  }, { ms: 3000, what: 'every worker sees the farm-wide counts' });
   const metrics = await (await fetch(`http://127.0.0.1:${inst.admin}/metrics`)).text();
   const m = /wslb_connections_active\{route="r",pool="p",server="s1"\} (\d+)/.exec(metrics);
   t.equal(Number(m?.[1]), per['s1'], '/metrics aggregates the workers');
@@ -46,10 +47,10 @@ t.test('a killed worker is replaced; the other worker\'s tunnels stay open', asy
   t.ok(victim.connections > 0 && survivor.connections > 0, 'both workers hold tunnels');
   process.kill(victim.pid, 'SIGKILL');
   await inst.cli.waitFor((l) => l['msg'] === 'worker died; replacing it');
-  t.ok(await until(async () => {
+  await waitFor(t, async () => {
     const w = ((await status(inst.admin))['workers'] as { id: number; pid: number; ready: boolean }[]).find((x) => x.id === victim.id)!;
     return w.ready && w.pid !== victim.pid;
-  }, 10_000), 'the slot has a new worker');
+  }, { ms: 10_000, what: 'the slot has a new worker' });
   await new Promise((r) => setTimeout(r, 200));
   const open = clients.filter((c) => c.readyState === WebSocket.OPEN);
   t.equal(open.length, survivor.connections, 'exactly the survivor\'s tunnels are still open');
@@ -87,14 +88,13 @@ t.test('POST /workers/restart replaces every worker one at a time without refusi
   await new Promise((r) => setTimeout(r, 200));
   t.equal(await post(inst.admin, '/workers/restart'), 202);
   t.equal(await post(inst.admin, '/workers/restart'), 409, 'one rolling restart at a time');
-  const done = await until(async () => {
+  await waitFor(t, async () => {
     const doc = await status(inst.admin);
     const pids = (doc['workers'] as { pid: number; ready: boolean }[]);
     return doc['restarting'] === false && pids.every((w) => w.ready && !before.includes(w.pid));
-  }, 20_000);
+  }, { ms: 20_000, what: 'every worker was replaced' });
   running = false;
   await Promise.all(loops);
-  t.ok(done, 'every worker was replaced');
   t.ok(ok > 20, `${ok} connections during the restart`);
   t.equal(refused, 0, `none refused ${[...errors].join('; ')}`);
 });

@@ -7,7 +7,8 @@ import path from 'node:path';
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { parse, stringify } from 'yaml';
-import { clusterYaml, startInstance, until } from '../cluster/helpers.js';
+import { clusterYaml, startInstance } from '../cluster/helpers.js';
+import { waitFor } from '../helpers/wait.js';
 import { loadConfigFile } from '../../src/config/load.js';
 import { Balancer } from '../../src/main.js';
 import { connectNamed, startChildServer } from '../helpers/server-process.js';
@@ -53,7 +54,7 @@ t.test('SIGHUP and POST /reload: restart_required every time the file differs fr
     t.same(r.body, { result: 'ok', summary: 'ok: 1 routes, 1 pools, 1 servers', restart_required: ['listeners[0].port', 'admin.token'] }, `POST ${i}`);
   }
   const reloadLines = () => x.cli.lines.filter((l) => l['msg'] === 'reload');
-  t.ok(await until(() => reloadLines().length === 3, 2000), 'three reload lines');
+  await waitFor(t, () => reloadLines().length === 3, { ms: 2000, what: 'three reload lines' });
   const lines = reloadLines();
   t.ok(lines.every((l) => (l['restart_required'] as string[]).length === 2), 'every reload line names them');
   t.equal(await reloadsMetric(x.admin, 'ok_restart_required'), 3);
@@ -64,7 +65,7 @@ t.test('SIGHUP and POST /reload: restart_required every time the file differs fr
   const back = await postReload(x.admin);
   t.same(back.body, { result: 'ok', summary: 'ok: 1 routes, 1 pools, 1 servers', restart_required: [] });
   t.equal(await reloadsMetric(x.admin, 'ok'), 1);
-  t.ok(await until(() => reloadLines().length === 4, 2000));
+  await waitFor(t, () => reloadLines().length === 4, { ms: 2000, what: 'a fourth reload line' });
   const last = reloadLines().at(-1)!;
   t.match(last, { result: 'ok', level: 30, restart_required: [] });
   t.notOk('warning' in last);
