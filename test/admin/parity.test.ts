@@ -2,6 +2,7 @@
 
 import t, { type Test } from 'tap';
 import http from 'node:http';
+import net from 'node:net';
 import { startChildServer } from '../helpers/server-process.js';
 import { waitFor } from '../helpers/wait.js';
 import { clusterYaml, startInstance, type Instance } from '../cluster/helpers.js';
@@ -65,6 +66,18 @@ function request(port: number, method: string, path: string, headers: Record<str
   });
 }
 
+/** Writes `head` as is on a new connection; resolves with everything the server sent until it closed. */
+function rawRequest(port: number, head: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect(port, '127.0.0.1', () => socket.write(head));
+    let got = '';
+    socket.setEncoding('utf8');
+    socket.on('data', (d: string) => { got += d; });
+    socket.on('end', () => resolve(got));
+    socket.on('error', reject);
+  });
+}
+
 /** What a row is compared on across modes: status, Allow, WWW-Authenticate and the whole error body. */
 interface Seen { row: string; status: number; allow?: string | undefined; authenticate?: string | undefined; error?: unknown }
 
@@ -90,6 +103,11 @@ async function runTable(t: Test, inst: Instance): Promise<Seen[]> {
     s.authenticate = a.headers['www-authenticate'];
     seen.push(s);
   }
+  // HTTP/1.0 may omit Host: an Origin then has nothing to match, even one whose host is empty.
+  const noHost = await rawRequest(inst.admin, `POST /pools/p/servers/s1/disable HTTP/1.0\r\nAuthorization: Bearer ${TOKEN}\r\nOrigin: file://\r\n\r\n`);
+  t.match(noHost, /^HTTP\/1\.1 403 /, 'an Origin without a Host is refused');
+  t.match(noHost, /"code":"WSLB_ERR_ADMIN_ORIGIN"/);
+  seen.push({ row: 'POST without Host, Origin: file://', status: Number(noHost.slice(9, 12)), error: noHost.slice(noHost.indexOf('\r\n\r\n') + 4) });
   // Each refusal is logged (rate-limited: the first at once) with the path and the caller.
   const refused = await inst.cli.waitFor((l) => l['msg'] === 'admin unauthorized');
   t.match(refused, { path: '/pools/p/servers/s1/disable', client: '127.0.0.1', status: 401, reason: 'WSLB_ERR_ADMIN_UNAUTHORIZED' });
