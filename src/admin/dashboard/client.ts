@@ -6,6 +6,7 @@
  */
 
 import type { DashboardCharts } from './charts.js';
+import type { ServerStatus, StatusDocument } from '../status-document.js';
 
 /* c8 ignore start */
 export function dashboardClient(charts: DashboardCharts): void {
@@ -13,17 +14,8 @@ export function dashboardClient(charts: DashboardCharts): void {
   type Point = [number, number, number];   // active, bytes/s in, bytes/s out
   interface Sample { t: number; servers: Record<string, Record<string, Point>>; handshakes?: number; rejections?: number }
   interface Counts { handshakes: number; rejections: Record<string, number>; closes: Record<string, number> }
-  interface ServerDoc {
-    name: string; url: string; state: string; reason: string | null; weight: number; effective_weight: number;
-    active: number; total: number; bytes_in: number; bytes_out: number; rtt_ms: number; load: number; load_stale: boolean;
-  }
-  interface RouteDoc { name: string; pool: string; algorithm: string; match?: { host?: string; path?: string } }
-  interface Status {
-    draining: boolean; connections: number;
-    listeners: { kind: string; address: string; port: number }[];
-    routes: RouteDoc[];
-    pools: Record<string, { algorithm: string; servers: ServerDoc[] }>;
-  }
+  type ServerDoc = ServerStatus;
+  type Status = StatusDocument;
   interface Doc { t: number; auth: boolean; status: Status; rates: Counts; totals: Counts; sample: Sample; history?: Sample[] }
 
   const MAX_POINTS = 600;
