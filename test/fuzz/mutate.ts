@@ -44,7 +44,7 @@ export const MUTATORS: Record<string, Mutator> = {
   hugeHeaderCount: (req, rnd) => edit(req, (s) => { const n = 1 + int(rnd, 3000); const extra = Array.from({ length: n }, (_, i) => `X-${i}: ${i}\r\n`).join(''); const at = s.indexOf('\r\n') + 2; return s.slice(0, at) + extra + s.slice(at); }),
   truncate: (req, rnd) => req.subarray(0, int(rnd, req.length)),
   garbage: (req, rnd) => { const i = int(rnd, req.length); const g = Buffer.from(Array.from({ length: 1 + int(rnd, 8) }, () => int(rnd, 256))); return Buffer.concat([req.subarray(0, i), g, req.subarray(i)]); },
-  caseFlip: (req, rnd) => edit(req, (s) => { const i = int(rnd, s.length); const c = s[i]!; return s.slice(0, i) + (c === c.toLowerCase() ? c.toUpperCase() : c.toLowerCase()) + s.slice(i + 1); }),
+  caseFlip: (req, rnd) => edit(req, (s) => { if (!s) return s; const i = int(rnd, s.length); const c = s[i]!; return s.slice(0, i) + (c === c.toLowerCase() ? c.toUpperCase() : c.toLowerCase()) + s.slice(i + 1); }),
   upgradeValue: (req, rnd) => edit(req, (s) => s.replace(/Upgrade: websocket/, `Upgrade: ${pick(rnd, ['websocket2', 'websocket, h2c', 'h2c', 'WebSocket', ' websocket ', '', 'web socket', 'websocket\t'])}`)),
   connectionValue: (req, rnd) => edit(req, (s) => s.replace(/Connection: Upgrade/, `Connection: ${pick(rnd, ['keep-alive', 'Upgrade, keep-alive', 'close', 'upgrade2', '', 'Up grade', 'keep-alive,upgrade'])}`)),
   keyValue: (req, rnd) => edit(req, (s) => s.replace(/Sec-WebSocket-Key: (\S+)/, (_, k: string) => `Sec-WebSocket-Key: ${pick(rnd, [k.slice(1), `${k}A`, k.replace('==', '='), k.toLowerCase(), '', 'dGhlIHNhbXBsZSBub25jZQ', `${k},${k}`])}`)),
