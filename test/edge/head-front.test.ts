@@ -7,7 +7,8 @@ import { Listener } from '../../src/edge/listener.js';
 import { createLogger } from '../../src/log.js';
 import { Runtime } from '../../src/runtime.js';
 import { startBackend } from '../helpers/backend.js';
-import { farmYaml, until } from '../helpers/balancer.js';
+import { farmYaml } from '../helpers/balancer.js';
+import { waitFor } from '../helpers/wait.js';
 import { upgradeRequest, wsAccept, wsKey } from '../helpers/raw-client.js';
 import type { Test } from 'tap';
 
@@ -65,7 +66,7 @@ t.test('a clean upgrade head never reaches node:http; the tunnel carries the byt
   t.teardown(() => socket.destroy());
   t.match(head, /^HTTP\/1\.1 101 /);
   t.match(head, new RegExp(`Sec-WebSocket-Accept: ${wsAccept(key).replace(/[+/]/g, '\\$&')}`));
-  t.ok(await until(() => backend.received.some((b) => b.toString() === 'hi')), 'the frame sent with the head reached the server');
+  await waitFor(t, () => backend.received.some((b) => b.toString() === 'hi'), { what: 'the frame sent with the head reached the server' });
   t.equal(l.nodeUpgrades(), 0, "node:http emitted no 'upgrade': the fast path took it");
 });
 

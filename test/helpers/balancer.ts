@@ -50,16 +50,6 @@ export async function startBalancer(t: Test, spec: FarmSpec | string): Promise<B
   return b;
 }
 
-/** Polls `cond` every 10 ms until true or `ms` pass; returns whether it became true. */
-export async function until(cond: () => boolean, ms = 2000): Promise<boolean> {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    if (cond()) return true;
-    await new Promise((r) => setTimeout(r, 10));
-  }
-  return cond();
-}
-
 /** A balancer whose config lives in a real file, for reload tests: `write(spec)` then `b.reload()`. */
 export async function startBalancerFromFile(t: Test, spec: FarmSpec): Promise<{ b: Balancer; write(spec: FarmSpec): void; file: string }> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'wslb-test-'));

@@ -4,22 +4,13 @@ import type { Test } from 'tap';
 import type WebSocket from 'ws';
 import type { RunningCli } from './cli.js';
 import { connectNamed } from './server-process.js';
+import { waitFor } from './wait.js';
 
 export interface GraceTarget { cli: RunningCli; proxy: number; admin: number }
 
 async function get(admin: number, path: string): Promise<{ status: number; body: string }> {
   const res = await fetch(`http://127.0.0.1:${admin}${path}`);
   return { status: res.status, body: await res.text() };
-}
-
-/** Polls `cond` every 20 ms until true or `ms` pass. */
-async function until(cond: () => Promise<boolean>, ms: number): Promise<boolean> {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    try { if (await cond()) return true; } catch { /* retried */ }
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  return cond();
 }
 
 /**
@@ -41,7 +32,7 @@ export async function checkShutdownGrace(t: Test, x: GraceTarget, graceMs: numbe
 
   const t0 = Date.now();
   x.cli.child.kill('SIGTERM');
-  t.ok(await until(async () => (await get(x.admin, '/healthz')).status === 503, 1000), '/healthz turns 503 at once');
+  await waitFor(t, async () => (await get(x.admin, '/healthz')).status === 503, { ms: 1000, what: '/healthz turns 503 at once' });
   const health = await get(x.admin, '/healthz');
   t.same(health, { status: 503, body: 'shutting down\n' });
   const status = JSON.parse((await get(x.admin, '/status')).body) as { draining: boolean; shutting_down: { phase: string; grace_ends_in_ms: number } | null };

@@ -242,13 +242,3 @@ export function findCloseCode(data: Buffer): number | undefined {
 }
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-/** Polls `cond` every 5 ms until it holds or `ms` passes; returns whether it held. */
-export async function until(cond: () => boolean, ms = 3000): Promise<boolean> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) return false;
-    await sleep(5);
-  }
-  return true;
-}
