@@ -1,229 +1,123 @@
 /**
- * Shared affinity tables (engine.io / sockjs presets): a session learnt on one worker or instance
- * is usable on all, so a session's next poll may land anywhere. Learnt entries are broadcast
- * (worker -> primary -> other workers over IPC; instance -> Redis SET with PX = the session TTL
- * plus PUBLISH, inserted by the others into their tables). A plain-HTTP request whose session the
- * local table does not know makes one bounded lookup before its pick (worker -> primary, which
- * asks Redis GET for at most LOOKUP_MS); the WebSocket upgrade path never waits and reads the
- * local table only. Entries name servers as `pool/server`, resolved on the receiving side
- * (unknown: ignored). The cookie kind needs none of this: its value names the server.
+ * Shared affinity tables (engine.io / sockjs presets), a replicated table keyed `route\0session`:
+ * each accepting process publishes the sessions it learnt (`pool/server` and when), and every
+ * other one inserts them into its route's local table, so a session's next poll may land on any
+ * worker or instance. A plain-HTTP request whose session is not known here yet waits at most
+ * LOOKUP_MS for it to arrive (the other process may have answered the handshake a moment ago);
+ * the WebSocket upgrade path never waits. Servers unknown here are ignored. The cookie kind needs
+ * none of this: its value names the server.
  */
 
 import type { Server } from '../pool/server.js';
 import type { Runtime } from '../runtime.js';
-import { MAX_SESSIONS } from '../http/affinity.js';
 import type { SessionShare } from '../http/fallback.js';
 import { serverKey } from './counts.js';
-import { PREFIX, withTimeout, type RedisClient, type RedisLink } from './redis-link.js';
-import type { SharingToWorker } from './sharing-protocol.js';
+import { HEARTBEAT_TICKS, ReplicatedTable } from './replicated-table.js';
+import { instanceOf } from './table-set.js';
 
-type AffinityToWorker = Extract<SharingToWorker, { t: 'affinity' | 'affinity-found' }>;
-
-/** How long a Redis lookup may delay a request's pick (only requests carrying a session id this process does not know). */
+/** How long a request may wait for a session learnt elsewhere (covers the sharing lag across instances: tick + Redis batch). */
 export const LOOKUP_MS = 400;
-/** Pauses before the second and third GET of a lookup that missed. */
-const RETRY_GAPS_MS = [30, 100];
-/** How long a worker waits for the primary's answer (which may include LOOKUP_MS on Redis). */
-export const ASK_MS = 700;
-const OP_TIMEOUT_MS = 500;
 
-/** A bounded map whose entries expire `ttl()` after their last set (least recently set dropped first). */
-export class ExpiringMap {
-  readonly #map = new Map<string, { value: string; at: number }>();
-  readonly #ttl: () => number;
-  readonly #max: number;
+/** `pool/server` and when the session was learnt or last kept. */
+export type Session = [server: string, at: number];
 
-  constructor(ttl: () => number, max = MAX_SESSIONS) {
-    this.#ttl = ttl;
-    this.#max = max;
-  }
-
-  get size(): number {
-    return this.#map.size;
-  }
-
-  get(key: string, now = Date.now()): { value: string; at: number } | undefined {
-    const e = this.#map.get(key);
-    return e && now - e.at < this.#ttl() ? e : undefined;
-  }
-
-  set(key: string, value: string, now = Date.now()): void {
-    this.#map.delete(key);
-    this.#map.set(key, { value, at: now });
-    const ttl = this.#ttl();
-    for (const [k, e] of this.#map) {
-      if (this.#map.size <= this.#max && now - e.at < ttl) break;
-      this.#map.delete(k);
-    }
-  }
-}
-
+const same = (a: Session, b: Session): boolean => a[0] === b[0] && a[1] === b[1];
+/** The latest learnt wins (a session that moved). */
+const latest = (vs: Session[]): Session => vs.reduce((a, b) => (b[1] > a[1] || (b[1] === a[1] && b[0] > a[0]) ? b : a));
 const entryKey = (route: string, session: string): string => `${route}\0${session}`;
 
-/** Where an accepting process sends what it learnt and asks what it does not know. */
-export interface AffinityOut {
-  learnt(route: string, session: string, server: string): void;
-  /** The session's `pool/server`, or null (unknown, timed out, Redis down). Never rejects. */
-  lookup(route: string, session: string): Promise<string | null>;
-}
-
-/** An accepting process's side (a worker, or a lone instance): installed as the HttpFallback's SessionShare. */
-export class AffinityShareLocal implements SessionShare {
-  readonly #rt: Runtime;
-  readonly #out: AffinityOut;
-  readonly #ttl: () => number;
-  /** Entries sent or received lately: a session goes out again only when new, moved, or not sent for a third of the TTL. */
-  readonly #sent: ExpiringMap;
+export class AffinityShare implements SessionShare {
+  readonly table: ReplicatedTable<Session>;
   readonly stats = { shared: 0, received: 0, ignored: 0, lookups: 0, found: 0 };
+  readonly #rt: Runtime | null;
+  readonly #ttl: () => number;
+  readonly #waiting = new Map<string, Set<() => void>>();
+  #ticks = 0;
 
-  constructor(rt: Runtime, out: AffinityOut, ttl: () => number) {
+  /** `rt`: an accepting process (installed as its HttpFallback's SessionShare); null: a primary that only relays. */
+  constructor(origin: string, rt: Runtime | null, ttl: () => number) {
     this.#rt = rt;
-    this.#out = out;
     this.#ttl = ttl;
-    this.#sent = new ExpiringMap(ttl);
-    rt.http.sessionShare = this;
+    this.table = new ReplicatedTable<Session>('affinity', origin, { combine: latest, same, sample: () => this.#sweep(), onChange: (k, v) => this.#arrived(k, v) });
+    if (rt) rt.http.sessionShare = this;
   }
 
+  /** A session learnt or kept here: published when new, moved, or not refreshed for a third of the TTL. */
   observed(route: string, session: string, server: Server): void {
     const key = entryKey(route, session);
     const value = serverKey(server.pool, server.name);
     const now = Date.now();
-    const e = this.#sent.get(key, now);
-    if (e && e.value === value && now - e.at < this.#ttl() / 3) return;
-    this.#sent.set(key, value, now);
+    const e = this.table.get(key) ?? this.table.view(key);
+    if (e && e[0] === value && now - e[1] < this.#ttl() / 3) return;
+    this.table.set(key, [value, now]);
     this.stats.shared++;
-    this.#out.learnt(route, session, value);
+  }
+
+  #arrived(key: string, v: Session | undefined): void {
+    if (!v || !this.#rt) return;
+    const nul = key.indexOf('\0');
+    if (Date.now() - v[1] < this.#ttl() && this.apply(key.slice(0, nul), key.slice(nul + 1), v[0])) this.stats.received++;
+    const waiting = this.#waiting.get(key);
+    if (waiting) for (const wake of waiting) wake();
   }
 
   /** An entry learnt elsewhere: into the route's local table (ignored when the route or server is unknown here). */
   apply(route: string, session: string, server: string): boolean {
-    const r = this.#rt.routes.find((x) => x.config.name === route);
-    const sessions = r ? this.#rt.http.affinity(r)?.sessions : undefined;
+    const rt = this.#rt!;
+    const r = rt.routes.find((x) => x.config.name === route);
+    const sessions = r ? rt.http.affinity(r)?.sessions : undefined;
     const slash = server.indexOf('/');
-    const s = slash > 0 ? this.#rt.pools.get(server.slice(0, slash))?.server(server.slice(slash + 1)) : undefined;
+    const s = slash > 0 ? rt.pools.get(server.slice(0, slash))?.server(server.slice(slash + 1)) : undefined;
     if (!sessions || !s) { this.stats.ignored++; return false; }
     sessions.set(session, s);
-    this.#sent.set(entryKey(route, session), server);
-    this.stats.received++;
     return true;
   }
 
+  /** Waits at most LOOKUP_MS for the session to arrive from another process; it lands in the local table. Never rejects. */
   async lookup(route: string, session: string): Promise<void> {
     this.stats.lookups++;
-    const server = await this.#out.lookup(route, session).catch(() => null);
-    if (server !== null && this.apply(route, session, server)) this.stats.found++;
-  }
-}
-
-/** Affinity entries between instances: SET with PX = the session TTL, PUBLISH to the others, GET for a lookup. */
-export class AffinityRedis {
-  readonly #link: RedisLink;
-  readonly #instance: string;
-  readonly #ttl: () => number;
-  readonly #onRemote: (route: string, session: string, server: string) => void;
-  errors = 0;
-
-  constructor(link: RedisLink, instance: string, ttl: () => number, onRemote: (route: string, session: string, server: string) => void) {
-    this.#link = link;
-    this.#instance = instance;
-    this.#ttl = ttl;
-    this.#onRemote = onRemote;
-  }
-
-  static get channel(): string { return `${PREFIX}:affinity`; }
-  static key(route: string, session: string): string { return `${PREFIX}:affinity:${route}:${session}`; }
-
-  subscribe(sub: RedisClient): Promise<void> {
-    return sub.subscribe(AffinityRedis.channel, (raw) => {
-      let m: { from?: unknown; route?: unknown; session?: unknown; server?: unknown };
-      try { m = JSON.parse(raw) as typeof m; } catch { return; }
-      if (m.from === this.#instance || typeof m.route !== 'string' || typeof m.session !== 'string' || typeof m.server !== 'string') return;
-      this.#onRemote(m.route, m.session, m.server);
+    const key = entryKey(route, session);
+    const known = (): boolean => {
+      const v = this.table.view(key);
+      return v !== undefined && Date.now() - v[1] < this.#ttl() && this.apply(route, session, v[0]);
+    };
+    if (known()) { this.stats.found++; return; }
+    const found = await new Promise<boolean>((resolve) => {
+      let set = this.#waiting.get(key);
+      if (!set) this.#waiting.set(key, (set = new Set()));
+      const done = (ok: boolean): void => {
+        clearTimeout(timer);
+        set.delete(wake);
+        if (set.size === 0) this.#waiting.delete(key);
+        resolve(ok);
+      };
+      const wake = (): void => { if (known()) done(true); };
+      const timer = setTimeout(() => done(false), LOOKUP_MS);
+      set.add(wake);
     });
+    if (found) this.stats.found++;
   }
 
-  /** Fire and forget: Redis down = this instance only (lookups elsewhere then miss and pick normally). */
-  learnt(route: string, session: string, server: string): void {
-    const c = this.#link.client;
-    const msg = JSON.stringify({ from: this.#instance, route, session, server });
-    withTimeout(Promise.all([c.set(AffinityRedis.key(route, session), server, { PX: this.#ttl() }), c.publish(AffinityRedis.channel, msg)]), OP_TIMEOUT_MS)
-      .then(() => this.#link.mark(true), (err: unknown) => { this.errors++; this.#link.mark(false, err); });
-  }
-
-  /**
-   * GET, and on a miss twice more after short pauses (RETRY_GAPS_MS), all within LOOKUP_MS: the
-   * instance that learnt the session SETs it before its client sees the answer, but on another
-   * connection to Redis, so a client quick to send its next request elsewhere can beat it.
-   * An unknown (or forged) session id costs at most three GETs.
-   */
-  async lookup(route: string, session: string): Promise<string | null> {
-    const deadline = performance.now() + LOOKUP_MS;
-    const key = AffinityRedis.key(route, session);
-    for (const gap of [0, ...RETRY_GAPS_MS]) {
-      if (gap) await new Promise((r) => setTimeout(r, gap));
-      const left = deadline - performance.now();
-      if (left <= 0) return null;
-      const found = await withTimeout(this.#link.client.get(key), left).catch(() => null);
-      if (found !== null) return found;
+  /** Once a second: sessions not kept for the TTL leave this origin's rows (the map is in order of last change). */
+  #sweep(): void {
+    if (++this.#ticks % HEARTBEAT_TICKS !== 0) return;
+    const oldest = Date.now() - this.#ttl();
+    for (const [k, v] of this.table.own) {
+      if (v[1] >= oldest) break;
+      this.table.delete(k);
     }
-    return null;
-  }
-}
-
-/**
- * The primary's side: a table of the process tree's sessions (what workers learnt, and what other
- * instances published), forwarded to the other workers, answering workers' lookups (then Redis).
- */
-export class AffinityPrimary {
-  readonly #table: ExpiringMap;
-  readonly #send: (worker: number, m: AffinityToWorker) => void;
-  readonly #workers: () => number[];
-  redis: AffinityRedis | null = null;
-  readonly stats = { learnt: 0, from_instances: 0, lookups: 0, found: 0 };
-  /** Sessions learnt per worker slot id (shows that both workers took handshakes). */
-  readonly learntBy: Record<number, number> = {};
-
-  constructor(send: (worker: number, m: AffinityToWorker) => void, workers: () => number[], ttl: () => number) {
-    this.#send = send;
-    this.#workers = workers;
-    this.#table = new ExpiringMap(ttl);
   }
 
-  learnt(worker: number, slot: number, route: string, session: string, server: string): void {
-    this.stats.learnt++;
-    this.learntBy[slot] = (this.learntBy[slot] ?? 0) + 1;
-    this.#table.set(entryKey(route, session), server);
-    for (const id of this.#workers()) if (id !== worker) this.#send(id, { t: 'affinity', route, session, server });
-    this.redis?.learnt(route, session, server);
-  }
-
-  fromInstance(route: string, session: string, server: string): void {
-    this.stats.from_instances++;
-    this.#table.set(entryKey(route, session), server);
-    for (const id of this.#workers()) this.#send(id, { t: 'affinity', route, session, server });
-  }
-
-  async lookup(worker: number, ref: number, route: string, session: string): Promise<void> {
-    this.stats.lookups++;
-    const known = (): string | null => this.#table.get(entryKey(route, session))?.value ?? null;
-    let server = known();
-    if (server === null && this.redis) {
-      // Redis, or the pub/sub message that may land in the table meanwhile.
-      server = (await this.redis.lookup(route, session)) ?? known();
-      if (server !== null) this.#table.set(entryKey(route, session), server);
-    } else {
-      // Another worker's `affinity` message may still be on its way (one IPC channel per worker: no order between them).
-      for (const gap of RETRY_GAPS_MS) {
-        if (server !== null) break;
-        await new Promise((r) => setTimeout(r, gap));
-        server = known();
-      }
+  /** A primary's view: sessions per worker slot (origins `<instance>#<slot>.<id>`) and from other instances. */
+  treeStatus(): Record<string, unknown> {
+    const instance = instanceOf(this.table.origin);
+    const byWorker: Record<string, number> = {};
+    let fromInstances = 0;
+    for (const [origin, r] of this.table.remotes()) {
+      if (instanceOf(origin) !== instance) { fromInstances += r.rows.size; continue; }
+      const slot = origin.slice(instance.length + 1).split('.')[0]!;
+      byWorker[slot] = (byWorker[slot] ?? 0) + r.rows.size;
     }
-    if (server !== null) this.stats.found++;
-    this.#send(worker, { t: 'affinity-found', ref, server });
-  }
-
-  get size(): number {
-    return this.#table.size;
+    return { sessions: this.table.viewSize, learnt: Object.values(byWorker).reduce((a, b) => a + b, 0), from_instances: fromInstances, learnt_by_worker: byWorker };
   }
 }

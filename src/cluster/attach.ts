@@ -1,29 +1,36 @@
-/** `cluster:` for a lone process (workers: 1): a RedisShare wired to one Balancer's runtime. */
+/** `cluster:` for a lone process (workers: 1): its replicated tables wired to one Balancer's runtime and published through Redis. */
 
-import { applyAction } from '../admin/control.js';
 import type { Logger } from '../log.js';
-import type { Balancer } from '../main.js';
-import { applyRemote, localShare } from './farm-view.js';
-import { RedisShare } from './redis-share.js';
-import { loneSharing } from './sharing.js';
+import type { Runtime } from '../runtime.js';
+import { RedisLink } from './redis-link.js';
+import { acceptingTables, instanceId } from './sharing.js';
+import { instanceOf } from './table-set.js';
 
-export function shareBalancer(b: Balancer, cfg: { redis: string; name: string }, log: Logger): RedisShare {
+export function shareBalancer(b: { readonly runtime: Runtime }, cfg: { redis: string; name: string }, log: Logger): { close(): Promise<void> } {
   const rt = b.runtime;
-  const share = new RedisShare(cfg, log, {
-    local: () => localShare(rt),
-    remote: (figures) => applyRemote(rt, figures),
-    action: (pool, server, action) => {
-      const s = rt.pools.get(pool)?.server(server);
-      if (s) applyAction(rt, s, action, false);
-    },
+  const instance = instanceId(cfg.name);
+  const tables = acceptingTables(rt, `${instance}#0`, instance, { adopt: true, log });
+  const link = new RedisLink(cfg.redis, instance, log, {
+    receive: (msgs) => tables.set.receive(msgs),
+    fulls: () => tables.set.fulls((o) => o === tables.set.origin),
+    down: () => { tables.set.drop((o) => instanceOf(o) !== instance); },
+    gone: () => tables.set.gone(),
   });
-  rt.actionHooks.push((server, action) => share.publishAction(server.pool, server.name, action));
-  rt.clusterStatus = () => share.status();
-  share.start();
-  // Per-IP caps and affinity entries with the other instances; closed with the share (leaves Redis first).
-  const sharing = loneSharing(rt, cfg, share.instance, log);
-  rt.sharingStatus = () => sharing.status();
-  const closeShare = share.close.bind(share);
-  share.close = async () => { await sharing.close(); await closeShare(); };
-  return share;
+  // Actions done here (the admin API) are in force for the other instances too, and for those that start later.
+  rt.actionHooks.push((server, action) => tables.admin.issue(server.pool, server.name, action, Date.now()));
+  rt.clusterStatus = () => link.status();
+  rt.sharingStatus = () => ({
+    redis: link.up ? 'ok' : 'redis unavailable: per-instance caps and tables',
+    ip: tables.ip?.status() ?? null,
+    affinity: tables.affinity.stats,
+    admin_actions: tables.admin.inForce(),
+  });
+  tables.set.start((msgs) => link.queue(msgs));
+  link.start();
+  return {
+    async close() {
+      tables.set.close();
+      await link.close();
+    },
+  };
 }

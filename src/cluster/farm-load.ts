@@ -1,14 +1,20 @@
 /**
  * Load polls run once per process tree: the primary's pollers write load reports on its own
  * Pool objects (HealthHub's); each server's report (load, staleness, and any agent-style weight
- * or drain) goes to the workers, which apply it as their own poller would have.
+ * or drain) goes to the workers, which apply it as their own poller would have. Reports are
+ * snapshots sent whole per server: only the servers whose report changed, every tick.
  */
 
+import type { Worker } from 'node:cluster';
+import type { Config } from '../config/types.js';
+import type { Logger } from '../log.js';
+import { Monitors } from '../pool/monitors.js';
 import type { Pool } from '../pool/pool.js';
 import type { Server } from '../pool/server.js';
 import type { Runtime } from '../runtime.js';
 import { serverKey } from './counts.js';
-import type { LoadState } from './protocol.js';
+import type { HealthHub } from './health-hub.js';
+import type { LoadState, ToWorker } from './protocol.js';
 
 /** The reason the load poller gives a drain it asked for (src/pool/load-poller.ts). */
 const REPORT_DRAIN = 'load report: drain';
@@ -67,5 +73,55 @@ export class LoadApplier {
         if (s.reason === REPORT_DRAIN) s.reason = null;
       }
     }
+  }
+}
+
+/** The primary's side: the tree's one set of load pollers on HealthHub's Pools; each worker gets the reports that changed. */
+export class LoadHub {
+  /** Load pollers only: the primary holds no tunnels, so no bandwidth to sample. */
+  readonly monitors = new Monitors({ sample: false });
+  readonly #sent = new Map<number, LoadChanges>();
+  readonly #health: HealthHub;
+  readonly #log: Logger;
+  readonly #send: (w: Worker, m: ToWorker) => void;
+
+  constructor(health: HealthHub, log: Logger, send: (w: Worker, m: ToWorker) => void) {
+    this.#health = health;
+    this.#log = log;
+    this.#send = send;
+  }
+
+  /** Starts (or, after a reload, matches) the load pollers of the pools the primary checks; after a reload every worker gets every report again. */
+  sync(config: Config, reloaded = false): void {
+    const routes = config.routes.flatMap((r) => {
+      const pool = this.#health.pools.get(r.pool);
+      return pool ? [{ config: r, pool }] : [];
+    });
+    this.monitors.sync(this.#health.pools.values(), routes, this.#log);
+    if (reloaded) for (const c of this.#sent.values()) c.reset();
+  }
+
+  /** A worker just started listening to messages: it gets every report now. */
+  welcome(w: Worker): void {
+    this.#sent.set(w.id, new LoadChanges());
+    this.tick([w]);
+  }
+
+  forget(w: Worker): void {
+    this.#sent.delete(w.id);
+  }
+
+  tick(workers: readonly Worker[]): void {
+    const states = loadStates(this.#health.pools.values(), (p: Pool) => this.monitors.poller(p) !== null);
+    for (const w of workers) {
+      let c = this.#sent.get(w.id);
+      if (!c) this.#sent.set(w.id, (c = new LoadChanges()));
+      const changed = c.next(states);
+      if (changed.length) this.#send(w, { t: 'load', states: changed });
+    }
+  }
+
+  close(): void {
+    this.monitors.close();
   }
 }

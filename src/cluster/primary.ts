@@ -1,9 +1,8 @@
 /**
  * The cluster primary (`workers: N | auto`, N > 1): supervises the workers, runs health checks
- * and load polls once, sums the workers' per-server figures (tunnels, bandwidth, RTT) and sends
- * each worker the rest of the farm's (src/cluster/farm-hub.ts),
- * serves the one admin API, shares counts with other instances through Redis (`cluster:`),
- * and turns SIGTERM into a drain of every worker and SIGHUP into a reload of every worker.
+ * and load polls once, relays the replicated tables between the workers and, with `cluster:`,
+ * other instances (src/cluster/relay.ts), serves the one admin API, and turns SIGTERM into a
+ * drain of every worker and SIGHUP into a reload of every worker.
  */
 
 import type { Worker } from 'node:cluster';
@@ -14,15 +13,16 @@ import { loadConfigFile } from '../config/load.js';
 import { ConfigError, formatIssue, type Config } from '../config/types.js';
 import { ownedByPrimary, restartRequired } from '../config/restart-required.js';
 import type { Logger } from '../log.js';
-import { FarmHub } from './farm-hub.js';
+import { LoadHub } from './farm-load.js';
 import { HealthHub } from './health-hub.js';
 import { PrimaryAdmin } from './primary-admin.js';
-import { RedisShare } from './redis-share.js';
-import { PrimarySharing } from './sharing.js';
+import type { RedisLink } from './redis-link.js';
+import { PrimaryTables } from './relay.js';
+import { TICK_MS } from './replicated-table.js';
+import { instanceId } from './sharing.js';
 import { Supervisor } from './supervisor.js';
 import { TreeMetrics } from './tree-metrics.js';
 import { primaryRegistry, type ReloadCounts } from './primary-metrics.js';
-import { REPORT_MS } from './worker.js';
 import { handleSignals } from '../signals.js';
 import { shuttingDown, type ShuttingDown } from '../admin/status.js';
 
@@ -37,12 +37,13 @@ export class Primary {
   readonly supervisor: Supervisor;
   readonly health: HealthHub;
   readonly admin: PrimaryAdmin;
-  share: RedisShare | null = null;
+  /** With `cluster:`: the Redis link (the `cluster` section of /status). */
+  share: RedisLink | null = null;
   draining = false;
-  /** The workers' figures (active, bandwidth, RTT) summed and sent back as farm-wide views; the tree's one set of load pollers. */
-  readonly farm: FarmHub;
-  /** Per-IP counts and affinity entries shared between the workers and with other instances (src/cluster/sharing.ts). */
-  readonly sharing: PrimarySharing;
+  /** The tree's one set of load pollers. */
+  readonly loads: LoadHub;
+  /** The replicated tables (figures, per-IP counts, affinity sessions, admin actions) relayed between workers and instances. */
+  readonly sharing: PrimaryTables;
   /** /metrics: the workers' counters kept across their exits, the primary's own process series. */
   readonly metrics: TreeMetrics;
   /** Reloads of the tree, each once with its result (the workers' own counts would say each N times and miss the ones refused here). */
@@ -57,49 +58,47 @@ export class Primary {
     this.#started = config;
     this.log = log;
     this.health = new HealthHub(config, log, (states) => this.supervisor.broadcast({ t: 'health', states }));
-    this.farm = new FarmHub(this.health, log, (w, m) => this.supervisor.send(w, m));
+    this.loads = new LoadHub(this.health, log, (w, m) => this.supervisor.send(w, m));
+    const instance = instanceId(config.cluster?.name);
     this.supervisor = new Supervisor(workerCount(config.workers), log, {
       onMessage: (w, m) => {
-        if (m.t === 'figures') this.farm.report(w, m);
+        if (m.t === 'tables') this.sharing.fromWorker(w, m.msgs);
+        else if (m.t === 'tables-sync') this.sharing.welcome(w, m.origins);
         else if (m.t === 'final-metrics') this.metrics.record(w, m.body);
         // Nothing is sent at fork: a worker drops messages that arrive before its listener exists. Its `hello` asks for the state.
-        else if (m.t === 'hello') { this.supervisor.send(w, { t: 'health', states: this.health.snapshot() }); this.farm.welcome(w); this.sharing.welcome(w); this.#welcomeMetrics(w); }
-        else this.sharing.onMessage(w, m);
+        else if (m.t === 'hello') { this.supervisor.send(w, { t: 'health', states: this.health.snapshot() }); this.loads.welcome(w); this.sharing.welcome(w); this.#welcomeMetrics(w); }
       },
-      onExit: (w) => { this.farm.forget(w); this.sharing.onExit(w); },
-    });
-    this.sharing = new PrimarySharing(this.supervisor, () => this.config, log);
+      onExit: (w) => { this.loads.forget(w); this.sharing.onExit(w); },
+    }, { WSLB_INSTANCE: instance });
+    this.sharing = new PrimaryTables(instance, this.supervisor, config, this.health, log);
     this.metrics = new TreeMetrics(this.supervisor, primaryRegistry(this.health, this.reloads, (pool, server) => this.metrics.listed(pool, server)));
     this.admin = new PrimaryAdmin(this);
   }
 
   async start(): Promise<void> {
-    this.farm.sync(this.config);   // load polls start with the first health checks
+    this.loads.sync(this.config);   // load polls start with the first health checks
     await this.health.ready();   // first results before the first worker listens
-    this.#timer = setInterval(() => this.farm.tick(this.supervisor.workers), REPORT_MS);
+    this.#timer = setInterval(() => this.loads.tick(this.supervisor.workers), TICK_MS);
+    this.sharing.start();
+    if (this.config.cluster) this.share = this.sharing.attachRedis(this.config.cluster.redis);
     this.metrics.start();
     await this.supervisor.start();
     const c = this.config.admin;
     const a = await this.admin.listen(c.port, c.host);
     this.log.info({ kind: 'admin', address: a.address, port: a.port, workers: this.supervisor.slots.length }, 'listening');
-    if (this.config.cluster) {
-      const share = new RedisShare(this.config.cluster, this.log, {
-        local: () => this.farm.tree(),
-        remote: (figures) => { this.farm.instances = figures; },
-        action: (pool, server, action) => { void this.action(pool, server, action, false); },
-      });
-      this.share = share;
-      this.sharing.attachRedis(this.config.cluster, share.instance);
-      share.start();
-    }
   }
 
-  /** An admin action on every worker; the first failing worker's code, or null. `share`: tell the other instances too; `caller`: the admin client's address, for the workers' log lines. */
+  /**
+   * An admin action on every worker; the first failing worker's code, or null. Then it is in force
+   * (the admin table): for workers that start later and for the other instances. `share`: false
+   * applies it to this tree's current workers only; `caller`: the admin client's address, for the workers' log lines.
+   */
   async action(pool: string, server: string, action: 'drain' | 'enable' | 'disable', share = true, caller?: string): Promise<string | null> {
-    const replies = await this.supervisor.askAll(caller === undefined ? { t: 'action', pool, server, action } : { t: 'action', pool, server, action, caller });
+    const at = Date.now();
+    const replies = await this.supervisor.askAll(caller === undefined ? { t: 'action', pool, server, action, at } : { t: 'action', pool, server, action, at, caller });
     const failed = replies.find((r) => r.reply && !r.reply.ok);
     if (failed) return failed.reply!.code ?? 'WSLB_ERR_ADMIN_INTERNAL';
-    if (share) this.share?.publishAction(pool, server, action);
+    if (share) this.sharing.issue(pool, server, action, at, caller);
     return null;
   }
 
@@ -123,7 +122,7 @@ export class Primary {
     this.log.level = next.log.level;
     this.health.apply(next);
     const replies = await this.supervisor.askAll({ t: 'reload' });
-    this.farm.reloaded(next);   // load pollers follow the config; workers get full records again
+    this.loads.sync(next, true);   // load pollers follow the config; workers get every report again
     const failed = replies.filter((r) => !r.reply?.ok).map((r) => `worker ${r.slot.id}: ${JSON.stringify(r.reply?.body ?? 'no answer')}`);
     this.supervisor.broadcast({ t: 'health', states: this.health.snapshot() });
     if (failed.length) { this.reloads.error++; return { ok: false, errors: failed }; }
@@ -174,9 +173,8 @@ export class Primary {
     await this.supervisor.stop(this.config.timeouts.drain);
     if (this.#timer) clearInterval(this.#timer);
     this.metrics.close();
-    this.farm.close();
+    this.loads.close();
     await this.sharing.close();
-    await this.share?.close();
     await this.health.close();
     await this.admin.close();
     this.log.info('stopped');

@@ -1,7 +1,6 @@
 /** The IPC messages between the cluster primary and its workers (node:cluster's channel, JSON-serialized). */
 
-import type { FarmDelta } from './farm-view.js';
-import type { SharingFromWorker, SharingToWorker } from './sharing-protocol.js';
+import type { TableMessage } from './replicated-table.js';
 
 export interface HealthState { readonly pool: string; readonly server: string; readonly healthy: boolean; readonly reason: string | null }
 
@@ -15,32 +14,32 @@ export interface LoadState {
 /** Primary -> worker. Messages with `id` expect a `reply` with the same id. */
 export type ToWorker =
   | { readonly t: 'health'; readonly states: readonly HealthState[] }
-  /** The rest of the farm's figures per server (other workers, the primary's own health-check RTTs, other instances), as a delta. */
-  | { readonly t: 'remote' } & FarmDelta
+  /** Replicated tables' messages of the other origins (workers, the primary, other instances): src/cluster/replicated-table.ts. */
+  | { readonly t: 'tables'; readonly msgs: TableMessage[] }
   /** Load reports that changed (all of them when a worker starts or after a reload). */
   | { readonly t: 'load'; readonly states: readonly LoadState[] }
-  | { readonly t: 'action'; readonly id: number; readonly pool: string; readonly server: string; readonly action: 'drain' | 'enable' | 'disable'; readonly caller?: string }
+  /** `at`: when the primary issued it (the same action read later from the admin table is not applied twice). */
+  | { readonly t: 'action'; readonly id: number; readonly pool: string; readonly server: string; readonly action: 'drain' | 'enable' | 'disable'; readonly at: number; readonly caller?: string }
   | { readonly t: 'reload'; readonly id: number }
   | { readonly t: 'status'; readonly id: number }
   | { readonly t: 'metrics'; readonly id: number }
   /** The worker's last dashboard tick and its own open tunnels per server (src/cluster/primary-events.ts). */
   | { readonly t: 'sample'; readonly id: number }
   /** Leave: stop accepting, drain, exit. `restart`: a planned restart of this worker (tunnels close with 1012, not 1001). */
-  | { readonly t: 'drain'; readonly restart?: boolean }
-  /** Per-IP counts and affinity entries from the rest of the farm (src/cluster/sharing.ts). */
-  | SharingToWorker;
+  | { readonly t: 'drain'; readonly restart?: boolean };
 
 /** Worker -> primary. */
 export type FromWorker =
   | { readonly t: 'ready' }
   /** The worker listens now (what was sent before it did is lost): the primary answers with the current health and load state. */
   | { readonly t: 'hello' }
-  /** This worker's own figures per server, as a delta. */
-  | { readonly t: 'figures' } & FarmDelta
+  /** This worker's own tables' messages (figures, per-IP counts, affinity sessions). */
+  | { readonly t: 'tables'; readonly msgs: TableMessage[] }
+  /** Origins whose messages arrived out of sequence here (one dropped while it was silent): their full tables, please. */
+  | { readonly t: 'tables-sync'; readonly origins: string[] }
   | { readonly t: 'reply'; readonly id: number; readonly ok: boolean; readonly body?: unknown; readonly code?: string; readonly message?: string }
   /** The worker's metrics as it leaves on a drain (its last message): the primary keeps its counters (src/cluster/tree-metrics.ts). */
-  | { readonly t: 'final-metrics'; readonly body: unknown }
-  | SharingFromWorker;
+  | { readonly t: 'final-metrics'; readonly body: unknown };
 
 /** A message on the cluster channel that is ours (node:cluster and prom-client send their own). */
 export function isOurs(m: unknown): m is { t: string } {

@@ -41,13 +41,16 @@ export class Supervisor {
   readonly #pending = new Map<number, Pending>();
   /** Slot id -> crashes in a row, for the backoff. */
   readonly #inARow = new Map<number, number>();
+  readonly #env: Record<string, string>;
   #nextId = 1;
   #stopping = false;
   restarting = false;
 
-  constructor(count: number, log: Logger, events: SupervisorEvents) {
+  /** `env`: added to every worker's environment. */
+  constructor(count: number, log: Logger, events: SupervisorEvents, env: Record<string, string> = {}) {
     this.#log = log;
     this.#events = events;
+    this.#env = env;
     for (let id = 1; id <= count; id++) this.slots.push({ id, worker: null, ready: false, startedAt: 0, crashes: 0, restarts: 0 });
   }
 
@@ -85,7 +88,7 @@ export class Supervisor {
   }
 
   #fork(slot: Slot): Promise<void> {
-    const worker = cluster.fork({ WSLB_WORKER_SLOT: String(slot.id) });
+    const worker = cluster.fork({ ...this.#env, WSLB_WORKER_SLOT: String(slot.id) });
     // A connection handed to this worker as it dies is closed at once (the client may retry), not left open in the primary.
     guardHandoffs(worker, (handle) => {
       handle.close();

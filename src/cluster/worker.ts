@@ -11,12 +11,9 @@ import { Balancer } from '../main.js';
 import type { Runtime } from '../runtime.js';
 import type { Counts } from './counts.js';
 import { LoadApplier } from './farm-load.js';
-import { applyRemote, DeltaSender, farmView, localShare, mergeDelta, type FarmShare } from './farm-view.js';
+import { farmView } from './farm-view.js';
 import { isOurs, tag, type FromWorker, type HealthState, type ToWorker } from './protocol.js';
-import { workerSharing } from './sharing.js';
-
-/** How often this worker reports its per-server counts (the farm-wide view lags by about this much). */
-export const REPORT_MS = 100;
+import { workerTables } from './sharing.js';
 
 const DRAIN_REASON = 'drain requested by the primary';
 /** A rolling restart replaces this worker: for its clients that is a service restart (1012), not the balancer going away (1001). */
@@ -67,18 +64,17 @@ export async function runWorker(config: Config, log: Logger): Promise<Balancer> 
   // Load polls run once, in the primary (except discovered pools, whose members only this worker knows); kept across reloads.
   rt.monitors.pollsHere = (p) => p.config.discover !== undefined;
   const loads = new LoadApplier();
-  const sharing = workerSharing(rt, send);   // per-IP counts and affinity entries with the rest of the farm
-  let remote: FarmShare = {};
+  // Figures, per-IP counts, affinity sessions and admin actions with the rest of the farm (src/cluster/replicated-table.ts).
+  const tables = workerTables(rt, send);
   let firstHealth: () => void = () => {};
   const healthKnown = new Promise<void>((r) => { firstHealth = r; setTimeout(r, 3000).unref(); });
 
   const onMessage = (m: unknown): void => {
     if (!isOurs(m)) return;
     const msg = m as ToWorker;
-    if (sharing.onMessage(msg)) return;
+    if (tables.onMessage(msg)) return;
     switch (msg.t) {
       case 'health': applyHealth(rt, msg.states); firstHealth(); return;
-      case 'remote': remote = mergeDelta(remote, msg); applyRemote(rt, remote); return;
       case 'load': loads.apply(rt, msg.states); return;
       case 'action': {
         const server = rt.pools.get(msg.pool)?.server(msg.server);
@@ -87,14 +83,14 @@ export async function runWorker(config: Config, log: Logger): Promise<Balancer> 
           return;
         }
         applyAction(rt, server, msg.action, true, msg.caller);
+        tables.admin.applied(msg.pool, msg.server, msg.at);
         send({ t: 'reply', id: msg.id, ok: true });
         return;
       }
       case 'reload': {
         void balancer.reload().then((outcome) => {
           stopHealthChecks(rt);
-          applyRemote(rt, remote);   // pools created by the reload
-          reporter.reset();
+          tables.reloaded();
           send({ t: 'reply', id: msg.id, ok: outcome.ok, body: outcome });
         }, (err: unknown) => send({ t: 'reply', id: msg.id, ok: false, body: { ok: false, errors: [String(err)] } }));
         return;
@@ -124,7 +120,7 @@ export async function runWorker(config: Config, log: Logger): Promise<Balancer> 
   const shutdown = async (why: string): Promise<void> => {
     if (stopping) return;
     stopping = true;
-    clearInterval(reporting);
+    tables.set.close();
     log.info({ reason: why, tunnels: rt.tunnels.size }, 'worker draining');
     if (why === DRAIN_REASON || why === RESTART_REASON) {
       // Leave the shared listening socket first, finish the handshakes already accepted, then drain.
@@ -145,14 +141,6 @@ export async function runWorker(config: Config, log: Logger): Promise<Balancer> 
   // The primary coordinates signals (SIGTERM drains all, SIGHUP reloads all); a terminal's Ctrl-C reaches it too.
   for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(sig, () => {});
   process.on('disconnect', () => { void shutdown('primary gone'); });
-
-  // Only what changed each tick; the full record once a second (a missed message heals).
-  const reporter = new DeltaSender();
-  const reporting = setInterval(() => {
-    const delta = reporter.next(localShare(rt));
-    if (delta) send({ t: 'figures', ...delta });
-  }, REPORT_MS);
-  reporting.unref();
 
   await healthKnown;
   await balancer.start();

@@ -107,7 +107,7 @@ t.test('2 instances sharing a Redis, every request to the other instance: no "Se
   t.ok(x.received + x.found > 0 && y.received + y.found > 0, `both used the other's entries (received ${x.received} / ${y.received}, found by lookup ${x.found} / ${y.found})`);
 });
 
-t.test('an instance started later finds the sessions it never heard of by lookup (Redis GET)', { timeout: 90_000, skip: await redisSkip({ spawns: true }) }, async (t) => {
+t.test('an instance started later learns the sessions published before it joined', { timeout: 90_000, skip: await redisSkip({ spawns: true }) }, async (t) => {
   const redis = await startRedis(t);
   const farm = await startSocketIoFarm(t, 2);
   const cfg = (name: string) => yaml(farm, { cluster: { redis: `redis://127.0.0.1:${redis.port}`, name } });
@@ -118,12 +118,12 @@ t.test('an instance started later finds the sessions it never heard of by lookup
     const late = await startInstance(t, cfg('b'));
     b = late;
     await waitFor(t, async () => ((await status(late.admin))['sharing'] as { redis: string }).redis === 'ok', { ms: 10_000, what: 'the late instance shares through Redis' });
-    front.ports.push(late.proxy);   // from now on every other request goes to b, which missed every publish
+    front.ports.push(late.proxy);   // from now on every other request goes to b, which missed every session's first publish
   });
   t.same(r, { completed: 10, failed: 0, mismatched: 0 }, 'every client kept its server');
   t.equal(unknown(farm), 0, 'zero "Session ID unknown"');
   const y = await affinityOf(b!);
-  t.ok(y.lookups > 0 && y.found > 0, `b looked sessions up and found them (${y.found} of ${y.lookups})`);
+  t.ok(y.received >= 10, `b received the sessions learnt on a before it started (${y.received}; found by waiting ${y.found} of ${y.lookups})`);
 });
 
 t.test('the same alternation without sharing (Redis unreachable) breaks sessions', { timeout: 90_000, skip: await redisSkip() }, async (t) => {

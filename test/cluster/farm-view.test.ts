@@ -1,7 +1,7 @@
-/** The farm view's pure parts: summing and subtracting figures, delta messages, how the others' sum lands on a Server, load reports applied in a worker. */
+/** The farm view's parts: summing figures, how the others' sum lands on a Server through the figures table, load reports applied in a worker. */
 
 import t from 'tap';
-import { addShare, applyRemote, DeltaSender, FULL_EVERY, mergeDelta, othersOf, rttShare, type FarmShare } from '../../src/cluster/farm-view.js';
+import { addFigures, applyRemote, figuresTable, rttFigures, type Figures } from '../../src/cluster/farm-view.js';
 import { LoadApplier, LoadChanges, loadStates } from '../../src/cluster/farm-load.js';
 import type { LoadState } from '../../src/cluster/protocol.js';
 import { Server } from '../../src/pool/server.js';
@@ -30,58 +30,44 @@ t.test('Server: algorithms read local + remote bandwidth, and the mean RTT of th
   t.equal(s.rtt, 25, 'not measured here: the others\' mean only');
 });
 
-t.test('addShare / othersOf: sums of contributions, and everyone but one', async (t) => {
-  const w1: FarmShare = { 'p/a': [3, 100, 10, 1], 'p/b': [1, 0, 0, 0] };
-  const w2: FarmShare = { 'p/a': [2, 50, 20, 1] };
-  const own: FarmShare = { 'p/a': [0, 0, 4, 1] };
-  const all = addShare(addShare(addShare({}, w1), w2), own);
-  t.same(all, { 'p/a': [5, 150, 34, 3], 'p/b': [1, 0, 0, 0] });
-  t.same(w1['p/a'], [3, 100, 10, 1], 'inputs untouched');
-  t.same(othersOf(all, w1), { 'p/a': [2, 50, 24, 2], 'p/b': [0, 0, 0, 0] });
-  t.same(othersOf(all, undefined), all, 'a worker that has not reported: everything');
-  t.same(othersOf({ 'p/a': [1, 10.4, 0.1 + 0.2, 1] }, { 'p/a': [1, 10, 0.3, 1] }), { 'p/a': [0, 0, 0, 0] }, 'rounded, never negative');
+t.test('addFigures: sums of contributions, rounded', async (t) => {
+  t.same(addFigures([[3, 100, 10, 1], [2, 50, 20, 1], [0, 0, 4, 1]]), [5, 150, 34, 3]);
+  t.same(addFigures([[0, 10.4, 0.1, 1], [0, 0, 0.2, 1]]), [0, 10, 0.3, 2], 'bytes/s whole, ms to the microsecond');
 });
 
-t.test('applyRemote: the others\' figures land on the remote parts; absent servers get 0', async (t) => {
+t.test('the figures table: each process publishes its own; the others\' sum lands on the remote parts, absent servers get 0', async (t) => {
   const a = server('a');
   const b = server('b');
   const { rt } = runtimeOf([a, b]);
   a.localActive = 2;
-  applyRemote(rt, { 'p/a': [5, 700, 30, 2], 'p/b': [1, 1, 0, 0] });
+  const mine = figuresTable('i#1.1', rt);
+  const first = mine.next()!;
+  t.same(first.entries, [['p/a', [2, 0, 0, 0]], ['p/b', [0, 0, 0, 0]]], 'sampled from the Servers at each tick');
+  const other = figuresTable('i#2.2', null, () => new Map<string, Figures>([['p/a', [5, 700, 30, 2]], ['p/b', [1, 1, 0, 0]]]));
+  const prim = figuresTable('i#0', null, () => new Map<string, Figures>([['p/a', [0, 0, 10, 1]]]));
+  mine.receive(other.next()!);
+  mine.receive(prim.next()!);
   t.equal(a.active, 7);
   t.equal(a.bandwidth, 700);
-  t.equal(a.rtt, 15);
-  applyRemote(rt, {});
-  t.same([a.active, a.bandwidth, a.rtt, b.active], [2, 0, 0, 0]);
+  t.equal(a.rtt, 40 / 3);
+  t.equal(b.active, 1);
+  mine.receive(other.gone());
+  mine.receive(prim.gone());
+  t.same([a.active, a.bandwidth, a.rtt, b.active], [2, 0, 0, 0], 'origins gone: local numbers only');
+  const c = server('c');
+  const later = runtimeOf([a, c]).rt;
+  mine.receive(prim.fullOf('i#0')!);
+  c.remoteActive = 9;
+  applyRemote(later, mine);
+  t.same([c.active, a.rtt], [0, 10], 'after a reload: every server from the view');
 });
 
-t.test('rttShare: one more measurement per server from the primary\'s health checks', async (t) => {
+t.test('rttFigures: one more measurement per server from the primary\'s health checks', async (t) => {
   const a = server('a');
   const b = server('b');
   a.localRtt = 1.23456;
   const { pool } = runtimeOf([a, b]);
-  t.same(rttShare([pool]), { 'p/a': [0, 0, 1.235, 1] });
-});
-
-t.test('DeltaSender: full first, then changed entries only, nothing when unchanged, full again every FULL_EVERY ticks', async (t) => {
-  const d = new DeltaSender();
-  const one: FarmShare = { 'p/a': [1, 0, 0, 0], 'p/b': [0, 0, 0, 0] };
-  t.same(d.next(one), { full: true, figures: one });
-  t.equal(d.next({ 'p/a': [1, 0, 0, 0], 'p/b': [0, 0, 0, 0] }), null, 'unchanged: no message');
-  t.same(d.next({ 'p/a': [1, 0, 0, 0], 'p/b': [1, 0, 0, 0] }), { full: false, figures: { 'p/b': [1, 0, 0, 0] } });
-  t.same(d.next({ 'p/a': [1, 0, 0, 0] }), { full: true, figures: { 'p/a': [1, 0, 0, 0] } }, 'a server gone: a full record says so');
-  let fulls = 0;
-  for (let i = 0; i < 3 * FULL_EVERY; i++) if (d.next({ 'p/a': [1, 0, 0, 0] })?.full) fulls++;
-  t.equal(fulls, 3, 'unchanged data: one full record per FULL_EVERY ticks');
-  d.reset();
-  t.equal(d.next({ 'p/a': [1, 0, 0, 0] })?.full, true, 'after reset');
-
-  let kept: FarmShare = {};
-  kept = mergeDelta(kept, { full: true, figures: { 'p/a': [1, 0, 0, 0], 'p/b': [2, 0, 0, 0] } });
-  kept = mergeDelta(kept, { full: false, figures: { 'p/b': [3, 0, 0, 0] } });
-  t.same(kept, { 'p/a': [1, 0, 0, 0], 'p/b': [3, 0, 0, 0] }, 'a delta merges');
-  kept = mergeDelta(kept, { full: true, figures: { 'p/b': [3, 0, 0, 0] } });
-  t.same(kept, { 'p/b': [3, 0, 0, 0] }, 'a full record replaces');
+  t.same([...rttFigures([pool])], [['p/a', [0, 0, 1.235, 1]]]);
 });
 
 t.test('load reports: changes only; a worker applies load, staleness, weight and a report drain (never undoing an admin one)', async (t) => {

@@ -100,7 +100,7 @@ t.test('2 instances and a Redis: one cap across both; Redis down: per-instance c
     const [x, y] = [await status(a.admin), await status(b.admin)];
     return [x, y].every((d) => (d['sharing'] as { redis: string }).redis !== 'ok');
   }, { ms: 10_000, what: 'both report Redis unavailable' });
-  t.ok(await a.cli.waitFor((l) => l['msg'] === 'redis unavailable: per-ip caps and affinity tables are per instance'), 'a logged it');
+  t.ok(await a.cli.waitFor((l) => l['msg'] === 'redis unavailable: balancing on local numbers'), 'a logged it');
   for (const inst of [a, b]) {
     let admitted = 0;
     for (let i = 0; i < CAP + 2; i++) {

@@ -4,7 +4,7 @@ import t from 'tap';
 import os from 'node:os';
 import { workerCount } from '../../src/cluster/primary.js';
 import { isOurs, tag } from '../../src/cluster/protocol.js';
-import { redact } from '../../src/cluster/redis-share.js';
+import { redact } from '../../src/cluster/redis-link.js';
 import { mergeStatus, type WorkerStatus } from '../../src/cluster/status-merge.js';
 import { crashDelay } from '../../src/cluster/supervisor.js';
 import { document, server as serverDoc, slot } from './status-docs.js';

@@ -1,17 +1,15 @@
-/** The sharing tables in process: bounded remote counts, `local + remote` in the admission check, the primary's per-worker sums, the affinity table and lookups. */
+/** The uses of the replicated table in process: bounded remote counts and `local + remote` in the admission check, affinity sessions arriving and awaited, admin actions in force (latest wins, adopted, never applied twice). */
 
 import { EventEmitter } from 'node:events';
 import type { Socket } from 'node:net';
 import t from 'tap';
 import { Admission } from '../../src/edge/admission.js';
-import { IpShareLocal, IpSharePrimary, RemoteCounts } from '../../src/cluster/ip-share.js';
-import { AffinityPrimary, ExpiringMap } from '../../src/cluster/affinity-share.js';
-import type { KeyCounts } from '../../src/cluster/sharing-protocol.js';
+import { IpShare, RemoteCounts } from '../../src/cluster/ip-share.js';
+import { AffinityShare, LOOKUP_MS } from '../../src/cluster/affinity-share.js';
+import { AdminState } from '../../src/cluster/admin-state.js';
 import type { Limits } from '../../src/config/types.js';
-import { redisSkip } from '../helpers/redis.js';
-import { waitFor } from '../helpers/wait.js';
-
-const tick = () => new Promise((r) => setImmediate(r));
+import type { Runtime } from '../../src/runtime.js';
+import type { Server } from '../../src/pool/server.js';
 
 t.test('remote counts are bounded; a key near its cap is not pushed out by 1-connection keys', async (t) => {
   const r = new RemoteCounts(4);
@@ -25,73 +23,113 @@ t.test('remote counts are bounded; a key near its cap is not pushed out by 1-con
   t.equal(r.dropped, 1);
   r.set('heavy', 0);
   t.equal(r.size, 3, '0 deletes');
-  t.equal(r.total(), 3);
 });
 
-t.test('the admission check reads local + remote; local changes are batched out', async (t) => {
+t.test('the admission check reads local + the other origins\' sum; local counts are published', async (t) => {
   const admission = new Admission();
-  const flushed: KeyCounts[] = [];
-  const ip = new IpShareLocal(admission, (c) => flushed.push(c), 10);
-  t.teardown(() => ip.close());
+  const ip = new IpShare('i#1.1', admission);
+  const other = new IpShare('i#2.2', null);
   const limits = { max_connections_per_ip: 10, handshakes_per_ip: 0 } as unknown as Limits;
-  ip.apply([['127.0.0.1', 9]]);
+  other.table.set('127.0.0.1', 9);
+  ip.table.receive(other.table.next()!);
   t.equal(admission.check('127.0.0.1', limits, true), null, '0 + 9 < 10: admitted');
   const socket = new EventEmitter() as unknown as Socket;
   admission.track('127.0.0.1', socket);
   t.equal(admission.check('127.0.0.1', limits, true), 'WSLB_ERR_IP_CAP', '1 + 9 = 10: refused');
   t.equal(admission.check('10.0.0.1', limits, true), null, 'another address is not affected');
-  await new Promise((r) => setTimeout(r, 30));
-  t.same(flushed, [[['127.0.0.1', 1]]], 'the change went out');
+  t.same(ip.table.next()?.entries, [['127.0.0.1', 1]], 'the change goes out at the next tick');
   socket.emit('close');
-  ip.apply([['127.0.0.1', 0]]);
+  t.same(ip.table.next()?.entries, [['127.0.0.1', null]], 'back to 0: the row is deleted');
+  other.table.delete('127.0.0.1');
+  ip.table.receive(other.table.next()!);
   t.equal(admission.check('127.0.0.1', limits, true), null, 'room again');
-  t.same(ip.takeChanges(), [['127.0.0.1', 0]]);
-  t.match(ip.status(), { keys_local: 0, keys_remote: 0 });
+  t.match(ip.status(), { keys_local: 0, keys_remote: 0, instances: 0 });
+
+  // A primary's status: its workers' rows are the tree's (local), another instance's are remote.
+  const primary = new IpShare('i#0', null);
+  const w1 = new IpShare('i#1.1', null);
+  const remote = new IpShare('j#0', null);
+  w1.table.set('a', 3);
+  remote.table.set('a', 4);
+  primary.table.receive(w1.table.next()!);
+  primary.table.receive(remote.table.next()!);
+  t.same(primary.status(), { keys_local: 1, connections_local: 3, keys_remote: 1, connections_remote: 4, dropped: 0, instances: 1 });
+  t.equal(primary.remote.get('a'), 7, 'the check of a process sees every other origin');
 });
 
-t.test('the primary sends each worker the others\' sums for changed keys', async (t) => {
-  const sent: Record<number, KeyCounts[]> = { 1: [], 2: [] };
-  const changedTotals: string[] = [];
-  const p = new IpSharePrimary((id, c) => sent[id]!.push(c), () => [1, 2]);
-  p.onTotal = (k) => changedTotals.push(k);
-  p.fromWorker(1, [['a', 3]]);
-  p.fromWorker(2, [['a', 2], ['b', 1]]);
-  await tick();
-  t.same(sent[1], [[['a', 2], ['b', 1]]], 'worker 1 sees worker 2\'s');
-  t.same(sent[2], [[['a', 3], ['b', 0]]], 'worker 2 sees worker 1\'s');
-  t.same(changedTotals, ['a', 'a', 'b'], 'totals changes reported for Redis');
-  p.setInstances(new Map([['a', 4]]));
-  await tick();
-  t.same(sent[1]!.at(-1), [['a', 6]], 'other instances are added');
-  p.workerGone(2);
-  await tick();
-  t.same(sent[1]!.at(-1), [['a', 4], ['b', 0]], 'a dead worker\'s connections no longer count');
-  t.same(p.snapshotFor(3), [['a', 7]], 'a new worker gets the whole farm');
-  t.match(p.status(), { keys_local: 1, connections_local: 3, keys_remote: 1, connections_remote: 4 });
+/** A Runtime with one engine.io route `r` over pool p (servers a, b): just what AffinityShare touches. */
+function affinityRuntime(): { rt: Runtime; sessions: Map<string, Server> } {
+  const sessions = new Map<string, Server>();
+  const servers = new Map(['a', 'b'].map((n) => [n, { pool: 'p', name: n } as unknown as Server]));
+  const route = { config: { name: 'r' } };
+  const rt = {
+    routes: [route],
+    pools: new Map([['p', { server: (n: string) => servers.get(n) }]]),
+    http: { affinity: (r: unknown) => (r === route ? { sessions } : null), sessionShare: null },
+  } as unknown as Runtime;
+  return { rt, sessions };
+}
+
+t.test('affinity sessions: published when new, moved or due a refresh; others\' land in the route\'s table; a lookup waits for one on its way', async (t) => {
+  const x = affinityRuntime();
+  const y = affinityRuntime();
+  const ax = new AffinityShare('i#1.1', x.rt, () => 60_000);
+  const ay = new AffinityShare('i#2.2', y.rt, () => 60_000);
+  t.equal(x.rt.http.sessionShare, ax, 'installed as the SessionShare');
+  const a = { pool: 'p', name: 'a' } as Server;
+  ax.observed('r', 's1', a);
+  ax.observed('r', 's1', a);
+  t.equal(ax.stats.shared, 1, 'kept again within a third of the TTL: not re-published');
+  ay.table.receive(ax.table.next()!);
+  t.equal(y.sessions.get('s1')?.name, 'a', 'in the other process\'s route table');
+  t.equal(ay.stats.received, 1);
+
+  const waited = ay.lookup('r', 's2');
+  ax.observed('r', 's2', { pool: 'p', name: 'b' } as Server);
+  setTimeout(() => ay.table.receive(ax.table.next()!), 30);
+  await waited;
+  t.equal(y.sessions.get('s2')?.name, 'b', 'a request that waited got the session once it arrived');
+  t.match(ay.stats, { lookups: 1, found: 1 });
+  const started = Date.now();
+  await ay.lookup('r', 'unknown');
+  t.ok(Date.now() - started >= LOOKUP_MS - 5, 'an unknown session waits LOOKUP_MS at most, then picks normally');
+  t.match(ay.stats, { lookups: 2, found: 1 });
+  ax.observed('r', 's3', { pool: 'q', name: 'zz' } as Server);
+  ay.table.receive(ax.table.next()!);
+  t.equal(ay.stats.ignored, 1, 'a server unknown here is ignored');
 });
 
-t.test('affinity entries: a bounded expiring table, forwarded to the other workers, answering lookups', async (t) => {
-  let now = 0;
-  const m = new ExpiringMap(() => 100, 2);
-  m.set('a', 'p/s1', now);
-  m.set('b', 'p/s2', now);
-  m.set('c', 'p/s1', now);
-  t.equal(m.size, 2, 'bounded');
-  t.equal(m.get('a', now), undefined, 'the least recently set went');
-  now = 150;
-  t.equal(m.get('c', now), undefined, 'expired');
+t.test('admin actions: the latest wins, an instance adopts and republishes, nothing is applied twice, a fresh enable undoes nothing', async (t) => {
+  const applied: string[] = [];
+  const a = new AdminState('a#0', 'a', { adopt: true, apply: (p, s, act) => applied.push(`a ${act} ${p}/${s}`) });
+  const b = new AdminState('b#0', 'b', { adopt: true, apply: (p, s, act) => applied.push(`b ${act} ${p}/${s}`) });
+  a.issue('p', 's1', 'disable', 1000, '127.0.0.1');
+  b.table.receive(a.table.next()!);
+  t.same(applied, ['b disable p/s1'], 'b applies a\'s action');
+  t.match(b.table.get('p/s1'), { action: 'disable', by: 'a', at: 1000, caller: '127.0.0.1' }, 'and holds it as its own row (it outlives a)');
+  a.table.receive(b.table.next()!);
+  t.same(applied, ['b disable p/s1'], 'the same action coming back is not applied again');
+  b.issue('p', 's1', 'enable', 2000);
+  a.issue('p', 's1', 'drain', 1500);   // issued earlier, published later (Redis was down)
+  a.table.receive(b.table.next()!);
+  b.table.receive(a.table.next()!);
+  t.same(applied, ['b disable p/s1', 'a enable p/s1'], 'the later enable wins on both');
+  t.same(a.inForce(), [], 'nothing in force: enable rows are not listed');
 
-  const sent: { id: number; m: unknown }[] = [];
-  const p = new AffinityPrimary((id, msg) => sent.push({ id, m: msg }), () => [1, 2], () => 60_000);
-  p.learnt(1, 1, 'r', 'sid1', 'p/s1');
-  t.same(sent, [{ id: 2, m: { t: 'affinity', route: 'r', session: 'sid1', server: 'p/s1' } }], 'forwarded to the other worker only');
-  await p.lookup(2, 7, 'r', 'sid1');
-  await p.lookup(2, 8, 'r', 'nope');
-  t.same(sent.slice(1), [
-    { id: 2, m: { t: 'affinity-found', ref: 7, server: 'p/s1' } },
-    { id: 2, m: { t: 'affinity-found', ref: 8, server: null } },
-  ], 'lookups answered from the table (no Redis: a miss is null)');
-  t.match(p.stats, { learnt: 1, lookups: 2, found: 1 });
+  const fresh: string[] = [];
+  const c = new AdminState('c#0', 'c', { adopt: true, apply: (p, s, act) => fresh.push(`${act} ${p}/${s}`) });
+  a.issue('p', 's2', 'drain', 3000);
+  c.table.receive(a.table.fullOf('a#0')!);
+  t.same(fresh, ['drain p/s2'], 'an instance that starts learns the actions in force, not the enables');
+  t.match(c.inForce(), [{ pool: 'p', server: 's2', action: 'drain', by: 'a' }]);
+
+  const w: string[] = [];
+  const worker = new AdminState('a#1.1', 'a', { adopt: false, apply: (p, s, act) => w.push(`${act} ${p}/${s}`) });
+  worker.applied('p', 's3', 4000);   // applied at once by the primary's request
+  a.issue('p', 's3', 'disable', 4000);
+  worker.table.receive(a.table.fullOf('a#0')!);
+  t.same(w, ['drain p/s2'], 'a worker applies what it reads, except what its request applied already');
+  t.equal(worker.table.get('p/s2'), undefined, 'a worker does not republish');
 });
 
 t.test('Affinity tells its observer what it learns and keeps, and which sessions it does not know', async (t) => {
@@ -115,62 +153,3 @@ t.test('Affinity tells its observer what it learns and keeps, and which sessions
   t.equal(seen.at(-1), '1/x', 'sockjs: learnt on first sight');
 });
 
-t.test('through a real Redis: per-IP hashes read back by the other instance, affinity SET/PUBLISH/GET; Redis gone: empty sums', { skip: await redisSkip({ spawns: true }) }, async (t) => {
-  const { startRedis } = await import('./helpers.js');
-  const { RedisLink } = await import('../../src/cluster/redis-link.js');
-  const { IpRedis } = await import('../../src/cluster/ip-redis.js');
-  const { AffinityRedis } = await import('../../src/cluster/affinity-share.js');
-  const pino = (await import('pino')).default;
-  const redis = await startRedis(t);
-  const url = `redis://127.0.0.1:${redis.port}`;
-  const log = pino({ level: 'silent' });
-  const [lx, ly] = [new RedisLink(url, log), new RedisLink(url, log)];
-  t.teardown(async () => { await lx.close(); await ly.close(); });
-  const heard: string[] = [];
-  const ax = new AffinityRedis(lx, 'x', () => 60_000, () => {});
-  const ay = new AffinityRedis(ly, 'y', () => 60_000, (r, s, v) => heard.push(`${r}:${s}=${v}`));
-  lx.start((sub) => ax.subscribe(sub));
-  ly.start((sub) => ay.subscribe(sub));
-  await waitFor(t, () => lx.client.isReady && ly.client.isReady && ly.sub.isReady, { ms: 5000, what: 'connected' });
-  // RedisShare keeps the member set; here the test does.
-  await lx.client.zAdd('wslb:instances', [{ score: Date.now(), value: 'x' }, { score: Date.now(), value: 'y' }]);
-
-  const localX = new Map([['1.2.3.4', 3]]);
-  let sumsY = new Map<string, number>();
-  const ix = new IpRedis(lx, 'x', { local: () => localX, remote: () => {} });
-  const iy = new IpRedis(ly, 'y', { local: () => new Map(), remote: (s) => { sumsY = s; } });
-  await ix.tick();
-  await iy.tick();
-  t.same([...sumsY], [['1.2.3.4', 3]], 'y reads x\'s counts');
-  t.equal(iy.peers, 1);
-  localX.set('1.2.3.4', 1);
-  localX.set('5.6.7.8', 2);
-  ix.changed('1.2.3.4');
-  ix.changed('5.6.7.8');
-  await ix.tick();
-  await iy.tick();
-  t.same(Object.fromEntries(sumsY), { '1.2.3.4': 1, '5.6.7.8': 2 }, 'changed fields written');
-  localX.delete('1.2.3.4');
-  ix.changed('1.2.3.4');
-  await ix.tick();
-  await iy.tick();
-  t.same(Object.fromEntries(sumsY), { '5.6.7.8': 2 }, 'a key at 0 leaves the hash');
-
-  ax.learnt('r', 'sid1', 'p/s1');
-  await waitFor(t, () => heard.length === 1, { ms: 3000, what: 'published to the other instance' });
-  t.same(heard, ['r:sid1=p/s1']);
-  t.equal(await ay.lookup('r', 'sid1'), 'p/s1', 'GET finds it');
-  t.equal(await ay.lookup('r', 'other'), null, 'unknown: null');
-  t.ok(await lx.client.pTTL(AffinityRedis.key('r', 'sid1')) > 50_000, 'expires with the session TTL');
-
-  await ix.close();
-  await iy.tick();
-  t.same([...sumsY], [], 'x left: its counts are gone at once');
-  t.ok(ly.up, 'up');
-  await redis.stop();
-  sumsY = new Map([['stale', 1]]);
-  await iy.tick();
-  t.same([...sumsY], [], 'Redis gone: empty sums (per-instance caps)');
-  t.notOk(ly.up, 'down');
-  t.equal(await ay.lookup('r', 'sid1'), null, 'a lookup with Redis gone is a miss, at once');
-});
