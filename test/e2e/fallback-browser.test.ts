@@ -4,15 +4,18 @@ import t from 'tap';
 import fs from 'node:fs';
 import { chromium } from 'playwright-core';
 import { startBalancer } from '../helpers/balancer.js';
+import { redisSkip } from '../helpers/redis.js';
 import { startSocketIoFarm } from '../http/socketio-farm.js';
 
 const CHROMIUM = '/usr/bin/chromium';   // Debian's package (.ci/run installs it)
+// The farm's Socket.IO servers share rooms through the Redis adapter on 127.0.0.1:6379.
+const skip = fs.existsSync(CHROMIUM) ? await redisSkip() : `no ${CHROMIUM}`;
 const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run', '--disable-sync', '--disable-quic'];
 
 interface PageResult { error?: string; transport?: string; got?: { server: string; data: number }[] }
 
 for (const affinity of [{ cookie: 'wslb_srv' }, 'engine.io'] as const) {
-  t.test(`browser, polling only, affinity ${JSON.stringify(affinity)}`, { timeout: 60_000, skip: fs.existsSync(CHROMIUM) ? false : `no ${CHROMIUM}` }, async (t) => {
+  t.test(`browser, polling only, affinity ${JSON.stringify(affinity)}`, { timeout: 60_000, skip }, async (t) => {
     const farm = await startSocketIoFarm(t, 3, 'b');
     const b = await startBalancer(t, { algorithm: 'round-robin', servers: farm, route: { http: true, affinity } });
     const browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS });

@@ -3,6 +3,7 @@
 import t from 'tap';
 import { io as connectIo, type Socket } from 'socket.io-client';
 import { startBalancer } from '../helpers/balancer.js';
+import { redisSkip } from '../helpers/redis.js';
 import { startSocketIoFarm, type SioServer } from '../http/socketio-farm.js';
 
 interface RunResult {
@@ -15,6 +16,8 @@ interface RunResult {
 }
 
 const ACK_MS = 5000;
+/** The farm's Socket.IO servers share rooms through the Redis adapter on 127.0.0.1:6379. */
+const skip = await redisSkip();
 
 /** n clients connect at once; each joins room "all" and does `trips` acknowledged round trips. Bounded by ACK_MS per step. */
 async function run(port: number, n: number, trips: number, transports?: string[]): Promise<RunResult> {
@@ -70,7 +73,7 @@ function close(r: RunResult): void {
 
 const unknown = (farm: SioServer[]): number => farm.reduce((n, s) => n + s.sessionUnknown, 0);
 
-t.test('polling only, affinity engine.io: 100 clients x 20 round trips + broadcasts across servers, no "Session ID unknown"', { timeout: 90_000 }, async (t) => {
+t.test('polling only, affinity engine.io: 100 clients x 20 round trips + broadcasts across servers, no "Session ID unknown"', { timeout: 90_000, skip }, async (t) => {
   const farm = await startSocketIoFarm(t, 3);
   const b = await startBalancer(t, {
     algorithm: 'round-robin', servers: farm, route: { http: true, affinity: 'engine.io', match: { path: '/socket.io/' } },
@@ -87,7 +90,7 @@ t.test('polling only, affinity engine.io: 100 clients x 20 round trips + broadca
   t.ok(b.runtime.http.affinity(b.runtime.routes[0]!)!.sessions!.size >= 100, 'sessions learnt from the handshakes');
 });
 
-t.test('the same with affinity off fails: sessions land on servers that do not hold them', { timeout: 60_000 }, async (t) => {
+t.test('the same with affinity off fails: sessions land on servers that do not hold them', { timeout: 60_000, skip }, async (t) => {
   const farm = await startSocketIoFarm(t, 3);
   const b = await startBalancer(t, { algorithm: 'round-robin', servers: farm, route: { http: true } });
   const r = await run(b.proxyPort(), 30, 20, ['polling']);
@@ -96,7 +99,7 @@ t.test('the same with affinity off fails: sessions land on servers that do not h
   t.ok(unknown(farm) > 0, `servers answered "Session ID unknown" ${unknown(farm)} times`);
 });
 
-t.test('default transports: polling, then the upgrade to WebSocket reaches the session\'s server', { timeout: 60_000 }, async (t) => {
+t.test('default transports: polling, then the upgrade to WebSocket reaches the session\'s server', { timeout: 60_000, skip }, async (t) => {
   const farm = await startSocketIoFarm(t, 3);
   const b = await startBalancer(t, {
     algorithm: 'round-robin', servers: farm, route: { http: true, affinity: 'engine.io' },
@@ -111,7 +114,7 @@ t.test('default transports: polling, then the upgrade to WebSocket reaches the s
   t.equal(unknown(farm), 0);
 });
 
-t.test('affinity to a server that goes down: the session moves, the client re-handshakes elsewhere, nothing hangs', { timeout: 60_000 }, async (t) => {
+t.test('affinity to a server that goes down: the session moves, the client re-handshakes elsewhere, nothing hangs', { timeout: 60_000, skip }, async (t) => {
   const farm = await startSocketIoFarm(t, 3);
   const b = await startBalancer(t, {
     algorithm: 'round-robin', servers: farm, route: { http: true, affinity: 'engine.io' },
