@@ -90,7 +90,8 @@ t.test('option parsers', async (t) => {
   t.equal(parseDuration('500ms'), 500);
   t.equal(parseDuration('3s'), 3000);
   t.equal(parseDuration('2m'), 120_000);
-  t.equal(parseDuration('1.5'), 1500);
+  t.throws(() => parseDuration('1.5'), /a duration needs a unit/, 'a bare number is refused, as in the config');
+  t.equal(parseDuration('0'), 0, 'except 0');
   t.throws(() => parseDuration('soon'));
   t.equal(parseRate('500/s'), 500);
   t.equal(parseRate('60/m'), 1);
