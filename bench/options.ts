@@ -99,7 +99,7 @@ export function parseDuration(v: string): number {
   return configDuration(v.trim());
 }
 
-/** `500/s` or a bare number per second (the config's rate syntax); `0` means off where an option allows it. */
+/** `500/s` (the config's rate syntax: per second only, a bare number refused); `0` means off where an option allows it. */
 export function parseRate(v: string): number {
   return v.trim() === '0' ? 0 : configRate(v.trim());
 }

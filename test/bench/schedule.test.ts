@@ -94,8 +94,9 @@ t.test('option parsers', async (t) => {
   t.equal(parseDuration('0'), 0, 'except 0');
   t.throws(() => parseDuration('soon'));
   t.equal(parseRate('500/s'), 500);
-  t.equal(parseRate('60/m'), 1);
-  t.equal(parseRate('20'), 20);
+  t.throws(() => parseRate('60/m'), /per second/, 'only /s, as in the config');
+  t.equal(parseRate('0'), 0, '0 is off where an option allows it');
+  t.throws(() => parseRate('20'), /per second/, 'a bare number is refused');
   t.throws(() => parseRate('fast'));
   t.equal(parseSize('64'), 64);
   t.equal(parseSize('1KiB'), 1024);
