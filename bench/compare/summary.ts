@@ -115,6 +115,9 @@ export const ROWS: Row[] = [
   { key: 'flood.heavyOpen', label: 'flood: heavy still open at end' },
   { key: 'echo.machineBusy', label: 'machine busy during echo (0-1)' },
   { key: 'rate.machineBusy', label: 'machine busy during rate (0-1)' },
+  { key: 'handshake.machineBusy', label: 'machine busy during handshake (0-1)' },
+  { key: 'broadcast.machineBusy', label: 'machine busy during broadcast (0-1)' },
+  { key: 'flood.machineBusy', label: 'machine busy during flood (0-1)' },
 ];
 
 export interface Verdict { target: string; measured: string; met: boolean | null }
