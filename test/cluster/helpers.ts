@@ -55,7 +55,12 @@ export async function startInstance(t: Test, yaml: string, workers = 1): Promise
   const proxy = await cli.waitFor((l) => l['msg'] === 'listening' && l['kind'] === 'proxy', 30_000);
   const admin = await cli.waitFor((l) => l['msg'] === 'listening' && l['kind'] === 'admin', 30_000);
   if (workers > 1) {
-    await waitFor(t, async () => ((await status(admin['port'] as number))['workers'] as { ready: boolean }[]).every((w) => w.ready), { ms: 15_000, what: `all ${workers} workers ready` });
+    // Counted too: `every` over a list the primary has not filled yet would pass at once.
+    const ready = async (): Promise<boolean> => {
+      const list = (await status(admin['port'] as number))['workers'] as { ready: boolean }[];
+      return list.length === workers && list.every((w) => w.ready);
+    };
+    await waitFor(t, ready, { ms: 15_000, what: `all ${workers} workers ready` });
   }
   return { cli, proxy: proxy['port'] as number, admin: admin['port'] as number, file };
 }

@@ -10,6 +10,7 @@ import type { Tick } from '../../src/metrics/sampler.js';
 import { PrimaryEvents } from '../../src/cluster/primary-events.js';
 import type { Supervisor } from '../../src/cluster/supervisor.js';
 import type { WorkerTick } from '../../src/cluster/tick-merge.js';
+import { waitFor } from '../helpers/wait.js';
 
 type Fake = Pick<Supervisor, 'askAll' | 'workers'>;
 
@@ -127,8 +128,7 @@ t.test('HTTP: the first stream\'s snapshot waits for a tick with /status, then t
   let body = '';
   res.on('data', (c: string) => { body += c; });
   const ended = once(res, 'end');
-  const end = Date.now() + 10_000;
-  while ((body.match(/event: tick/g) ?? []).length < 2 && Date.now() < end) await new Promise((r) => setTimeout(r, 20));
+  await waitFor(t, () => (body.match(/event: tick/g) ?? []).length >= 2, { ms: 10_000, what: 'two ticks after the snapshot' });
   const blocks = body.split('\n\n').filter((b) => b.includes('data: '));
   t.match(blocks[0], /^event: snapshot/);
   const snap = JSON.parse(/^data: (.*)$/m.exec(blocks[0]!)![1]!) as Record<string, unknown>;

@@ -17,7 +17,9 @@ function comments(file: string): string[] {
 
 t.test('no comment relies on a preStop hook the Deployment does not have', async (t) => {
   if (hasPreStop) return t.pass('a container has a preStop hook');
-  for (const file of fs.readdirSync(DIR).filter((n) => /\.ya?ml$/.test(n))) {
+  const files = fs.readdirSync(DIR).filter((n) => /\.ya?ml$/.test(n));
+  t.ok(files.length > 0, `manifests read from ${DIR}`);   // an empty listing would let the loop below pass with nothing checked
+  for (const file of files) {
     const text = comments(file).join(' ');
     for (const m of text.matchAll(/[^.;:]*\bpreStop\b[^.;:]*/g)) t.match(m[0], /\bno preStop\b/, `${file}: "${m[0].trim()}" says there is none`);
   }
