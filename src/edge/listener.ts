@@ -60,11 +60,11 @@ export class Listener {
   readonly headFront: HeadFront;
 
   frontOnUpgrade = (req: RequestHead, socket: Socket, head: Buffer): void => {
-    void new UpgradeAttempt(this.#rt, req, socket, head).run();
+    new UpgradeAttempt(this.#rt, req, socket, head).run();
   };
 
   serverOnUpgrade = (req: IncomingMessage, socket: Socket, head: Buffer): void => {
-    void new UpgradeAttempt(this.#rt, req, socket, head).run();
+    new UpgradeAttempt(this.#rt, req, socket, head).run();
   };
 
   /** Non-upgrade requests (and Upgrade without Connection: upgrade, which Node delivers here). */

@@ -1,13 +1,14 @@
 /** One client upgrade, start to finish: validate, route, admit, pick, connect (with retries), handshake, then hand over to a Tunnel. */
 
 import type { IncomingMessage } from 'node:http';
+import type net from 'node:net';
 import type { Socket } from 'node:net';
 import { WslbError, type ErrorCode } from '../errors.js';
 import type { Server } from '../pool/server.js';
 import { extractKey } from '../balancing/hash-key.js';
 import { checkUpgradeResponse, relayedResponseHead, switchingProtocolsHead, upstreamRequestHeaders } from '../tunnel/headers.js';
 import { Tunnel } from '../tunnel/tunnel.js';
-import { connectServer, serverHandshake } from '../tunnel/upstream.js';
+import { openServer, startServerHandshake, type HandshakeOutcome } from '../tunnel/upstream.js';
 import type { Runtime, RouteRuntime } from '../runtime.js';
 import { proxyHeader } from '../tunnel/send-proxy.js';
 import { upstreamTls } from '../tunnel/upstream-tls.js';
@@ -55,7 +56,7 @@ export class UpgradeAttempt {
     if (this.#pendingBytes >= PENDING_LIMIT) this.#client.pause();
   }
 
-  async run(): Promise<void> {
+  run(): void {
     const rt = this.#rt;
     const req = this.#req;
     const invalid = validateHandshake(req);
@@ -73,80 +74,148 @@ export class UpgradeAttempt {
     if (refused) return this.#reject(refused, route.config.name, [['Retry-After', String(rt.retryAfter(refused, this.#clientAddress()))]]);
 
     rt.pendingHandshakes++;
+    this.#route = route;
+    this.#pending101 = true;
+    this.#guard(this.#proxy);
+  }
+
+  // The proxying stage runs in callbacks (connect, then handshake), not promises: one object per attempt.
+  #route: RouteRuntime | null = null;
+  #tried: Set<Server> | null = null;
+  #key: string | undefined;
+  #attempt = 0;
+  #lastCode: ErrorCode = 'WSLB_ERR_NO_SERVER';
+  #server: Server | null = null;
+  #sentAt = 0;
+  /** Counted in rt.pendingHandshakes until the proxying stage ends, whichever way. */
+  #pending101 = false;
+
+  /** Runs one step of the proxying stage; a throw is an internal error, answered 500 like any other. */
+  #guard(step: () => void): void {
     try {
-      await this.#proxy(route);
+      step.call(this);
     } catch (err) {
-      rt.log.error({ err, route: route.config.name }, 'upgrade failed');
+      this.#rt.log.error({ err, route: this.#route!.config.name }, 'upgrade failed');
       this.#upstream?.destroy();
-      this.#reject(err instanceof WslbError ? err.code : 'WSLB_ERR_INTERNAL', route.config.name);
-    } finally {
-      rt.pendingHandshakes--;
+      this.#reject(err instanceof WslbError ? err.code : 'WSLB_ERR_INTERNAL', this.#route!.config.name);
+      this.#endPending();
     }
   }
 
-  async #proxy(route: RouteRuntime): Promise<void> {
-    const rt = this.#rt;
+  #endPending(): void {
+    if (!this.#pending101) return;
+    this.#pending101 = false;
+    this.#rt.pendingHandshakes--;
+  }
+
+  #proxy(): void {
+    const route = this.#route!;
     const pool = route.pool;
-    const tried = new Set<Server>();
-    const retryAfter: [string, string][] = [['Retry-After', String(Math.max(1, Math.ceil(pool.config.health.interval / 1000)))]];
-    let lastCode: ErrorCode = 'WSLB_ERR_NO_SERVER';
     if (pool.handshakeBucket && !pool.handshakeBucket.take()) {
       // Jittered so a refused wave does not come back as one wave.
+      this.#endPending();
       return this.#reject('WSLB_ERR_POOL_RATE', route.config.name, [['Retry-After', String(1 + Math.floor(Math.random() * 5))]]);
     }
-
+    this.#tried = new Set<Server>();
     // The hash key (when the route's algorithm names one) is read once; retries hash it again over fewer servers.
-    const key = route.key ? extractKey(route.key, this.#req, this.#clientAddress()) : undefined;
-    for (let attempt = 0; attempt <= pool.config.retries; attempt++) {
-      const servers = pool.ready(tried);
-      // Route affinity (cookie, Engine.IO sid, SockJS session) first, while its server is ready (src/http/affinity.ts).
-      const server = servers.length
-        ? rt.http.pinned(route, this.#req, servers) ?? route.balancer.pick({ servers, key, clientAddress: this.#clientAddress() })
-        : undefined;
-      if (!server) break;
-      tried.add(server);
-      // Counted as active from the pick, so least-connections sees handshakes in flight.
-      server.active++;
-      let upstream: Socket;
-      try {
-        upstream = await connectServer(server, rt.config.timeouts.connect, {
-          tls: upstreamTls(pool.config),
-          proxyHeader: pool.config.send_proxy ? proxyHeader(pool.config.send_proxy, connectionEnds(this.#client)) : undefined,
-        });
-      } catch (err) {
-        server.active--;
-        if (isExhaustion(err)) {
-          // Our own descriptors ran out: not the server's fault (no outlier failure), no retry; accepting pauses.
-          for (const h of rt.exhaustionHooks) h((err as NodeJS.ErrnoException).code!);
-          return this.#reject('WSLB_ERR_OVER_CAPACITY', route.config.name, [['Retry-After', '1']]);
-        }
-        server.connectFailures++;
-        pool.outlier.failure(server, `connect ${(err as NodeJS.ErrnoException).code ?? 'failed'}`);
-        lastCode = 'WSLB_ERR_CONNECT';
-        if (this.#clientGone) return;
-        continue;   // nothing was sent: safe to try another server
-      }
-      server.active--;
-      if (this.#clientGone) { upstream.destroy(); return; }
-      this.#upstream = upstream;
-      return this.#handshake(route, server, upstream);
-    }
-    this.#reject(lastCode, route.config.name, retryAfter);
+    this.#key = route.key ? extractKey(route.key, this.#req, this.#clientAddress()) : undefined;
+    this.#next();
   }
 
-  async #handshake(route: RouteRuntime, server: Server, upstream: Socket): Promise<void> {
+  /** Picks the next server not yet tried and connects to it, or answers with the last failure when none is left. */
+  #next(): void {
+    const rt = this.#rt;
+    const route = this.#route!;
+    const pool = route.pool;
+    if (this.#attempt++ <= pool.config.retries) {
+      const servers = pool.ready(this.#tried!);
+      // Route affinity (cookie, Engine.IO sid, SockJS session) first, while its server is ready (src/http/affinity.ts).
+      const server = servers.length
+        ? rt.http.pinned(route, this.#req, servers) ?? route.balancer.pick({ servers, key: this.#key, clientAddress: this.#clientAddress() })
+        : undefined;
+      if (server) {
+        this.#tried!.add(server);
+        this.#server = server;
+        // Counted as active from the pick, so least-connections sees handshakes in flight.
+        server.active++;
+        openServer(server, rt.config.timeouts.connect, {
+          tls: upstreamTls(pool.config),
+          proxyHeader: pool.config.send_proxy ? proxyHeader(pool.config.send_proxy, connectionEnds(this.#client)) : undefined,
+        }, this.#onConnect);
+        return;
+      }
+    }
+    this.#endPending();
+    this.#reject(this.#lastCode, route.config.name, [['Retry-After', String(Math.max(1, Math.ceil(pool.config.health.interval / 1000)))]]);
+  }
+
+  readonly #onConnect = (err: Error | null, upstream: net.Socket | null): void => {
+    this.#connectErr = err;
+    this.#connected = upstream;
+    this.#guard(this.#afterConnect);
+  };
+
+  #connectErr: Error | null = null;
+  #connected: net.Socket | null = null;
+
+  #afterConnect(): void {
+    const rt = this.#rt;
+    const route = this.#route!;
+    const pool = route.pool;
+    const server = this.#server!;
+    const err = this.#connectErr;
+    const upstream = this.#connected;
+    this.#connectErr = null;
+    this.#connected = null;
+    server.active--;
+    if (err || !upstream) {
+      if (isExhaustion(err)) {
+        // Our own descriptors ran out: not the server's fault (no outlier failure), no retry; accepting pauses.
+        for (const h of rt.exhaustionHooks) h((err as NodeJS.ErrnoException).code!);
+        this.#endPending();
+        return this.#reject('WSLB_ERR_OVER_CAPACITY', route.config.name, [['Retry-After', '1']]);
+      }
+      server.connectFailures++;
+      pool.outlier.failure(server, `connect ${(err as NodeJS.ErrnoException | null)?.code ?? 'failed'}`);
+      this.#lastCode = 'WSLB_ERR_CONNECT';
+      if (this.#clientGone) return this.#endPending();
+      return this.#next();   // nothing was sent: safe to try another server
+    }
+    if (this.#clientGone) { upstream.destroy(); return this.#endPending(); }
+    this.#upstream = upstream;
+    this.#handshake(upstream);
+  }
+
+  #handshake(upstream: net.Socket): void {
     const rt = this.#rt;
     const req = this.#req;
-    server.active++;
-    const sentAt = performance.now();
-    const outcome = await serverHandshake(upstream, {
+    this.#server!.active++;
+    this.#sentAt = performance.now();
+    startServerHandshake(upstream, {
       path: req.url ?? '/',
       // X-Forwarded-For gets the immediate peer (the PROXY header's source, if any): the chain before it is the client's to vouch for.
       headers: upstreamRequestHeaders(req, { clientAddress: peerAddress(this.#client), proto: rt.isTls(this.#client) ? 'wss' : 'ws' }),
       timeoutMs: rt.config.timeouts.handshake,
-    });
+    }, this.#onHandshake);
+  }
+
+  readonly #onHandshake = (outcome: HandshakeOutcome): void => {
+    this.#outcome = outcome;
+    this.#guard(this.#afterHandshake);
+  };
+
+  #outcome: HandshakeOutcome | null = null;
+
+  #afterHandshake(): void {
+    const outcome = this.#outcome!;
+    this.#outcome = null;
+    this.#endPending();
+    const rt = this.#rt;
+    const req = this.#req;
+    const route = this.#route!;
+    const server = this.#server!;
     server.active--;
-    const serverMs = performance.now() - sentAt;   // the server's upgrade round trip (least-response-time)
+    const serverMs = performance.now() - this.#sentAt;   // the server's upgrade round trip (least-response-time)
     if (this.#clientGone) {
       if (outcome.kind === 'upgraded') outcome.socket.destroy();
       else if (outcome.kind === 'response') outcome.res.socket?.destroy();

@@ -8,6 +8,7 @@ import type { ErrorCode } from '../errors.js';
 import type { Server } from '../pool/server.js';
 import { headEnd, MAX_HEAD_BYTES, parse101, requestHead, type ResponseHead } from './response-head.js';
 import { tlsConnectOptions, type UpstreamTls } from './upstream-tls.js';
+import { deadlines, type Deadline, type Expiring } from '../edge/deadlines.js';
 
 export interface ConnectOptions {
   /** `pools.<p>.tls` for wss:// servers (src/tunnel/upstream-tls.ts). */
@@ -22,40 +23,98 @@ export interface ConnectOptions {
  */
 export function connectServer(server: Server, timeoutMs: number, opts: ConnectOptions = {}): Promise<net.Socket> {
   return new Promise((resolve, reject) => {
-    const tlsOptions = server.tls ? tlsConnectOptions(server.host, opts.tls) : null;
-    // TLS straight away, unless a PROXY header has to go first in plain TCP.
-    const raw = tlsOptions && !opts.proxyHeader ? null : net.connect({ host: server.host, port: server.port });
-    let socket: net.Socket = raw ?? tls.connect({ host: server.host, port: server.port, ...tlsOptions });
-    let settled = false;
-    const fail = (err: Error): void => {
-      if (settled) return;
-      settled = true;
-      clearTimeout(timer);
-      socket.destroy();
-      raw?.destroy();
-      reject(err);
-    };
-    const timer = setTimeout(() => fail(Object.assign(new Error(`connect to ${server.url} timed out`), { code: 'ETIMEDOUT' })), timeoutMs);
-    const done = (): void => {
-      if (settled) return;
-      settled = true;
-      clearTimeout(timer);
-      socket.off('error', fail);
-      // A wrapped raw socket's errors surface on the TLS socket; this one only must not throw.
-      if (raw && raw !== socket) raw.off('error', fail).on('error', noop);
-      socket.setNoDelay(true);
-      resolve(socket);
-    };
-    socket.once('error', fail);
-    if (!raw) { socket.once('secureConnect', done); return; }
-    raw.once('connect', () => {
-      if (opts.proxyHeader) raw.write(opts.proxyHeader);
-      if (!tlsOptions) return done();
-      socket = tls.connect({ ...tlsOptions, socket: raw });
-      socket.once('error', fail);
-      socket.once('secureConnect', done);
-    });
+    openServer(server, timeoutMs, opts, (err, socket) => (err ? reject(err) : resolve(socket!)));
   });
+}
+
+/** connectServer with a callback, called exactly once (never synchronously): the upgrade path's form, with no promise per attempt. */
+export function openServer(server: Server, timeoutMs: number, opts: ConnectOptions, done: (err: Error | null, socket: net.Socket | null) => void): void {
+  new ServerConnect(server, timeoutMs, opts, done);
+}
+
+/** One connection attempt: its listeners are its own methods, its timeout a shared deadline (src/edge/deadlines.ts). */
+class ServerConnect implements Expiring {
+  readonly #server: Server;
+  readonly #opts: ConnectOptions;
+  readonly #done: (err: Error | null, socket: net.Socket | null) => void;
+  readonly #tlsOptions: tls.ConnectionOptions | null;
+  #raw: net.Socket | null = null;
+  #socket: net.Socket | null = null;
+  #deadline: Deadline | null = null;
+  #settled = false;
+
+  constructor(server: Server, timeoutMs: number, opts: ConnectOptions, done: (err: Error | null, socket: net.Socket | null) => void) {
+    this.#server = server;
+    this.#opts = opts;
+    this.#done = done;
+    this.#tlsOptions = server.tls ? tlsConnectOptions(server.host, opts.tls) : null;
+    this.#deadline = deadlines.arm(timeoutMs, this);
+    try {
+      // TLS straight away, unless a PROXY header has to go first in plain TCP.
+      if (this.#tlsOptions && !opts.proxyHeader) {
+        const socket = tls.connect({ host: server.host, port: server.port, ...this.#tlsOptions });
+        this.#socket = socket;
+        socket.on('error', this.fail);
+        socket.on('secureConnect', this.secured);
+      } else {
+        const raw = net.connect({ host: server.host, port: server.port });
+        this.#raw = this.#socket = raw;
+        raw.on('error', this.fail);
+        raw.on('connect', this.connected);
+      }
+    } catch (err) {
+      // A synchronous throw is reported like an 'error' event: later, never from inside the call.
+      process.nextTick(this.fail, err as Error);
+    }
+  }
+
+  expire(): void {
+    this.#deadline = null;
+    this.fail(Object.assign(new Error(`connect to ${this.#server.url} timed out`), { code: 'ETIMEDOUT' }));
+  }
+
+  fail = (err: Error): void => {
+    if (this.#settled) return;
+    this.#settled = true;
+    if (this.#deadline) deadlines.cancel(this.#deadline);
+    // Later errors (the destroy below) must not throw: the listener stays.
+    this.#socket?.destroy();
+    this.#raw?.destroy();
+    this.#done(err, null);
+  };
+
+  connected = (): void => {
+    const raw = this.#raw!;
+    raw.off('connect', this.connected);
+    if (this.#opts.proxyHeader) raw.write(this.#opts.proxyHeader);
+    if (!this.#tlsOptions) return this.#succeed();
+    try {
+      const socket = tls.connect({ ...this.#tlsOptions, socket: raw });
+      this.#socket = socket;
+      socket.on('error', this.fail);
+      socket.on('secureConnect', this.secured);
+    } catch (err) {
+      this.fail(err as Error);
+    }
+  };
+
+  secured = (): void => {
+    this.#socket!.off('secureConnect', this.secured);
+    this.#succeed();
+  };
+
+  #succeed(): void {
+    if (this.#settled) return;
+    this.#settled = true;
+    if (this.#deadline) deadlines.cancel(this.#deadline);
+    const socket = this.#socket!;
+    const raw = this.#raw;
+    socket.off('error', this.fail);
+    // A wrapped raw socket's errors surface on the TLS socket; this one only must not throw.
+    if (raw && raw !== socket) raw.off('error', this.fail).on('error', noop);
+    socket.setNoDelay(true);
+    this.#done(null, socket);
+  }
 }
 
 function noop(): void {}
@@ -80,50 +139,84 @@ export interface HandshakeRequest {
  * no listener of ours left on it (the tunnel resumes it).
  */
 export function serverHandshake(socket: net.Socket, hs: HandshakeRequest): Promise<HandshakeOutcome> {
-  return new Promise((resolve) => {
-    let settled = false;
-    let buffered: Buffer | null = null;
-    const settle = (o: HandshakeOutcome): void => {
-      if (settled) return;
-      settled = true;
-      clearTimeout(timer);
-      detach();
-      if (o.kind === 'failed') socket.destroy();
-      resolve(o);
-    };
-    const timer = setTimeout(() => settle({ kind: 'failed', code: 'WSLB_ERR_UPSTREAM_TIMEOUT', detail: `no answer in ${hs.timeoutMs} ms` }), hs.timeoutMs);
-    const onData = (chunk: Buffer): void => {
-      buffered = buffered ? Buffer.concat([buffered, chunk]) : chunk;
-      const end = headEnd(buffered);
-      if (end === -1) {
-        if (buffered.length > MAX_HEAD_BYTES) handOver(buffered);
-        return;
-      }
-      const res = parse101(buffered.toString('latin1', 0, end));
-      if (!res) return handOver(buffered);
-      socket.pause();
-      settle({ kind: 'upgraded', res, socket, head: buffered.subarray(end) });
-    };
-    const onError = (err: Error): void => settle({ kind: 'failed', code: 'WSLB_ERR_UPSTREAM_CLOSED', detail: err.message });
-    const onEnd = (): void => settle({ kind: 'failed', code: 'WSLB_ERR_UPSTREAM_CLOSED', detail: 'socket hang up' });
-    const detach = (): void => {
-      socket.off('data', onData);
-      socket.off('error', onError);
-      socket.off('end', onEnd);
-      socket.off('close', onEnd);
-    };
-    /** Not a plain 101: Node's client parses what came (and what follows) with its usual rules. */
-    const handOver = (bytes: Buffer): void => {
-      detach();
-      socket.pause();
-      nodeParse(socket, bytes, hs.path, settle);
-    };
-    socket.on('data', onData);
-    socket.on('error', onError);
-    socket.on('end', onEnd);
-    socket.on('close', onEnd);
-    socket.write(requestHead(hs.path, hs.headers), 'latin1');
-  });
+  return new Promise((resolve) => startServerHandshake(socket, hs, resolve));
+}
+
+/** serverHandshake with a callback, called exactly once: the upgrade path's form, with no promise per attempt. */
+export function startServerHandshake(socket: net.Socket, hs: HandshakeRequest, done: (o: HandshakeOutcome) => void): void {
+  new ServerHandshake(socket, hs, done).start();
+}
+
+/** One handshake on a connected socket: its listeners are its own methods, its timeout a shared deadline. */
+class ServerHandshake implements Expiring {
+  readonly #socket: net.Socket;
+  readonly #hs: HandshakeRequest;
+  readonly #done: (o: HandshakeOutcome) => void;
+  #deadline: Deadline | null = null;
+  #buffered: Buffer | null = null;
+  #settled = false;
+
+  constructor(socket: net.Socket, hs: HandshakeRequest, done: (o: HandshakeOutcome) => void) {
+    this.#socket = socket;
+    this.#hs = hs;
+    this.#done = done;
+  }
+
+  start(): void {
+    const socket = this.#socket;
+    this.#deadline = deadlines.arm(this.#hs.timeoutMs, this);
+    socket.on('data', this.onData);
+    socket.on('error', this.onError);
+    socket.on('end', this.onEnd);
+    socket.on('close', this.onEnd);
+    socket.write(requestHead(this.#hs.path, this.#hs.headers), 'latin1');
+  }
+
+  expire(): void {
+    this.#deadline = null;
+    this.settle({ kind: 'failed', code: 'WSLB_ERR_UPSTREAM_TIMEOUT', detail: `no answer in ${this.#hs.timeoutMs} ms` });
+  }
+
+  settle = (o: HandshakeOutcome): void => {
+    if (this.#settled) return;
+    this.#settled = true;
+    if (this.#deadline) deadlines.cancel(this.#deadline);
+    this.#detach();
+    if (o.kind === 'failed') this.#socket.destroy();
+    this.#done(o);
+  };
+
+  onData = (chunk: Buffer): void => {
+    const buffered = this.#buffered ? Buffer.concat([this.#buffered, chunk]) : chunk;
+    this.#buffered = buffered;
+    const end = headEnd(buffered);
+    if (end === -1) {
+      if (buffered.length > MAX_HEAD_BYTES) this.#handOver(buffered);
+      return;
+    }
+    const res = parse101(buffered.toString('latin1', 0, end));
+    if (!res) return this.#handOver(buffered);
+    this.#socket.pause();
+    this.settle({ kind: 'upgraded', res, socket: this.#socket, head: buffered.subarray(end) });
+  };
+
+  onError = (err: Error): void => this.settle({ kind: 'failed', code: 'WSLB_ERR_UPSTREAM_CLOSED', detail: err.message });
+  onEnd = (): void => this.settle({ kind: 'failed', code: 'WSLB_ERR_UPSTREAM_CLOSED', detail: 'socket hang up' });
+
+  #detach(): void {
+    const socket = this.#socket;
+    socket.off('data', this.onData);
+    socket.off('error', this.onError);
+    socket.off('end', this.onEnd);
+    socket.off('close', this.onEnd);
+  }
+
+  /** Not a plain 101: Node's client parses what came (and what follows) with its usual rules. */
+  #handOver(bytes: Buffer): void {
+    this.#detach();
+    this.#socket.pause();
+    nodeParse(this.#socket, bytes, this.#hs.path, this.settle);
+  }
 }
 
 /**
