@@ -14,7 +14,7 @@
  *   reader drops an origin not heard from for TTL_MS, and at once when told it is gone.
  */
 
-/** The cadence of every origin (IPC and Redis alike; the Redis transport batches its ticks: redis-tables.ts). */
+/** The cadence of every origin (IPC and Redis alike; the Redis transport batches its ticks: redis-link.ts). */
 export const TICK_MS = 50;
 /** An idle origin sends an empty delta this often (in ticks): 1 s. */
 export const HEARTBEAT_TICKS = 20;
