@@ -4,6 +4,7 @@ import type net from 'node:net';
 import { CLOSE } from '../errors.js';
 import type { Server } from '../pool/server.js';
 import { closeFrame, FrameScanner, SCAN_CLOSE, SCAN_OK, SCAN_TOO_BIG } from './frame-scanner.js';
+import { overTurn, TURN_BYTES, type Reader } from './turns.js';
 
 // Why 'data' + write() + pause/resume and not stream.pipe(): NOTES.md measured pipe() at
 // 10.8 KiB per idle connection against 7.0 KiB, for no CPU gain. Socket listeners are shared
@@ -20,6 +21,10 @@ import { closeFrame, FrameScanner, SCAN_CLOSE, SCAN_OK, SCAN_TOO_BIG } from './f
 // plus the paused source's readable buffer (Node 20 stops reading once it holds its
 // highWaterMark, 16 KiB: at most 16 KiB - 1 + one 64 KiB read) and the kernel socket
 // buffers, which are outside the JS heap. Worst case per direction: maxBufferedBytes + ~144 KiB.
+//
+// Fairness: a direction that forwards more than TURN_BYTES within one event-loop turn pauses
+// its source and waits for its turn (src/tunnel/turns.ts), so tunnels whose servers push flat
+// out cannot fill whole loop turns while the other tunnels wait.
 
 export interface TunnelOptions {
   client: net.Socket;
@@ -69,9 +74,12 @@ function upstreamOnClose(this: TunnelSocket): void { this.wslbTunnel!.upstreamOn
 function socketOnError(): void {}
 
 /** One direction of the pipe: bytes read from src are written to dst. */
-class Direction {
+class Direction implements Reader {
   state = FWD;
   paused = false;     // src paused by us for backpressure
+  yielded = false;    // src paused until its next read turn (turns.ts)
+  taken = 0;          // bytes forwarded since the turn count started
+  turn = 0;
   msgs = 0;           // scanner.messages already added to the server counter
   cut = false;        // forwarding stopped at a boundary the scanner cannot see (message too big)
   ended = false;      // src will send nothing more (FIN, reset or closed)
@@ -198,8 +206,8 @@ export class Tunnel {
     c.on('data', clientOnData);
     u.on('data', upstreamOnData);
     // The handshake code may have paused them explicitly; on('data') alone would not resume.
-    if (!this.#up.paused) c.resume();
-    if (!this.#down.paused) u.resume();
+    if (!this.#up.paused && !this.#up.yielded) c.resume();
+    if (!this.#down.paused && !this.#down.yielded) u.resume();
   }
 
   /**
@@ -242,6 +250,7 @@ export class Tunnel {
     d.msgs = m;
     this.#server.bytesIn += chunk.length;
     if (!this.#upstream.write(chunk) && this.#upstream.writableLength >= this.#maxBuffered) this.#pause(d);
+    if ((d.taken += chunk.length) >= TURN_BYTES) overTurn(d);
   }
 
   upstreamOnData(chunk: Buffer): void {
@@ -254,6 +263,7 @@ export class Tunnel {
     d.msgs = m;
     this.#server.bytesOut += chunk.length;
     if (!this.#client.write(chunk) && this.#client.writableLength >= this.#maxBuffered) this.#pause(d);
+    if ((d.taken += chunk.length) >= TURN_BYTES) overTurn(d);
   }
 
   upstreamOnDrain(): void {
@@ -277,6 +287,7 @@ export class Tunnel {
     }
     d.msgs = m;
     if (!d.dst.write(chunk) && d.dst.writableLength >= this.#maxBuffered) this.#pause(d);
+    if ((d.taken += chunk.length) >= TURN_BYTES) overTurn(d);
   }
 
   /** A chunk whose scan reported a close frame or a message too big. */
@@ -299,7 +310,11 @@ export class Tunnel {
   }
 
   #notForwarding(d: Direction, chunk: Buffer): void {
-    if (d.state === DONE) return;           // read and discarded
+    if (d.state === DONE) {
+      // Read and discarded; still counted, so a source pushing flat out takes turns too.
+      if ((d.taken += chunk.length) >= TURN_BYTES) overTurn(d);
+      return;
+    }
     const n = d.scanner.scanToBoundary(chunk);
     if (n === -1) {
       this.#forward(d, chunk);
@@ -342,7 +357,7 @@ export class Tunnel {
   #resume(d: Direction): void {
     if (!d.paused) return;
     d.paused = false;
-    d.src.resume();
+    if (!d.yielded) d.src.resume();       // a yielded source resumes at its turn
   }
 
   // ---- socket lifecycle ----

@@ -1,0 +1,94 @@
+/** Read turns: a tunnel direction that reads more than TURN_BYTES in one event-loop turn is paused and queued, and queued directions are resumed a few per turn, so heavy tunnels take turns instead of filling whole loop turns. */
+
+import type net from 'node:net';
+
+// Why: libuv reads a readable socket up to 32 times per poll (64 KiB each), and one poll
+// serves every ready socket, so a few tunnels whose servers push flat out can make one loop
+// turn read and forward tens of MiB while every other tunnel's bytes wait (100 such tunnels
+// lagged the loop by 0.1-0.16 s, and a probe's echo by up to 0.9 s). With the bounds below, a
+// turn forwards at most about TURN_QUOTA x (TURN_BYTES + two reads) for the heavy directions
+// already queued (1.5 MiB), and each newly heavy direction adds 2 x TURN_BYTES + two reads once.
+// The cost is one pause/resume per yield; bulk transfers measured the same CPU per GiB.
+//
+// "One turn" is told apart cheaply: a direction counts its bytes; only when the count passes
+// TURN_BYTES does it look at the turn number (bumped by a setImmediate that the first such
+// crossing schedules). A direction that passes TURN_BYTES twice in the same turn yields. A
+// steady stream that needs many turns to reach TURN_BYTES never yields, and traffic that
+// never crosses schedules nothing: the per-chunk cost is one add and one compare.
+
+/** Bytes a direction may forward in one loop turn before it yields to the others. */
+export const TURN_BYTES = 64 * 1024;
+/** Yielded directions resumed per loop turn (oldest first). */
+export const TURN_QUOTA = 8;
+
+/** One direction of a tunnel, as the turn queue sees it. */
+export interface Reader {
+  readonly src: net.Socket;
+  /** Paused for backpressure: 'drain' resumes it, a turn does not. */
+  paused: boolean;
+  /** Paused here, waiting in the queue for its turn. */
+  yielded: boolean;
+  /** Bytes forwarded since the count last started. */
+  taken: number;
+  /** The turn in which the count last passed TURN_BYTES (or the direction was resumed). */
+  turn: number;
+}
+
+let turn = 1;
+let scheduled = false;
+let queue: Reader[] = [];
+let head = 0;
+
+/** Counters for tests: directions yielded, and directions resumed at their turn. */
+export const turnStats = { yields: 0, resumes: 0 };
+
+/** Called when r.taken reaches TURN_BYTES: starts a new count, or makes r yield if it already passed TURN_BYTES in this turn. */
+export function overTurn(r: Reader): void {
+  r.taken = 0;
+  if (!scheduled) {
+    scheduled = true;
+    setImmediate(endTurn);
+  }
+  if (r.turn !== turn) {
+    r.turn = turn;
+    return;
+  }
+  if (r.yielded) return;
+  r.yielded = true;
+  turnStats.yields++;
+  r.src.pause();
+  queue.push(r);
+}
+
+/** Directions waiting for their turn. */
+export function waiting(): number {
+  return queue.length - head;
+}
+
+/** Check phase, after the poll that read the data: next turn number, and the oldest waiting directions resume. */
+function endTurn(): void {
+  scheduled = false;
+  turn++;
+  const end = Math.min(queue.length, head + TURN_QUOTA);
+  while (head < end) {
+    const r = queue[head]!;
+    queue[head++] = undefined as unknown as Reader;   // not kept alive by the queue
+    r.yielded = false;
+    r.turn = turn;
+    r.taken = 0;
+    turnStats.resumes++;
+    if (!r.paused && !r.src.destroyed) r.src.resume();
+  }
+  if (head === queue.length) {
+    if (queue.length > 1024) queue = [];
+    else queue.length = 0;
+    head = 0;
+  } else {
+    if (head > 1024) {
+      queue = queue.slice(head);
+      head = 0;
+    }
+    scheduled = true;
+    setImmediate(endTurn);
+  }
+}
