@@ -2,9 +2,10 @@
 /** The wslb command line: run, check, demo; exit 0 ok, 1 runtime failure, 2 config or usage error. */
 
 import { Command } from 'commander';
-import { loadConfigFile } from './config/load.js';
+import { loadSource, readConfigSource } from './cluster/config-source.js';
+import type { ConfigSource } from './cluster/protocol.js';
 import { summarize } from './config/summary.js';
-import { ConfigError } from './config/types.js';
+import { ConfigError, type Config } from './config/types.js';
 import { createLogger } from './log.js';
 import { Balancer } from './main.js';
 import { handleSignals } from './signals.js';
@@ -34,7 +35,7 @@ program.command('check')
   .description('validate a configuration file')
   .option('-c, --config <file>', 'configuration file', 'balancer.yaml')
   .action(async (opts: { config: string }) => {
-    const config = loadOrExit(opts.config);
+    const { config } = loadOrExit(opts.config);
     // `{ module }` algorithms are imported and instantiated too, so a broken one fails here, not at start.
     const issues = await checkModules(config, defaultDeps);
     if (issues.length) fail(new ConfigError(issues));
@@ -45,10 +46,9 @@ program.command('demo')
   .description('start the demo farm (127.0.0.1:9001-9003) and the balancer with balancer.yaml')
   .option('-c, --config <file>', 'configuration file', 'balancer.yaml')
   .action(async (opts: { config: string }) => {
-    const config = loadOrExit(opts.config);
-    if (cluster.isWorker) { await run(opts.config, config); return; }   // the primary runs the farm
-    const farm = await startFarm({}).catch(fail);
-    const b = await run(opts.config, config, () => farm.close());
+    const loaded = loadOrExit(opts.config);
+    const farm = await startFarm({}).catch(fail);   // in the primary only: workers never parse the command line
+    const b = await run(opts.config, loaded, () => farm.close());
     if (!b) return;   // workers > 1: the primary logs its admin address
     const proxy = b.addresses.find((a) => a.kind === 'proxy')!;
     const admin = b.addresses.find((a) => a.kind === 'admin')!;
@@ -63,9 +63,11 @@ program.command('demo')
       `Ctrl-C stops everything.\n\n`);
   });
 
-function loadOrExit(file: string) {
+/** The config and the text + environment it came from (what the workers are sent). */
+function loadOrExit(file: string): { config: Config; source: ConfigSource } {
   try {
-    return loadConfigFile(file, process.env, { files: true });
+    const source = readConfigSource(file);
+    return { config: loadSource(source, { files: true }), source };
   } catch (err) {
     if (err instanceof ConfigError) {
       for (const i of err.issues) process.stderr.write(`${i.file}:${i.line}:${i.col} ${i.path}: ${i.message}\n`);
@@ -88,15 +90,12 @@ function fail(err: unknown): never {
   process.exit(1);
 }
 
-async function run(file: string, loaded = loadOrExit(file), onStopped?: () => Promise<void>): Promise<Balancer | null> {
+async function run(file: string, { config: loaded, source } = loadOrExit(file), onStopped?: () => Promise<void>): Promise<Balancer | null> {
   const log = createLogger(loaded.log.level);
-  if (cluster.isPrimary) {
-    log.info({ version: VERSION, node: process.version, config: loaded.file, workers: workerCount(loaded.workers) }, 'starting');
-  }
-  // workers > 1: this process is the primary (supervisor, admin) or one worker (src/cluster/).
+  log.info({ version: VERSION, node: process.version, config: loaded.file, workers: workerCount(loaded.workers) }, 'starting');
+  // workers > 1: this process is the primary (supervisor, admin); its workers run the config it sends them.
   if (workerCount(loaded.workers) > 1) {
-    if (cluster.isPrimary) await runPrimary(loaded, log, onStopped).catch(fail);
-    else await runWorker(loaded, log.child({ worker: Number(process.env.WSLB_WORKER_SLOT) })).catch(fail);
+    await runPrimary(loaded, log, source, onStopped).catch(fail);
     return null;
   }
   const balancer = new Balancer(loaded, log);
@@ -123,5 +122,11 @@ function refuseUnknownCommand(argv: readonly string[]): void {
   process.exit(2);
 }
 
-refuseUnknownCommand(process.argv);
-await program.parseAsync(process.argv);
+if (cluster.isWorker) {
+  // A worker because the primary forked it, whatever the file says now: it runs the config the primary sends.
+  const slot = Number(process.env.WSLB_WORKER_SLOT);
+  await runWorker(slot, (c) => createLogger(c.log.level).child({ worker: slot })).catch(fail);
+} else {
+  refuseUnknownCommand(process.argv);
+  await program.parseAsync(process.argv);
+}

@@ -69,21 +69,22 @@ export class Balancer {
    * included (imported and instantiated before anything changes). Invalid: nothing changes and
    * the errors are returned. Valid: swapped in place (Runtime.applyConfig). Reloads run one at a time.
    */
-  reload(env: NodeJS.ProcessEnv = process.env): Promise<ReloadOutcome> {
-    const run = this.#reloading.then(() => this.#reload(env));
+  reload(env: NodeJS.ProcessEnv = process.env, load?: () => Config): Promise<ReloadOutcome> {
+    // `load`: where the new config comes from instead of the file (a cluster worker: the text the primary validated).
+    const run = this.#reloading.then(() => this.#reload(env, load));
     this.#reloading = run.catch(() => {});
     return run;
   }
 
   #reloading: Promise<unknown> = Promise.resolve();
 
-  async #reload(env: NodeJS.ProcessEnv): Promise<ReloadOutcome> {
+  async #reload(env: NodeJS.ProcessEnv, load?: () => Config): Promise<ReloadOutcome> {
     const rt = this.runtime;
     let next: Config;
     let certificates: (SecureContextOptions | null)[];
     try {
       // `files`: TLS files are read and checked too, so a bad one is refused at its value like any config error.
-      const loaded = loadConfigFile(rt.config.file, env, { files: true });
+      const loaded = load ? load() : loadConfigFile(rt.config.file, env, { files: true });
       next = loaded;
       const moduleIssues = await checkModules(next, defaultDeps);
       if (moduleIssues.length) throw new ConfigError(moduleIssues);

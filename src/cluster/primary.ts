@@ -9,7 +9,8 @@ import type { Worker } from 'node:cluster';
 import os from 'node:os';
 import { checkModules } from '../balancing/module.js';
 import { defaultDeps } from '../balancing/index.js';
-import { loadConfigFile } from '../config/load.js';
+import { loadSource, readConfigSource } from './config-source.js';
+import type { ConfigSource } from './protocol.js';
 import { ConfigError, formatIssue, type Config } from '../config/types.js';
 import { ownedByPrimary, restartRequired } from '../config/restart-required.js';
 import type { Logger } from '../log.js';
@@ -25,6 +26,9 @@ import { TreeMetrics } from './tree-metrics.js';
 import { primaryRegistry, type ReloadCounts } from './primary-metrics.js';
 import { handleSignals } from '../signals.js';
 import { shuttingDown, type ShuttingDown } from '../admin/status.js';
+
+/** How long a worker may take to apply a reload (algorithm modules are imported) before it counts as failed and is replaced. */
+const RELOAD_ANSWER_MS = 10_000;
 
 /** `workers: auto` = one per core (os.availableParallelism). */
 export function workerCount(w: number | 'auto'): number {
@@ -49,12 +53,17 @@ export class Primary {
   /** Reloads of the tree, each once with its result (the workers' own counts would say each N times and miss the ones refused here). */
   readonly reloads: ReloadCounts = { ok: 0, ok_restart_required: 0, error: 0 };
   #timer: NodeJS.Timeout | null = null;
+  /** The text and environment of `config`: what every worker runs, sent in answer to its `hello` (workers never read the file). */
+  source: ConfigSource;
+  /** The source each worker was last sent, so a worker that was starting during a reload gets the new one too. */
+  readonly #given = new WeakMap<Worker, ConfigSource>();
 
   /** What the primary started with: its admin listener, worker count and Redis link keep it until a restart. */
   readonly #started: Config;
 
-  constructor(config: Config, log: Logger) {
+  constructor(config: Config, log: Logger, source: ConfigSource) {
     this.config = config;
+    this.source = source;
     this.#started = config;
     this.log = log;
     this.health = new HealthHub(config, log, (states) => this.supervisor.broadcast({ t: 'health', states }));
@@ -65,8 +74,8 @@ export class Primary {
         if (m.t === 'tables') this.sharing.fromWorker(w, m.msgs);
         else if (m.t === 'tables-sync') this.sharing.welcome(w, m.origins);
         else if (m.t === 'final-metrics') this.metrics.record(w, m.body);
-        // Nothing is sent at fork: a worker drops messages that arrive before its listener exists. Its `hello` asks for the state.
-        else if (m.t === 'hello') { this.supervisor.send(w, { t: 'health', states: this.health.snapshot() }); this.loads.welcome(w); this.sharing.welcome(w); this.#welcomeMetrics(w); }
+        // Nothing is sent at fork: a worker drops messages that arrive before its listener exists. Its `hello` asks for the config, then the state.
+        else if (m.t === 'hello') { this.#sendConfig(w); this.supervisor.send(w, { t: 'health', states: this.health.snapshot() }); this.loads.welcome(w); this.sharing.welcome(w); this.#welcomeMetrics(w); }
       },
       onExit: (w) => { this.loads.forget(w); this.sharing.onExit(w); },
     }, { WSLB_INSTANCE: instance });
@@ -104,12 +113,15 @@ export class Primary {
 
   /**
    * Validates the file here first, so either every worker takes the new config or none does;
-   * then the primary's health checks and every worker reload from the same file.
+   * then the primary's health checks and every worker apply the same text (workers never read the
+   * file). A worker that fails to apply what the primary accepted is replaced by one that starts with it.
    */
   async reload(): Promise<{ ok: true; summary: unknown; restartRequired: string[] } | { ok: false; errors: string[] }> {
     let next: Config;
+    let source: ConfigSource;
     try {
-      next = loadConfigFile(this.config.file, process.env, { files: true });   // TLS files too: every worker or none
+      source = readConfigSource(this.source.file);
+      next = loadSource(source, { files: true });   // TLS files too: every worker or none
       const moduleIssues = await checkModules(next, defaultDeps);   // a broken algorithm module refuses the reload for every worker
       if (moduleIssues.length) throw new ConfigError(moduleIssues);
     } catch (err) {
@@ -119,13 +131,17 @@ export class Primary {
       return { ok: false, errors };
     }
     this.config = next;
+    this.source = source;   // workers that say `hello` from now on start with it
     this.log.level = next.log.level;
     this.health.apply(next);
-    const replies = await this.supervisor.askAll({ t: 'reload' });
+    const replies = await this.supervisor.askAll({ t: 'reload', source }, RELOAD_ANSWER_MS);
+    for (const r of replies) if (r.reply?.ok) this.#given.set(r.slot.worker!, source);
+    // Workers that were starting (not asked): they got the old config at their `hello`.
+    for (const w of this.supervisor.workers) if (this.#given.has(w) && this.#given.get(w) !== source && !replies.some((r) => r.slot.worker === w)) this.#sendConfig(w);
     this.loads.sync(next, true);   // load pollers follow the config; workers get every report again
-    const failed = replies.filter((r) => !r.reply?.ok).map((r) => `worker ${r.slot.id}: ${JSON.stringify(r.reply?.body ?? 'no answer')}`);
     this.supervisor.broadcast({ t: 'health', states: this.health.snapshot() });
-    if (failed.length) { this.reloads.error++; return { ok: false, errors: failed }; }
+    const failed = replies.filter((r) => !r.reply?.ok);
+    if (failed.length) return this.#halfReloaded(replies, failed);
     // The primary's own keys against what it started with; the rest as each worker runs them.
     const restart = new Set(restartRequired(this.#started, next).filter(ownedByPrimary));
     for (const r of replies) for (const k of (r.reply?.body as { restartRequired?: string[] } | undefined)?.restartRequired ?? []) if (!ownedByPrimary(k)) restart.add(k);
@@ -180,6 +196,29 @@ export class Primary {
     this.log.info('stopped');
   }
 
+  #sendConfig(w: Worker): void {
+    this.#given.set(w, this.source);
+    this.supervisor.send(w, { t: 'config', source: this.source });
+  }
+
+  /**
+   * Some workers did not apply a config the primary had accepted (an error or no answer): it is in
+   * force anyway (the primary's checks, the workers that applied it, every worker that starts), so each
+   * of those is replaced by a worker that starts with it rather than leaving the tree half-reloaded.
+   */
+  #halfReloaded(replies: Awaited<ReturnType<Supervisor['askAll']>>, failed: typeof replies): { ok: false; errors: string[] } {
+    const errors = failed.map((r) => `worker ${r.slot.id}: ${JSON.stringify(r.reply?.body ?? 'no answer')}`);
+    const applied = replies.filter((r) => r.reply?.ok).map((r) => r.slot.id);
+    const replaced = failed.map((r) => r.slot.id);
+    errors.push(`the new config is in force: ${applied.length ? `worker(s) ${applied.join(', ')} applied it; ` : ''}worker(s) ${replaced.join(', ')} are being replaced by workers that start with it`);
+    this.reloads.error++;
+    this.log.error({ result: 'error', errors, applied, replaced }, 'reload');
+    for (const r of failed) {
+      void this.supervisor.replace(r.slot, r.slot.worker!, this.config.timeouts.drain).catch((err: unknown) => this.log.error({ err, worker: r.slot.id }, 'replacing a worker failed'));
+    }
+    return { ok: false, errors };
+  }
+
   #welcomeMetrics(w: Worker): void {
     const slot = this.supervisor.slots.find((s) => s.worker === w);
     if (slot) this.metrics.welcome(w, slot.id);
@@ -192,8 +231,8 @@ export class Primary {
 }
 
 /** The primary's process: SIGTERM/SIGINT stop the tree (a second one aborts), SIGHUP reloads it. */
-export async function runPrimary(config: Config, log: Logger, onStopped?: () => Promise<void>): Promise<Primary> {
-  const primary = new Primary(config, log);
+export async function runPrimary(config: Config, log: Logger, source: ConfigSource, onStopped?: () => Promise<void>): Promise<Primary> {
+  const primary = new Primary(config, log, source);
   await primary.start();
   handleSignals(primary, log, onStopped);
   return primary;

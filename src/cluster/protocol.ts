@@ -2,6 +2,12 @@
 
 import type { TableMessage } from './replicated-table.js';
 
+/**
+ * The config in force, as the primary loaded it: the file's text and the environment values it was
+ * interpolated with (`file`: as named on the command line, for the locations in errors). Workers never read the file.
+ */
+export interface ConfigSource { readonly text: string; readonly file: string; readonly env: Readonly<Record<string, string>> }
+
 export interface HealthState { readonly pool: string; readonly server: string; readonly healthy: boolean; readonly reason: string | null }
 
 /** One server's load report as the primary's poller left it (src/cluster/farm-load.ts): `weight` the one to use, `drain` asked by the report. */
@@ -13,6 +19,8 @@ export interface LoadState {
 
 /** Primary -> worker. Messages with `id` expect a `reply` with the same id. */
 export type ToWorker =
+  /** The config to run: the first answer to `hello` (the worker builds its balancer from it), and again to a worker that was starting during a reload. */
+  | { readonly t: 'config'; readonly source: ConfigSource }
   | { readonly t: 'health'; readonly states: readonly HealthState[] }
   /** Replicated tables' messages of the other origins (workers, the primary, other instances): src/cluster/replicated-table.ts. */
   | { readonly t: 'tables'; readonly msgs: TableMessage[] }
@@ -20,7 +28,8 @@ export type ToWorker =
   | { readonly t: 'load'; readonly states: readonly LoadState[] }
   /** `at`: when the primary issued it (the same action read later from the admin table is not applied twice). */
   | { readonly t: 'action'; readonly id: number; readonly pool: string; readonly server: string; readonly action: 'drain' | 'enable' | 'disable'; readonly at: number; readonly caller?: string }
-  | { readonly t: 'reload'; readonly id: number }
+  /** Apply this config (the primary validated it): the worker answers with its ReloadOutcome. */
+  | { readonly t: 'reload'; readonly id: number; readonly source: ConfigSource }
   | { readonly t: 'status'; readonly id: number }
   | { readonly t: 'metrics'; readonly id: number }
   /** The worker's last dashboard tick and its own open tunnels per server (src/cluster/primary-events.ts). */

@@ -150,6 +150,19 @@ export class Supervisor {
     }
   }
 
+  /**
+   * Replaces one slot's worker `old` (it failed to apply a reload): the new worker starts and
+   * listens first, then `old` drains and exits. Nothing to do when the slot has moved on (a crash replaced it).
+   */
+  async replace(slot: Slot, old: Worker, drainMs: number): Promise<void> {
+    if (slot.worker !== old || this.#stopping) return;
+    this.#retiring.add(old);   // its exit during the fork is planned: no crash backoff, no second replacement
+    await this.#fork(slot);
+    slot.restarts++;
+    this.#log.info({ worker: slot.id, old_pid: old.process.pid, pid: slot.worker?.process.pid }, 'worker replaced: old worker draining');
+    await this.#retire(old, drainMs, true);
+  }
+
   /** Asks a worker to drain and exit (`restart`: it is being replaced); kills it if it is still there `drainMs` + 5 s later. */
   #retire(w: Worker, drainMs: number, restart = false): Promise<void> {
     this.#retiring.add(w);

@@ -1,4 +1,4 @@
-/** A cluster worker: a Balancer without admin listener or health checks, fed health results and farm-wide counts by the primary, answering its admin requests. */
+/** A cluster worker: a Balancer without admin listener or health checks, running the config the primary sends, fed health results and farm-wide counts by the primary, answering its admin requests. */
 
 import { applyAction, isAction } from '../admin/control.js';
 import { CLOSE } from '../errors.js';
@@ -12,7 +12,8 @@ import type { Runtime } from '../runtime.js';
 import type { Counts } from './counts.js';
 import { LoadApplier } from './farm-load.js';
 import { farmView } from './farm-view.js';
-import { isOurs, tag, type FromWorker, type HealthState, type ToWorker } from './protocol.js';
+import { loadSource } from './config-source.js';
+import { isOurs, tag, type ConfigSource, type FromWorker, type HealthState, type ToWorker } from './protocol.js';
 import { workerTables } from './sharing.js';
 
 const DRAIN_REASON = 'drain requested by the primary';
@@ -56,10 +57,44 @@ function applyHealth(rt: Runtime, states: readonly HealthState[]): void {
   }
 }
 
-export async function runWorker(config: Config, log: Logger): Promise<Balancer> {
+/**
+ * A worker's process: it is one because the primary forked it, and it runs the config the primary
+ * sends in answer to its `hello` (never the file, which may have changed or broken since the primary
+ * loaded it). `makeLog`: the worker's logger for that config. Resolves once it listens.
+ */
+export function runWorker(slot: number, makeLog: (config: Config) => Logger): Promise<Balancer> {
+  return new Promise((resolve, reject) => {
+    let handle: ((m: ToWorker) => void) | null = null;
+    process.on('message', (m: unknown) => {
+      if (!isOurs(m)) return;
+      const msg = m as ToWorker;
+      if (handle) { handle(msg); return; }
+      if (msg.t === 'drain') process.exit(0);   // replaced before it started: nothing to drain
+      // Anything else before the config is dropped: the answer to `hello` repeats the state after it.
+      if (msg.t !== 'config') return;
+      let config: Config;
+      try {
+        config = loadSource(msg.source, { files: true });
+      } catch (err) {
+        reject(err);   // the primary validated this text: only a TLS file changed since can get here
+        return;
+      }
+      // Built in this same event, so the state messages that follow the config find the balancer.
+      const w = startWorker(config, makeLog(config), slot);
+      handle = w.onMessage;
+      w.started.then(resolve, reject);
+    });
+    send({ t: 'hello' });   // messages sent before this listener existed were dropped: ask for the config and the state
+    // The primary coordinates signals (SIGTERM drains all, SIGHUP reloads all); a terminal's Ctrl-C reaches it too.
+    for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(sig, () => {});
+    process.on('disconnect', () => { if (!handle) process.exit(0); });
+  });
+}
+
+function startWorker(config: Config, log: Logger, slot: number): { onMessage: (m: ToWorker) => void; started: Promise<Balancer> } {
   const balancer = new Balancer(config, log, { admin: false });
   const rt = balancer.runtime;
-  rt.logStateChange = workerStateLog(rt, log, Number(process.env.WSLB_WORKER_SLOT));
+  rt.logStateChange = workerStateLog(rt, log, slot);
   stopHealthChecks(rt);
   // Load polls run once, in the primary (except discovered pools, whose members only this worker knows); kept across reloads.
   rt.monitors.pollsHere = (p) => p.config.discover !== undefined;
@@ -69,9 +104,14 @@ export async function runWorker(config: Config, log: Logger): Promise<Balancer> 
   let firstHealth: () => void = () => {};
   const healthKnown = new Promise<void>((r) => { firstHealth = r; setTimeout(r, 3000).unref(); });
 
-  const onMessage = (m: unknown): void => {
-    if (!isOurs(m)) return;
-    const msg = m as ToWorker;
+  // A reload the primary validated: the worker loads the same text with the same environment.
+  const reload = (source: ConfigSource) => balancer.reload(process.env, () => loadSource(source, { files: true })).then((outcome) => {
+    stopHealthChecks(rt);
+    tables.reloaded();
+    return outcome;
+  });
+
+  const onMessage = (msg: ToWorker): void => {
     if (tables.onMessage(msg)) return;
     switch (msg.t) {
       case 'health': applyHealth(rt, msg.states); firstHealth(); return;
@@ -88,13 +128,13 @@ export async function runWorker(config: Config, log: Logger): Promise<Balancer> 
         return;
       }
       case 'reload': {
-        void balancer.reload().then((outcome) => {
-          stopHealthChecks(rt);
-          tables.reloaded();
-          send({ t: 'reply', id: msg.id, ok: outcome.ok, body: outcome });
-        }, (err: unknown) => send({ t: 'reply', id: msg.id, ok: false, body: { ok: false, errors: [String(err)] } }));
+        void reload(msg.source).then(
+          (outcome) => send({ t: 'reply', id: msg.id, ok: outcome.ok, body: outcome }),
+          (err: unknown) => send({ t: 'reply', id: msg.id, ok: false, body: { ok: false, errors: [String(err)] } }));
         return;
       }
+      // The tree reloaded while this worker was starting: it takes the config in force too.
+      case 'config': void reload(msg.source).catch((err: unknown) => log.error({ err }, 'reload')); return;
       case 'status': {
         const farm: Counts = {};
         for (const p of rt.pools.values()) for (const s of p.servers) farm[`${p.name}/${s.name}`] = s.active;
@@ -136,14 +176,13 @@ export async function runWorker(config: Config, log: Logger): Promise<Balancer> 
     process.exit(0);
   };
 
-  process.on('message', onMessage);
-  send({ t: 'hello' });   // messages sent before this listener existed were dropped: ask for the state again
-  // The primary coordinates signals (SIGTERM drains all, SIGHUP reloads all); a terminal's Ctrl-C reaches it too.
-  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(sig, () => {});
   process.on('disconnect', () => { void shutdown('primary gone'); });
 
-  await healthKnown;
-  await balancer.start();
-  send({ t: 'ready' });
-  return balancer;
+  const started = (async () => {
+    await healthKnown;
+    await balancer.start();
+    send({ t: 'ready' });
+    return balancer;
+  })();
+  return { onMessage, started };
 }
