@@ -5,22 +5,48 @@ import type { AdminBackend, Health, ReloadOutcome, RestartOutcome } from '../adm
 import type { Action } from '../admin/control.js';
 import { isAdminErrorCode, type AdminErrorCode } from '../admin/respond.js';
 import { AdminRouter } from '../admin/router.js';
+import type { ShuttingDown } from '../admin/status.js';
 import type { TreeStatusDocument } from '../admin/status-document.js';
+import type { Config } from '../config/types.js';
 import type { Logger } from '../log.js';
-import type { Primary } from './primary.js';
+import type { HealthHub } from './health-hub.js';
 import { PrimaryEvents } from './primary-events.js';
+import type { RedisLink } from './redis-link.js';
+import type { PrimaryTables } from './relay.js';
 import { isWorkerStatusReply, mergeStatus, putCheckCounts, type WorkerStatus } from './status-merge.js';
+import type { Supervisor } from './supervisor.js';
+import type { TreeMetrics } from './tree-metrics.js';
 
 /** How long /status waits for each worker's document; one that does not answer is left out. */
 const STATUS_ASK_MS = 2000;
 
+/**
+ * What the tree's admin listener reads and drives in the primary (src/cluster/primary.ts's
+ * Primary is it, and owns the listener): declared here so this file never imports the primary.
+ */
+export interface AdminedTree {
+  readonly config: Config;
+  readonly log: Logger;
+  readonly supervisor: Supervisor;
+  readonly health: Pick<HealthHub, 'checkCounts' | 'prune'>;
+  /** With `cluster:`: the Redis link. */
+  readonly share: Pick<RedisLink, 'status'> | null;
+  readonly sharing: Pick<PrimaryTables, 'status'>;
+  readonly metrics: Pick<TreeMetrics, 'text'>;
+  readonly draining: boolean;
+  shuttingDown(): ShuttingDown | null;
+  /** On every worker; the first failing worker's code, or null. */
+  action(pool: string, server: string, action: Action, share: boolean, caller?: string): Promise<string | null>;
+  reload(): Promise<ReloadOutcome>;
+}
+
 export class PrimaryAdmin implements AdminBackend {
-  readonly #p: Primary;
+  readonly #p: AdminedTree;
   readonly #router: AdminRouter;
   readonly token: string;
   readonly events: PrimaryEvents;
 
-  constructor(primary: Primary) {
+  constructor(primary: AdminedTree) {
     this.#p = primary;
     // Read once: the primary's admin settings need a restart to change.
     this.token = primary.config.admin.token;

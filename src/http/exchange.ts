@@ -5,7 +5,7 @@ import https from 'node:https';
 import type { Socket } from 'node:net';
 import type { ErrorCode } from '../errors.js';
 import type { Server } from '../pool/server.js';
-import type { RouteRuntime, Runtime } from '../runtime.js';
+import type { HttpRoute, HttpRuntime } from './runtime-view.js';
 import { extractKey } from '../balancing/hash-key.js';
 import { clientAddress, peerAddress } from '../edge/client-address.js';
 import { tlsConnectOptions, upstreamTls } from '../tunnel/upstream-tls.js';
@@ -17,11 +17,11 @@ import { respondError } from './respond.js';
 
 /** What an exchange needs from the HttpFallback that runs it. */
 export interface ExchangeHost {
-  readonly rt: Runtime;
+  readonly rt: HttpRuntime;
   agent(server: Server): http.Agent;
-  affinity(route: RouteRuntime): Affinity | null;
+  affinity(route: HttpRoute): Affinity | null;
   /** A pending lookup of the request's session elsewhere (shared affinity), or null: pick now. */
-  remoteSession?(route: RouteRuntime, affinity: Affinity | null, req: IncomingMessage): Promise<void> | null;
+  remoteSession?(route: HttpRoute, affinity: Affinity | null, req: IncomingMessage): Promise<void> | null;
   opened(x: HttpExchange, server: Server): void;
   closed(x: HttpExchange, server: Server): void;
   /** Admission to release: the exchange holds a `max_connections` slot (runtime.connections). */
@@ -33,7 +33,7 @@ const SSE_RE = /^\s*text\/event-stream/i;
 
 export class HttpExchange {
   readonly #host: ExchangeHost;
-  readonly #route: RouteRuntime;
+  readonly #route: HttpRoute;
   readonly #req: IncomingMessage;
   readonly #res: ServerResponse;
   readonly #affinity: Affinity | null;
@@ -62,7 +62,7 @@ export class HttpExchange {
   streaming = false;
   finished = false;
 
-  constructor(host: ExchangeHost, route: RouteRuntime, req: IncomingMessage, res: ServerResponse) {
+  constructor(host: ExchangeHost, route: HttpRoute, req: IncomingMessage, res: ServerResponse) {
     this.#host = host;
     this.#route = route;
     this.#req = req;

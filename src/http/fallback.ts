@@ -4,11 +4,11 @@ import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import https from 'node:https';
 import type { Config } from '../config/types.js';
 import type { Server } from '../pool/server.js';
-import type { RouteRuntime, Runtime } from '../runtime.js';
 import { spreadCloses } from '../tunnel/spread.js';
 import { CLOSE } from '../errors.js';
 import { Affinity } from './affinity.js';
 import { HttpExchange, type ExchangeHost } from './exchange.js';
+import type { HttpRoute, HttpRuntime } from './runtime-view.js';
 
 /** Session tables keep an idle session at least this long, and twice `timeouts.http` (a held poll) when longer. */
 const MIN_SESSION_TTL_MS = 60_000;
@@ -26,7 +26,7 @@ export interface SessionShare {
 }
 
 export class HttpFallback implements ExchangeHost {
-  readonly rt: Runtime;
+  readonly rt: HttpRuntime;
   /** Open exchanges per server (the registry drains and shutdown end SSE streams from). */
   readonly #open = new Map<Server, Set<HttpExchange>>();
   #size = 0;
@@ -41,12 +41,12 @@ export class HttpFallback implements ExchangeHost {
   /** Set when sessions are shared (workers, or `cluster:`). */
   sessionShare: SessionShare | null = null;
 
-  constructor(rt: Runtime) {
+  constructor(rt: HttpRuntime) {
     this.rt = rt;
   }
 
   /** Proxies one request on an `http: true` route. */
-  handle(route: RouteRuntime, req: IncomingMessage, res: ServerResponse): void {
+  handle(route: HttpRoute, req: IncomingMessage, res: ServerResponse): void {
     new HttpExchange(this, route, req, res).run();
   }
 
@@ -72,7 +72,7 @@ export class HttpFallback implements ExchangeHost {
     return server.tls ? this.#tlsAgent : this.#agent;
   }
 
-  affinity(route: RouteRuntime): Affinity | null {
+  affinity(route: HttpRoute): Affinity | null {
     const config = route.config.affinity;
     const name = route.config.name;
     if (!config) { this.#affinities.delete(name); return null; }
@@ -86,12 +86,12 @@ export class HttpFallback implements ExchangeHost {
   }
 
   /** For WebSocket upgrades on the route: the pinned server when it is one of `servers`, else undefined (pick). */
-  pinned(route: RouteRuntime, req: Pick<IncomingMessage, 'url' | 'headers' | 'method'>, servers: readonly Server[]): Server | undefined {
+  pinned(route: HttpRoute, req: Pick<IncomingMessage, 'url' | 'headers' | 'method'>, servers: readonly Server[]): Server | undefined {
     return route.config.affinity ? this.affinity(route)?.pinned(req, servers) : undefined;
   }
 
   /** A plain-HTTP request whose session this process does not know: one bounded lookup elsewhere before its pick (upgrades never wait). */
-  remoteSession(route: RouteRuntime, affinity: Affinity | null, req: IncomingMessage): Promise<void> | null {
+  remoteSession(route: HttpRoute, affinity: Affinity | null, req: IncomingMessage): Promise<void> | null {
     const share = this.sessionShare;
     const session = share && affinity ? affinity.unknownSession(req) : undefined;
     return session === undefined ? null : share!.lookup(route.config.name, session);

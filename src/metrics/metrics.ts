@@ -2,7 +2,7 @@
 
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { Server, ServerState } from '../pool/server.js';
-import type { Runtime } from '../runtime.js';
+import type { TelemetrySource } from './source.js';
 import { VERSION } from '../version.js';
 import type { CloseBy } from '../tunnel/tunnel.js';
 import { ANSWER_CLASSES } from './answers.js';
@@ -43,12 +43,12 @@ export class Metrics {
   readonly registry = new Registry();
   /** pool -> close code label -> closes: plain counts, read at scrape time and by the dashboard's rates. */
   readonly closes = new Map<string, Map<string, number>>();
-  readonly #rt: Runtime;
+  readonly #rt: TelemetrySource;
   readonly #conns = new Map<string, RouteServerCount>();
   readonly #handshake: Histogram<'route'>;
   readonly #duration: Histogram<'route'>;
 
-  constructor(rt: Runtime) {
+  constructor(rt: TelemetrySource) {
     this.#rt = rt;
     const registers = [this.registry];
     registerDefaultMetrics(this.registry);

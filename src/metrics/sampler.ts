@@ -1,6 +1,6 @@
 /** Once a second: per-server active and bandwidth samples (a ring of the last minutes), rates of handshakes, rejections and closes; flushes the rejection log. */
 
-import type { Runtime } from '../runtime.js';
+import type { TelemetrySource } from './source.js';
 import type { Metrics } from './metrics.js';
 
 /** Rate-limited logs whose windows the sampler closes (RejectionLog, AnswerLog). */
@@ -50,7 +50,7 @@ export class Sampler {
   readonly intervalMs: number;
   readonly #points: number;
   readonly #now: () => number;
-  readonly #rt: Runtime;
+  readonly #rt: Pick<TelemetrySource, 'routeStats'>;
   readonly #metrics: Metrics;
   readonly #rejections: WindowedLog;
   readonly #history: Sample[] = [];
@@ -61,7 +61,7 @@ export class Sampler {
   #timer: NodeJS.Timeout | null = null;
   #last: Tick | null = null;
 
-  constructor(rt: Runtime, metrics: Metrics, rejections: WindowedLog, opts: SamplerOptions = {}) {
+  constructor(rt: Pick<TelemetrySource, 'routeStats'>, metrics: Metrics, rejections: WindowedLog, opts: SamplerOptions = {}) {
     this.#rt = rt;
     this.#metrics = metrics;
     this.#rejections = rejections;

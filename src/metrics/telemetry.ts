@@ -3,12 +3,12 @@
 import { ERRORS, type ErrorCode } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { Server } from '../pool/server.js';
-import type { Runtime } from '../runtime.js';
 import type { Tunnel } from '../tunnel/tunnel.js';
 import { answerClass, AnswerLog } from './answers.js';
 import { Metrics } from './metrics.js';
 import { RejectionLog } from './rejection-log.js';
 import { Sampler } from './sampler.js';
+import type { TelemetrySource } from './source.js';
 
 export class Telemetry {
   readonly metrics: Metrics;
@@ -17,7 +17,7 @@ export class Telemetry {
   readonly sampler: Sampler;
   readonly #log: Logger;
 
-  constructor(rt: Runtime, log: Logger) {
+  constructor(rt: TelemetrySource, log: Logger) {
     this.#log = log;
     this.metrics = new Metrics(rt);
     this.rejections = new RejectionLog(log);

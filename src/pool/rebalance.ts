@@ -11,12 +11,17 @@
  * processes together close at about `max_closes_per_second`. Alone (remote = 0) the share is 1.
  */
 
+import type { PoolConfig } from '../config/types.js';
 import { CLOSE } from '../errors.js';
-import type { Tunnel } from '../tunnel/tunnel.js';
-import type { Pool } from './pool.js';
-import type { Server } from './server.js';
+import type { Server, ServerTunnel } from './server.js';
 
 const TICK_MS = 250;
+
+/** What a rebalancer reads of its pool (src/pool/pool.ts's Pool is one, and owns the rebalancer): its settings and members. */
+export interface RebalancedPool {
+  readonly config: Pick<PoolConfig, 'rebalance'>;
+  readonly servers: readonly Server[];
+}
 
 export interface RebalanceDeps {
   readonly now: () => number;
@@ -24,16 +29,16 @@ export interface RebalanceDeps {
 }
 
 export class Rebalancer {
-  readonly #pool: Pool;
+  readonly #pool: RebalancedPool;
   readonly #deps: RebalanceDeps;
   #timer: NodeJS.Timeout | null = null;
   #tokens = 0;
   #last = 0;
   /** Tunnels this rebalancer asked to close, still finishing: not counted as excess twice. */
-  readonly #closing = new WeakSet<Tunnel>();
+  readonly #closing = new WeakSet<ServerTunnel>();
   closes = 0;
 
-  constructor(pool: Pool, deps: RebalanceDeps = { now: () => performance.now(), random: Math.random }) {
+  constructor(pool: RebalancedPool, deps: RebalanceDeps = { now: () => performance.now(), random: Math.random }) {
     this.#pool = pool;
     this.#deps = deps;
   }
@@ -115,7 +120,7 @@ export class Rebalancer {
     return worst;
   }
 
-  #oldestOpen(s: Server): Tunnel | undefined {
+  #oldestOpen(s: Server): ServerTunnel | undefined {
     for (const t of s.tunnels) if (!this.#closing.has(t) && !t.finished) return t;
     return undefined;
   }

@@ -1,7 +1,6 @@
 /** One backend server: its address, its state bits and its plain counters (read at scrape time, merged by later worker sync). */
 
 import type { ServerConfig } from '../config/types.js';
-import type { Tunnel } from '../tunnel/tunnel.js';
 import { NO_RAMP, rampFactor, type RampSource } from './slow-start.js';
 
 export type ServerState = 'up' | 'down' | 'draining' | 'disabled' | 'ejected';
@@ -21,6 +20,17 @@ export interface ServerOptions {
   /** Clock, `slow_start` window, and whether the listeners are open yet; default: no ramp. */
   readonly ramp?: RampSource;
   readonly onStateChange?: StateListener;
+}
+
+/**
+ * What a server's list of open tunnels needs of each one: drains and rebalancing close them,
+ * shutdown cuts them. A src/tunnel/ Tunnel is one; declared here so pool/ never imports tunnel/
+ * (the tunnel updates its server's counters, so it is the one that knows the other).
+ */
+export interface ServerTunnel {
+  readonly finished: boolean;
+  close(code: number): void;
+  destroy(): void;
 }
 
 /** The config a live server was built from (discovered pools keep members across a reload with it). */
@@ -119,7 +129,7 @@ export class Server {
   readonly answers: Record<string, number> = {};
 
   /** Open tunnels on this server, oldest first (insertion order): drains and rebalancing close from here. */
-  readonly tunnels = new Set<Tunnel>();
+  readonly tunnels = new Set<ServerTunnel>();
   /** The drain in progress (admin, reload, discovery), if any. */
   drainJob: Promise<void> | null = null;
   drainCancel: (() => void) | null = null;
