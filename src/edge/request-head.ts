@@ -30,13 +30,31 @@ export interface RequestHead {
  */
 export const MAX_FAST_HEADERS = 256;
 
-// Origin-form only (RFC 9112 3.2.1): "/" then pchar, "/" and "?" (RFC 3986), a subset of what llhttp takes.
-const REQUEST_LINE = /^GET (\/[A-Za-z0-9\-._~!$&'()*+,;=:@/?%]*) HTTP\/1\.1$/;
-// token ":" OWS value, the value visible ASCII with inner spaces/tabs and no trailing whitespace.
-const HEADER_LINE = /^([!#$%&'*+.^_`|~0-9A-Za-z-]+):[\t ]*((?:[\x21-\x7e][\t\x20-\x7e]*)?)$/;
-const TRAILING_WS = /[\t ]$/;
+// Character classes for the hand scan below (a table lookup per character, no regex, no line array).
+const TOKEN = charTable("!#$%&'*+.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz-");
+// Origin-form (RFC 9112 3.2.1): "/" then pchar, "/" and "?" (RFC 3986), a subset of what llhttp takes.
+const TARGET = charTable("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~!$&'()*+,;=:@/?%");
+const REQUEST_PREFIX = 'GET /';
+const REQUEST_SUFFIX = ' HTTP/1.1';
 // A Connection value the fast path reads the same way llhttp does: plain comma-separated tokens.
 const CONNECTION_LIST = /^[A-Za-z0-9-]+(?:[\t ]*,[\t ]*[A-Za-z0-9-]+)*$/;
+
+function charTable(chars: string): Uint8Array {
+  const t = new Uint8Array(256);
+  for (let i = 0; i < chars.length; i++) t[chars.charCodeAt(i)] = 1;
+  return t;
+}
+
+/** The request target when `line` is `GET <origin-form> HTTP/1.1`, else null. */
+function requestTarget(line: string): string | null {
+  const end = line.length - REQUEST_SUFFIX.length;
+  if (end <= REQUEST_PREFIX.length - 1 || !line.startsWith(REQUEST_PREFIX) || !line.endsWith(REQUEST_SUFFIX)) return null;
+  for (let i = 4; i < end; i++) {
+    const c = line.charCodeAt(i);
+    if (c > 255 || TARGET[c] === 0) return null;
+  }
+  return line.slice(4, end);
+}
 
 /** Repeated headers Node keeps as the first only (lib/_http_incoming.js matchKnownFields). */
 const FIRST_ONLY = new Set([
@@ -64,20 +82,37 @@ class ParsedHead implements RequestHead {
  * set-cookie as an array, some first-only.
  */
 export function parseUpgradeHead(head: string, socket: Socket): RequestHead | null {
-  const lines = head.split('\r\n');
-  if (lines.length - 1 > MAX_FAST_HEADERS) return null;
-  const request = REQUEST_LINE.exec(lines[0]!);
-  if (request === null) return null;
+  let eol = head.indexOf('\r\n');
+  const url = requestTarget(eol === -1 ? head : head.slice(0, eol));
+  if (url === null) return null;
   const headers: IncomingHttpHeaders = {};
   const rawHeaders: string[] = [];
   let upgrade = false;
   let connection = false;
-  for (let i = 1; i < lines.length; i++) {
-    const line = lines[i]!;
-    const m = HEADER_LINE.exec(line);
-    if (m === null || TRAILING_WS.test(line)) return null;
-    const name = m[1]!;
-    const value = m[2]!;
+  let count = 0;
+  while (eol !== -1) {
+    if (++count > MAX_FAST_HEADERS) return null;
+    const start = eol + 2;
+    eol = head.indexOf('\r\n', start);
+    const end = eol === -1 ? head.length : eol;
+    // token ":" OWS value: the value visible ASCII with inner spaces/tabs, and no whitespace ending the line.
+    let i = start;
+    while (i < end) {
+      const c = head.charCodeAt(i);
+      if (c > 255 || TOKEN[c] === 0) break;
+      i++;
+    }
+    if (i === start || i === end || head.charCodeAt(i) !== 58) return null;   // ':'
+    const name = head.slice(start, i);
+    i++;
+    while (i < end && (head.charCodeAt(i) === 32 || head.charCodeAt(i) === 9)) i++;
+    const last = head.charCodeAt(end - 1);
+    if (last === 32 || last === 9) return null;
+    for (let j = i; j < end; j++) {
+      const c = head.charCodeAt(j);
+      if ((c < 32 && c !== 9) || c > 126) return null;
+    }
+    const value = head.slice(i, end);
     const key = name.toLowerCase();
     if (key === 'content-length' || key === 'transfer-encoding') return null;
     if (key === 'upgrade') {
@@ -96,5 +131,5 @@ export function parseUpgradeHead(head: string, socket: Socket): RequestHead | nu
     else if (!FIRST_ONLY.has(key)) headers[key] = `${prev as string}, ${value}`;
   }
   if (!upgrade || !connection) return null;
-  return new ParsedHead(request[1]!, headers, rawHeaders, socket);
+  return new ParsedHead(url, headers, rawHeaders, socket);
 }

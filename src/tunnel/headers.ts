@@ -1,7 +1,7 @@
 /** Header hygiene between client and server: hop-by-hop removal, X-Forwarded-*, and the 101 relayed to the client. */
 
 import type { RequestHead } from '../edge/request-head.js';
-import { createHash } from 'node:crypto';
+import crypto from 'node:crypto';
 import type { ResponseHead } from './response-head.js';
 
 const HOP_BY_HOP = new Set([
@@ -11,18 +11,26 @@ const HOP_BY_HOP = new Set([
 
 const WS_GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11';
 
+// One-shot hashing (Node 20.12+) skips the Hash object a createHash chain costs per handshake.
+const oneShot = (crypto as { hash?: (alg: string, data: string, enc: 'base64') => string }).hash;
+
 export function acceptFor(key: string): string {
-  return createHash('sha1').update(key + WS_GUID).digest('base64');
+  return oneShot ? oneShot('sha1', key + WS_GUID, 'base64') : crypto.createHash('sha1').update(key + WS_GUID).digest('base64');
 }
 
-/** Names listed in Connection are hop-by-hop too (RFC 9110 7.6.1). */
-function connectionListed(raw: readonly string[]): Set<string> {
-  const out = new Set<string>();
+const NONE_LISTED: ReadonlySet<string> = new Set();
+
+/** Names listed in Connection are hop-by-hop too (RFC 9110 7.6.1); the usual "Upgrade" alone adds none (no Set then). */
+function connectionListed(raw: readonly string[]): ReadonlySet<string> {
+  let out: Set<string> | null = null;
   for (let i = 0; i < raw.length; i += 2) {
-    if (raw[i]!.toLowerCase() !== 'connection') continue;
-    for (const t of raw[i + 1]!.split(',')) out.add(t.trim().toLowerCase());
+    if (raw[i]!.length !== 10 || raw[i]!.toLowerCase() !== 'connection') continue;
+    for (const t of raw[i + 1]!.split(',')) {
+      const name = t.trim().toLowerCase();
+      if (!HOP_BY_HOP.has(name)) (out ??= new Set()).add(name);
+    }
   }
-  return out;
+  return out ?? NONE_LISTED;
 }
 
 export interface ForwardInfo {

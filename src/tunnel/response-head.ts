@@ -20,8 +20,20 @@ export interface ResponseHead {
 /** Node's default --max-http-header-size: a larger head goes to Node's parser, which refuses it the same way. */
 export const MAX_HEAD_BYTES = 16 * 1024;
 
-const STATUS_101 = /^HTTP\/1\.1 101(?: ([\t\x20-\x7e\x80-\xff]*))?$/;
-const HEADER_LINE = /^([!#$%&'*+.^_`|~0-9A-Za-z-]+):[\t ]*([\t\x20-\x7e\x80-\xff]*?)[\t ]*$/;
+const STATUS_101 = 'HTTP/1.1 101';
+// Header-name characters (RFC 9110 token), looked up per character: the lines are scanned by hand, no regex, no line array.
+const TOKEN = new Uint8Array(256);
+for (const c of "!#$%&'*+.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz-") TOKEN[c.charCodeAt(0)] = 1;
+
+/** Whether head[from, to) is all tab, visible ASCII, space or obs-text (0x80-0xff). */
+function fieldText(head: string, from: number, to: number): boolean {
+  for (let i = from; i < to; i++) {
+    const c = head.charCodeAt(i);
+    if ((c < 32 && c !== 9) || c === 127 || c > 255) return false;
+  }
+  return true;
+}
+
 /** Repeated headers Node keeps as the first only (lib/_http_incoming.js matchKnownFields). */
 const FIRST_ONLY = new Set([
   'content-type', 'content-length', 'user-agent', 'referer', 'host', 'authorization',
@@ -41,18 +53,37 @@ export function headEnd(buf: Buffer): number {
  * IncomingMessage: ', ' for repeats, set-cookie as an array, some first-only.
  */
 export function parse101(head: string): ResponseHead | null {
-  const lines = head.split('\r\n');
-  const status = STATUS_101.exec(lines[0]!);
-  if (!status) return null;
+  let eol = head.indexOf('\r\n');
+  const statusEnd = eol === -1 ? head.length : eol;
+  // "HTTP/1.1 101", then nothing or " " and a reason phrase.
+  if (!head.startsWith(STATUS_101)) return null;
+  let statusMessage = '';
+  if (statusEnd !== STATUS_101.length) {
+    if (head.charCodeAt(STATUS_101.length) !== 32 || !fieldText(head, STATUS_101.length + 1, statusEnd)) return null;
+    statusMessage = head.slice(STATUS_101.length + 1, statusEnd);
+  }
   const headers: IncomingHttpHeaders = {};
   const rawHeaders: string[] = [];
-  for (let i = 1; i < lines.length; i++) {
-    const line = lines[i]!;
-    if (line === '') continue;   // the trailing blank line(s)
-    const m = HEADER_LINE.exec(line);
-    if (!m) return null;
-    const name = m[1]!;
-    const value = m[2]!;
+  while (eol !== -1) {
+    const start = eol + 2;
+    eol = head.indexOf('\r\n', start);
+    const end = eol === -1 ? head.length : eol;
+    if (start === end) continue;   // the trailing blank line(s)
+    // token ":" OWS value OWS
+    let i = start;
+    while (i < end) {
+      const c = head.charCodeAt(i);
+      if (c > 255 || TOKEN[c] === 0) break;
+      i++;
+    }
+    if (i === start || i === end || head.charCodeAt(i) !== 58) return null;   // ':'
+    if (!fieldText(head, i + 1, end)) return null;
+    const name = head.slice(start, i);
+    let from = i + 1;
+    while (from < end && (head.charCodeAt(from) === 32 || head.charCodeAt(from) === 9)) from++;
+    let to = end;
+    while (to > from && (head.charCodeAt(to - 1) === 32 || head.charCodeAt(to - 1) === 9)) to--;
+    const value = head.slice(from, to);
     rawHeaders.push(name, value);
     const key = name.toLowerCase();
     const prev = headers[key];
@@ -60,7 +91,7 @@ export function parse101(head: string): ResponseHead | null {
     else if (prev === undefined) headers[key] = value;
     else if (!FIRST_ONLY.has(key)) headers[key] = `${prev as string}, ${value}`;
   }
-  return { statusCode: 101, statusMessage: status[1] ?? '', headers, rawHeaders };
+  return { statusCode: 101, statusMessage, headers, rawHeaders };
 }
 
 /** The request head written to the server: the client's target and the prepared header pairs. */
