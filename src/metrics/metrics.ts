@@ -1,12 +1,13 @@
 /** The Prometheus metrics of one balancer: its own registry (several balancers share a test process), SPEC.md's table, and the per-connection events that feed it. */
 
-import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
 import type { Server, ServerState } from '../pool/server.js';
 import type { TelemetrySource } from './source.js';
 import { VERSION } from '../version.js';
 import type { CloseBy } from '../tunnel/tunnel.js';
 import { ANSWER_CLASSES } from './answers.js';
 import { closeCodeLabel } from './close-code.js';
+import { RouteHistogram } from './route-histogram.js';
 
 // Cost model (NOTES.md): a labelled update costs ~0.3-0.6 us, so prom-client is touched at most
 // once per connection event (101, close). Bytes, messages and active counts stay plain numbers
@@ -45,8 +46,8 @@ export class Metrics {
   readonly closes = new Map<string, Map<string, number>>();
   readonly #rt: TelemetrySource;
   readonly #conns = new Map<string, RouteServerCount>();
-  readonly #handshake: Histogram<'route'>;
-  readonly #duration: Histogram<'route'>;
+  readonly #handshake: RouteHistogram;
+  readonly #duration: RouteHistogram;
 
   constructor(rt: TelemetrySource) {
     this.#rt = rt;
@@ -78,13 +79,14 @@ export class Metrics {
         for (const [route, s] of rt.routeStats) for (const [reason, n] of s.rejections) this.inc({ route, reason }, n);
       },
     });
-    this.#handshake = new Histogram({
+    // Observed once per connection: plain increments, folded into the registry's answer at scrape time.
+    this.#handshake = new RouteHistogram({
       name: 'wslb_handshake_duration_seconds', help: 'Client upgrade request received to 101 relayed, by route.',
-      labelNames: ['route'] as const, buckets: HANDSHAKE_BUCKETS, registers,
+      buckets: HANDSHAKE_BUCKETS, registers,
     });
-    this.#duration = new Histogram({
+    this.#duration = new RouteHistogram({
       name: 'wslb_connection_duration_seconds', help: 'Tunnel lifetime, 101 to both sockets closed, by route.',
-      labelNames: ['route'] as const, buckets: DURATION_BUCKETS, registers,
+      buckets: DURATION_BUCKETS, registers,
     });
     new Counter({
       name: 'wslb_bytes_total', help: 'Bytes tunnelled: upstream = client to server, downstream = server to client.',
@@ -216,7 +218,7 @@ export class Metrics {
     const c = this.#count(route, server);
     c.active++;
     c.total++;
-    this.#handshake.observe({ route }, seconds);
+    this.#handshake.record(route, seconds);
   }
 
   /** A plain-HTTP exchange reached `server` (README "Metrics": no histogram, no close code). */
@@ -233,7 +235,7 @@ export class Metrics {
   /** After a tunnel's both sockets closed (once per connection). */
   closed(route: string, server: Server, close: { code: number; by: CloseBy } | undefined, seconds: number): void {
     this.#count(route, server).active--;
-    this.#duration.observe({ route }, seconds);
+    this.#duration.record(route, seconds);
     const code = closeCodeLabel(close?.code);
     let codes = this.closes.get(server.pool);
     if (!codes) this.closes.set(server.pool, (codes = new Map()));
