@@ -1,6 +1,5 @@
 /** The /status document's type: what one process builds (status.ts), what a primary merges over its workers (src/cluster/status-merge.ts) and serves with its worker list. */
 
-import type { ServerFarmView } from '../cluster/farm-view.js';
 import type { RouteMatch } from '../config/types.js';
 import type { ServerState } from '../pool/server.js';
 
@@ -85,6 +84,9 @@ export interface WorkerEntry {
   /** ... and of each server's farm-wide bandwidth, RTT and load. */
   farm_view: Record<string, ServerFarmView> | null;
 }
+
+/** One worker's view of a server's farm-wide figures (src/cluster/farm-view.ts builds it): what its picks read besides `active`. */
+export interface ServerFarmView { readonly bandwidth_bps: number; readonly rtt_ms: number; readonly load: number; readonly load_stale: boolean }
 
 /** GET /status of a cluster primary: the workers' documents merged, plus the worker list. */
 export interface TreeStatusDocument extends StatusDocument {

@@ -4,6 +4,7 @@
  * (`remoteActive`, `remoteBandwidth`, `remoteRtt*`), which the algorithms read.
  */
 
+import type { ServerFarmView } from '../admin/status-document.js';
 import type { Pool } from '../pool/pool.js';
 import type { Runtime } from '../runtime.js';
 import { serverKey } from './counts.js';
@@ -72,8 +73,6 @@ export function figuresTable(origin: string, rt: Runtime | null, own?: () => Map
 export function applyRemote(rt: Runtime, table: ReplicatedTable<Figures>): void {
   for (const pool of rt.pools.values()) for (const s of pool.servers) setRemote(rt, serverKey(pool.name, s.name), table.view(serverKey(pool.name, s.name)));
 }
-
-export interface ServerFarmView { readonly bandwidth_bps: number; readonly rtt_ms: number; readonly load: number; readonly load_stale: boolean }
 
 /** What this process's picks read per server besides `active` (the primary's /status shows it per worker). */
 export function farmView(rt: Runtime): Record<string, ServerFarmView> {

@@ -5,10 +5,9 @@
  * there, `removed: true`) is kept as they list it.
  */
 
-import type { PoolStatus, ServerStatus, StatusDocument } from '../admin/status-document.js';
+import type { PoolStatus, ServerFarmView, ServerStatus, StatusDocument } from '../admin/status-document.js';
 import type { ServerState } from '../pool/server.js';
 import type { Counts } from './counts.js';
-import type { ServerFarmView } from './farm-view.js';
 import type { CheckCount } from './health-hub.js';
 import type { Slot } from './supervisor.js';
 
