@@ -250,7 +250,8 @@ export class UpgradeAttempt {
     client.off('close', this.clientOnClose);
     client.off('error', this.clientOnError);
     client.setNoDelay(true);
-    client.write(switchingProtocolsHead(outcome.res));
+    // Latin-1 both ways: header bytes past ASCII (obs-text) reach the client as the server sent them.
+    client.write(switchingProtocolsHead(outcome.res), 'latin1');
     const tunnel = new Tunnel({
       client,
       upstream: outcome.socket,
@@ -270,7 +271,7 @@ export class UpgradeAttempt {
   /** A server's own non-101 answer goes to the client as HTTP, then the connection closes: never a tunnel. */
   #relay(res: IncomingMessage): void {
     const client = this.#client;
-    client.write(relayedResponseHead(res));
+    client.write(relayedResponseHead(res), 'latin1');
     const timer = setTimeout(() => { res.destroy(); client.destroy(); }, this.#rt.config.timeouts.handshake);
     timer.unref();
     res.on('data', (chunk: Buffer) => client.write(chunk));
