@@ -1,34 +1,19 @@
 /** Who is it: a 429 flood from one address (a NAT under the default per-IP limits) names that address in its log lines; trusted X-Forwarded-For is the address named; admin actions and admin 401s carry the caller. */
 
 import t from 'tap';
-import { Writable } from 'node:stream';
-import { pino } from 'pino';
 import { stringify } from 'yaml';
 import { loadConfigText } from '../../src/config/load.js';
 import { Balancer } from '../../src/main.js';
 import { startBackend } from '../helpers/backend.js';
 import { farmYaml } from '../helpers/balancer.js';
 import { rawRequest, upgradeRequest } from '../helpers/raw-client.js';
+import { captureLog, tick } from '../helpers/log-capture.js';
 
-interface Line { level: number; msg: string; [k: string]: unknown }
-
-function capture(): { log: pino.Logger; lines: Line[] } {
-  const lines: Line[] = [];
-  const stream = new Writable({
-    write(chunk: Buffer, _enc, cb) {
-      for (const l of chunk.toString().split('\n')) if (l) lines.push(JSON.parse(l) as Line);
-      cb();
-    },
-  });
-  return { log: pino({ level: 'info', base: undefined }, stream), lines };
-}
-
-const tick = (): Promise<void> => new Promise((res) => setImmediate(res));
 
 t.test('200 clients at once from one address under the default limits: the 429 lines name it', async (t) => {
   const backend = await startBackend({ name: 'b1' });
   t.teardown(() => backend.close());
-  const { log, lines } = capture();
+  const { log, lines } = captureLog();
   // The shipped defaults (the test helper otherwise lifts them).
   const yaml = farmYaml({ servers: [{ name: 'b1', url: backend.url }], limits: { handshakes_per_ip: '50/s', max_connections_per_ip: 1000 } });
   const b = new Balancer(loadConfigText(yaml, 'test.yaml', {}), log);
@@ -53,7 +38,7 @@ t.test('200 clients at once from one address under the default limits: the 429 l
 t.test('behind a trusted proxy the line names the X-Forwarded-For client; plain HTTP refusals name it too', async (t) => {
   const backend = await startBackend({ name: 'b1' });
   t.teardown(() => backend.close());
-  const { log, lines } = capture();
+  const { log, lines } = captureLog();
   const yaml = stringify({
     listeners: [{ port: 0, host: '127.0.0.1', trusted_proxies: ['127.0.0.1/32'] }],
     admin: { port: 0, host: '127.0.0.1' },
@@ -86,7 +71,7 @@ t.test('behind a trusted proxy the line names the X-Forwarded-For client; plain 
 t.test('admin: actions carry the caller, 401s are logged with it', async (t) => {
   const backend = await startBackend({ name: 'b1' });
   t.teardown(() => backend.close());
-  const { log, lines } = capture();
+  const { log, lines } = captureLog();
   const yaml = farmYaml({ servers: [{ name: 'b1', url: backend.url }] }).replace(/admin:\n(\s+)port: 0\n/, 'admin:\n$1port: 0\n$1token: sesame\n');
   const b = new Balancer(loadConfigText(yaml, 'test.yaml', {}), log);
   await b.start();
@@ -102,7 +87,7 @@ t.test('admin: actions carry the caller, 401s are logged with it', async (t) => 
 });
 
 t.test('refusals the listener answers itself (malformed head, CONNECT, plain request) name the client too', async (t) => {
-  const { log, lines } = capture();
+  const { log, lines } = captureLog();
   const b = new Balancer(loadConfigText(farmYaml({ servers: [{ name: 'x', url: 'ws://127.0.0.1:1' }], route: { match: { path: '/ws' } } }), 'test.yaml', {}), log);
   await b.start();
   t.teardown(() => b.destroy());

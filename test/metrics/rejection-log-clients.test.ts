@@ -2,29 +2,14 @@
 
 import t from 'tap';
 import type { IncomingMessage } from 'node:http';
-import { Writable } from 'node:stream';
-import { pino } from 'pino';
 import { RejectionLog, TOP_CLIENTS, TRACKED_CLIENTS } from '../../src/metrics/rejection-log.js';
 import { TokenCheck } from '../../src/admin/auth.js';
 import { waitFor } from '../helpers/wait.js';
+import { captureLog, tick } from '../helpers/log-capture.js';
 
-interface Line { level: number; msg: string; [k: string]: unknown }
-
-function capture(): { log: pino.Logger; lines: Line[] } {
-  const lines: Line[] = [];
-  const stream = new Writable({
-    write(chunk: Buffer, _enc, cb) {
-      for (const l of chunk.toString().split('\n')) if (l) lines.push(JSON.parse(l) as Line);
-      cb();
-    },
-  });
-  return { log: pino({ level: 'debug', base: undefined }, stream), lines };
-}
-
-const tick = (): Promise<void> => new Promise((res) => setImmediate(res));
 
 t.test('the first line carries the client; the summary the top addresses with counts', async (t) => {
-  const { log, lines } = capture();
+  const { log, lines } = captureLog('debug');
   let now = 1000;
   const r = new RejectionLog(log, 10_000, () => now);
   r.note('r', 'WSLB_ERR_RATE', 429, '127.0.0.9');
@@ -53,7 +38,7 @@ t.test('the first line carries the client; the summary the top addresses with co
 });
 
 t.test('a spray of distinct addresses: fixed memory, and the heavy hitter still named first', async (t) => {
-  const { log, lines } = capture();
+  const { log, lines } = captureLog('debug');
   let now = 0;
   const r = new RejectionLog(log, 10_000, () => now);
   r.note('r', 'WSLB_ERR_IP_CAP', 429, '127.0.0.1');
@@ -80,7 +65,7 @@ const fakeReq = (url: string, authorization?: string): IncomingMessage =>
   ({ url, headers: authorization === undefined ? {} : { authorization }, socket: { remoteAddress: '::ffff:127.0.0.5' } }) as unknown as IncomingMessage;
 
 t.test('admin 401s: logged with the caller, rate-limited, summary after the window', async (t) => {
-  const { log, lines } = capture();
+  const { log, lines } = captureLog('debug');
   const check = new TokenCheck('tok', log, 100);
   t.equal(check.allows(fakeReq('/reload', 'Bearer tok')), true);
   for (let i = 0; i < 5; i++) t.equal(check.allows(fakeReq('/pools/p/servers/s/drain?x=1', 'Bearer nope')), false);

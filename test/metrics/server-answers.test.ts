@@ -2,8 +2,6 @@
 
 import t from 'tap';
 import net from 'node:net';
-import { Writable } from 'node:stream';
-import { pino } from 'pino';
 import { loadConfigText } from '../../src/config/load.js';
 import { Balancer } from '../../src/main.js';
 import { answerClass, AnswerLog } from '../../src/metrics/answers.js';
@@ -11,21 +9,8 @@ import { startBackend, startEchoBackends } from '../helpers/backend.js';
 import { farmYaml } from '../helpers/balancer.js';
 import { rawRequest, upgradeRequest } from '../helpers/raw-client.js';
 import { parseProm } from './prom-text.js';
+import { captureLog, tick } from '../helpers/log-capture.js';
 
-interface Line { level: number; msg: string; [k: string]: unknown }
-
-function capture(): { log: pino.Logger; lines: Line[] } {
-  const lines: Line[] = [];
-  const stream = new Writable({
-    write(chunk: Buffer, _enc, cb) {
-      for (const l of chunk.toString().split('\n')) if (l) lines.push(JSON.parse(l) as Line);
-      cb();
-    },
-  });
-  return { log: pino({ level: 'info', base: undefined }, stream), lines };
-}
-
-const tick = (): Promise<void> => new Promise((res) => setImmediate(res));
 
 t.test('answerClass', async (t) => {
   const table: [number, string][] = [[200, '2xx'], [204, '2xx'], [302, '3xx'], [401, '4xx'], [426, '4xx'], [500, '5xx'], [503, '5xx'], [599, '5xx'], [101, 'invalid'], [100, 'invalid'], [600, 'invalid'], [0, 'invalid']];
@@ -33,7 +18,7 @@ t.test('answerClass', async (t) => {
 });
 
 t.test('AnswerLog: one line per pool/server/class at once, then one per window with the count', async (t) => {
-  const { log, lines } = capture();
+  const { log, lines } = captureLog();
   let now = 1000;
   const a = new AnswerLog(log, 10_000, () => now);
   for (let i = 0; i < 5; i++) a.note('r', 'p', 'bad', 500, '5xx');
@@ -70,7 +55,7 @@ t.test('round robin over a good server, a 5xx server and an invalid-101 server: 
   const bad = await startBackend({ name: 'bad', mode: 'status-500' });
   const odd = await startBackend({ name: 'odd', mode: 'bad-accept' });
   t.teardown(() => Promise.all([good!.close(), bad.close(), odd.close()]));
-  const { log, lines } = capture();
+  const { log, lines } = captureLog();
   const yaml = farmYaml({
     servers: [{ name: 'good', url: good!.url }, { name: 'bad', url: bad.url }, { name: 'odd', url: odd.url }],
     retries: 0,
@@ -109,7 +94,7 @@ t.test('a malformed answer (not HTTP) and a bare 101 count as invalid', async (t
   await new Promise<void>((r) => garbage.listen(0, '127.0.0.1', r));
   const bare = await startBackend({ name: 'bare', mode: 'bare-101' });
   t.teardown(() => { garbage.close(); return bare.close(); });
-  const { log, lines } = capture();
+  const { log, lines } = captureLog();
   const yaml = farmYaml({
     servers: [{ name: 'garbage', url: `ws://127.0.0.1:${(garbage.address() as net.AddressInfo).port}` }, { name: 'bare', url: bare.url }],
     retries: 0,
