@@ -18,6 +18,10 @@ export class Deadline {
   }
 }
 
+/** What a queue slot holds once its deadline left the front (no reference kept to the old entry). */
+const DONE = new Deadline(0, { expire() {} }, null as unknown as Lane);
+DONE.target = null;
+
 /**
  * The deadlines of one length, in due order: since they all last the same, each new one goes to
  * the back. One timer is armed for the front; it fires, expires what is due, skips cancelled
@@ -57,7 +61,14 @@ class Lane {
     if (d.target === null) return;
     d.target = null;
     // Nothing live: the queue is dropped; a timer still armed stays (it finds nothing, and re-arming one per connection costs more).
-    if (--this.live === 0) { this.#queue = []; this.#head = 0; }
+    if (--this.live === 0) { this.#queue = []; this.#head = 0; return; }
+    // Cancelled entries at the front go now, not at the next firing: held for a whole timeout they
+    // would outlive the young generation, and promoting one object per connection lengthens GC pauses.
+    const q = this.#queue;
+    let head = this.#head;
+    while (head < q.length && q[head]!.target === null) q[head++] = DONE;
+    this.#head = head;
+    if (head > 1024 && head * 2 > q.length) { this.#queue = q.slice(head); this.#head = 0; }
   }
 
   #arm(at: number): void {
@@ -75,7 +86,7 @@ class Lane {
     while (this.#head < this.#queue.length) {
       const d = this.#queue[this.#head]!;
       if (d.target !== null && d.at > now) break;
-      this.#head++;
+      this.#queue[this.#head++] = DONE;
       const target = d.target;
       if (target === null) continue;
       d.target = null;
