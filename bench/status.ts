@@ -1,4 +1,4 @@
-/** Per-server distribution from a balancer's /status (wslb's shape, SPEC.md), for the report. */
+/** Per-server distribution from a balancer's /status (wslb's shape), for the report. */
 
 export interface ServerShare {
   pool: string;

@@ -40,7 +40,7 @@ const QUICK: Sizes = {
   flood: { heavy: 100, connections: 101, probeRate: 50, warmupMs: 3000, durationMs: 8000, drainMs: 3000 },
 };
 
-/** --full: the issue's sizes. 10,000 proxied connections need 20,000+ fds in the proxy; `ulimit -n` caps it just below. */
+/** --full: the target sizes. 10,000 proxied connections need 20,000+ fds in the proxy; `ulimit -n` caps it just below. */
 const FULL: Sizes = {
   idle: { connections: 9900, ramp: 2000, processes: 2, warmupMs: 3000, durationMs: 5000 },
   echo: { connections: 100, size: 64, warmupMs: 2000, durationMs: 15_000 },
@@ -227,7 +227,7 @@ async function main(co: CompareOptions): Promise<void> {
 
 const program = new Command('bench-compare')
   .description('direct / wslb / HAProxy / nginx / node http-proxy, one after another in the same run, repeated: medians and ratios')
-  .option('--full', "the issue's sizes (10 s+ windows, ~10,000 idle connections); default: a run of a few minutes", false)
+  .option('--full', "the target sizes (10 s+ windows, ~10,000 idle connections); default: a run of a few minutes", false)
   .option('--reps <n>', 'repetitions', (v) => Number(v), 3)
   .option('--base <dir>', 'a built tree (dist/) whose wslb runs as target wslb-base: before/after in the same run; add wslb-base to --targets')
   .option('--targets <list>', `comma-separated subset of ${TARGETS.join(',')} (floor-*: references, not products)`, (v) => v.split(','), TARGETS.filter((t) => t !== 'wslb-base'))

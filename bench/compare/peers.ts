@@ -194,7 +194,7 @@ export async function startNginx(farm: Farm, dir: string): Promise<Target> {
 /** A target that cannot run on this machine (not installed): reported, not a failure. */
 export class Skip extends Error {}
 
-/** node http-proxy 1.18 (bench/compare/http-proxy-main.ts), the Node baseline the issue names. */
+/** node http-proxy 1.18 (bench/compare/http-proxy-main.ts), the Node baseline to compare against. */
 export async function startHttpProxy(farm: Farm): Promise<Target> {
   const main = fileURLToPath(new URL(import.meta.url.endsWith('.ts') ? './http-proxy-main.ts' : './http-proxy-main.js', import.meta.url));
   const child = new Child('http-proxy', process.execPath, [...process.execArgv, main, farm.ports.join(',')]);

@@ -1,4 +1,4 @@
-/** bench:compare's arithmetic: per-run figures, medians over repetitions, ratios, and the targets with a verdict. */
+/** bench:compare's arithmetic: per-run figures, medians over repetitions, ratios, and the targets with a verdict. */
 
 import type { BenchResult } from '../run.js';
 

@@ -2,7 +2,7 @@
 
 // Hand-written rather than ws's Receiver: the tunnel forwards bytes untouched, so all it
 // needs is header arithmetic per chunk. A full parser buffers and unmasks payload, which is
-// exactly the per-chunk cost NOTES.md says shows up 1:1 in CPU per message.
+// exactly the per-chunk cost that shows up 1:1 in CPU per message (measured against a bare Node pipe).
 
 import { randomFillSync } from 'node:crypto';
 

@@ -6,7 +6,7 @@ import type { Server } from '../pool/server.js';
 import { closeFrame, FrameScanner, SCAN_CLOSE, SCAN_OK, SCAN_TOO_BIG } from './frame-scanner.js';
 import { overTurn, TURN_BYTES, type Reader } from './turns.js';
 
-// Why 'data' + write() + pause/resume and not stream.pipe(): NOTES.md measured pipe() at
+// Why 'data' + write() + pause/resume and not stream.pipe(): pipe() measured at
 // 10.8 KiB per idle connection against 7.0 KiB, for no CPU gain. Socket listeners are shared
 // module-level functions that reach the Tunnel through a back-reference on the socket (as ws
 // does): no closure or bound function per tunnel (ten of them cost ~0.6 KiB per connection),
@@ -378,7 +378,7 @@ export class Tunnel {
     this.#sourceClosed(this.#down);
   }
 
-  /** d's source sent FIN: propagate it (upgraded sockets are half-open, NOTES.md) and bound the wait. */
+  /** d's source sent FIN: propagate it (Node leaves upgraded sockets allowHalfOpen: nothing else closes them) and bound the wait. */
   #sourceEnded(d: Direction): void {
     d.ended = true;
     const other = d === this.#up ? this.#down : this.#up;
