@@ -115,7 +115,7 @@ export class Admission {
   }
 }
 
-/** The bucket holds N tokens for N/s (SPEC.md), and at least one, so a rate below 1/s still admits. */
+/** The bucket holds N tokens for N/s, and at least one, so a rate below 1/s still admits. */
 function burstOf(rate: number): number {
   return Math.max(1, rate);
 }

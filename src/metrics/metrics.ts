@@ -1,4 +1,4 @@
-/** The Prometheus metrics of one balancer: its own registry (several balancers share a test process), SPEC.md's table, and the per-connection events that feed it. */
+/** The Prometheus metrics of one balancer: its own registry (several balancers share a test process), the documented metric table, and the per-connection events that feed it. */
 
 import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
 import type { Server, ServerState } from '../pool/server.js';
@@ -9,7 +9,7 @@ import { ANSWER_CLASSES } from './answers.js';
 import { closeCodeLabel } from './close-code.js';
 import { RouteHistogram } from './route-histogram.js';
 
-// Cost model (NOTES.md): a labelled update costs ~0.3-0.6 us, so prom-client is touched at most
+// Cost model (measured): a labelled update costs ~0.3-0.6 us, so prom-client is touched at most
 // once per connection event (101, close). Bytes, messages and active counts stay plain numbers
 // on Server / Runtime and are copied into the registry by `collect()` when Prometheus scrapes.
 
@@ -20,7 +20,7 @@ const SERVER_STATES: readonly ServerState[] = ['up', 'down', 'draining', 'disabl
 const HANDSHAKE_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 const DURATION_BUCKETS = [0.1, 1, 10, 60, 300, 900, 1800, 3600, 7200, 21600, 86400];
 
-/** Established tunnels of one route on one server (the route x server pair SPEC.md labels). */
+/** Established tunnels of one route on one server (the route x server pair the metrics label). */
 interface RouteServerCount {
   readonly route: string;
   readonly pool: string;
