@@ -12,6 +12,7 @@
 
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Socket } from 'node:net';
+import { charTable, tokenEnd } from '../tunnel/head-grammar.js';
 
 /** What the upgrade path reads of a request: IncomingMessage has it all, and so does a head read here. */
 export interface RequestHead {
@@ -31,19 +32,12 @@ export interface RequestHead {
 export const MAX_FAST_HEADERS = 256;
 
 // Character classes for the hand scan below (a table lookup per character, no regex, no line array).
-const TOKEN = charTable("!#$%&'*+.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz-");
 // Origin-form (RFC 9112 3.2.1): "/" then pchar, "/" and "?" (RFC 3986), a subset of what llhttp takes.
 const TARGET = charTable("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~!$&'()*+,;=:@/?%");
 const REQUEST_PREFIX = 'GET /';
 const REQUEST_SUFFIX = ' HTTP/1.1';
 // A Connection value the fast path reads the same way llhttp does: plain comma-separated tokens.
 const CONNECTION_LIST = /^[A-Za-z0-9-]+(?:[\t ]*,[\t ]*[A-Za-z0-9-]+)*$/;
-
-function charTable(chars: string): Uint8Array {
-  const t = new Uint8Array(256);
-  for (let i = 0; i < chars.length; i++) t[chars.charCodeAt(i)] = 1;
-  return t;
-}
 
 /** The request target when `line` is `GET <origin-form> HTTP/1.1`, else null. */
 function requestTarget(line: string): string | null {
@@ -96,12 +90,7 @@ export function parseUpgradeHead(head: string, socket: Socket): RequestHead | nu
     eol = head.indexOf('\r\n', start);
     const end = eol === -1 ? head.length : eol;
     // token ":" OWS value: the value visible ASCII with inner spaces/tabs, and no whitespace ending the line.
-    let i = start;
-    while (i < end) {
-      const c = head.charCodeAt(i);
-      if (c > 255 || TOKEN[c] === 0) break;
-      i++;
-    }
+    let i = tokenEnd(head, start, end);
     if (i === start || i === end || head.charCodeAt(i) !== 58) return null;   // ':'
     const name = head.slice(start, i);
     i++;

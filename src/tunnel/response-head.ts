@@ -8,6 +8,7 @@
  */
 
 import type { IncomingHttpHeaders } from 'node:http';
+import { tokenEnd } from './head-grammar.js';
 
 /** The parts of a response head the upgrade path reads (IncomingMessage has them all). */
 export interface ResponseHead {
@@ -21,9 +22,6 @@ export interface ResponseHead {
 export const MAX_HEAD_BYTES = 16 * 1024;
 
 const STATUS_101 = 'HTTP/1.1 101';
-// Header-name characters (RFC 9110 token), looked up per character: the lines are scanned by hand, no regex, no line array.
-const TOKEN = new Uint8Array(256);
-for (const c of "!#$%&'*+.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz-") TOKEN[c.charCodeAt(0)] = 1;
 
 /** Whether head[from, to) is all tab, visible ASCII, space or obs-text (0x80-0xff). */
 function fieldText(head: string, from: number, to: number): boolean {
@@ -70,12 +68,7 @@ export function parse101(head: string): ResponseHead | null {
     const end = eol === -1 ? head.length : eol;
     if (start === end) continue;   // the trailing blank line(s)
     // token ":" OWS value OWS
-    let i = start;
-    while (i < end) {
-      const c = head.charCodeAt(i);
-      if (c > 255 || TOKEN[c] === 0) break;
-      i++;
-    }
+    const i = tokenEnd(head, start, end);   // the lines are scanned by hand: no regex, no line array
     if (i === start || i === end || head.charCodeAt(i) !== 58) return null;   // ':'
     if (!fieldText(head, i + 1, end)) return null;
     const name = head.slice(start, i);
