@@ -24,13 +24,14 @@ const LAYERS = [
   {
     name: 'parts',
     // Self-contained pieces of edge/ and tunnel/ that know no server, pool or runtime: parsers and
-    // writers of what crosses the wire (request head, client address, PROXY header in and out,
+    // writers of what crosses the wire (request head and its token grammar, client address, PROXY header in and out,
     // Origin), a deadline queue, a token bucket, per-IP admission counts. Lower layers reuse them:
     // the config loader validates `origins` with origin.ts, pool probes write the PROXY header,
     // the tunnel's upstream handshake runs on deadlines.ts, a pool's retry budget is a token bucket.
     files: [
       'src/edge/request-head.ts', 'src/edge/client-address.ts', 'src/edge/proxy-protocol.ts', 'src/edge/origin.ts',
       'src/edge/deadlines.ts', 'src/edge/token-bucket.ts', 'src/edge/admission.ts', 'src/tunnel/send-proxy.ts',
+      'src/tunnel/head-grammar.ts',
     ],
   },
   // YAML -> defaults -> validation -> frozen Config: uses the parsers the features own (origin.ts).
