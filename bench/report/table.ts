@@ -1,7 +1,7 @@
 /** Text output: the live progress line and the final table. */
 
 import type { BenchOptions } from '../options.js';
-import type { BenchResult, TimePoint } from '../run.js';
+import type { BenchResult, TimePoint } from '../result.js';
 
 const int = (n: number | undefined): string => Math.round(n ?? 0).toLocaleString('en-US');
 const ms = (n: number | undefined): string => (n === undefined ? '-' : n < 10 ? n.toFixed(3) : n < 100 ? n.toFixed(2) : n.toFixed(1));
