@@ -1,7 +1,6 @@
 /** wslb-bench as a user runs it: failed connections fail the run (a 429 from a per-IP limit), --allow-failures accepts them, --help shows units once. */
 
 import t from 'tap';
-import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command } from 'commander';
@@ -11,19 +10,12 @@ import { outcome } from '../../bench/outcome.js';
 import type { BenchResult } from '../../bench/run.js';
 import { startEchoBackends } from '../helpers/backend.js';
 import { startBalancer } from '../helpers/balancer.js';
+import { runScript } from '../helpers/cli.js';
 
 const BENCH = path.join(path.dirname(fileURLToPath(import.meta.url)), '../../dist/bench/cli.js');
 
-async function bench(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = spawn(process.execPath, [BENCH, ...args], {
-    env: { ...process.env, _TAPJS_PROCESSINFO_COVERAGE_: '0' }, stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (d: Buffer) => { stdout += d.toString(); });
-  child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
-  const code = await new Promise<number | null>((r) => child.on('exit', r));
-  return { code, stdout, stderr };
+function bench(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return runScript(BENCH, args);
 }
 
 t.test('connections refused by handshakes_per_ip fail the run; --allow-failures accepts them', async (t) => {

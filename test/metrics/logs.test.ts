@@ -3,8 +3,6 @@
 import t from 'tap';
 import { once } from 'node:events';
 import net from 'node:net';
-import { Writable } from 'node:stream';
-import { pino } from 'pino';
 import WebSocket from 'ws';
 import { loadConfigText } from '../../src/config/load.js';
 import { Balancer } from '../../src/main.js';
@@ -12,25 +10,13 @@ import { RejectionLog } from '../../src/metrics/rejection-log.js';
 import { startEchoBackends } from '../helpers/backend.js';
 import { farmYaml } from '../helpers/balancer.js';
 import { waitFor } from '../helpers/wait.js';
-
-interface Line { level: number; msg: string; [k: string]: unknown }
-
-function capture(level = 'debug'): { log: pino.Logger; lines: Line[] } {
-  const lines: Line[] = [];
-  const stream = new Writable({
-    write(chunk: Buffer, _enc, cb) {
-      for (const l of chunk.toString().split('\n')) if (l) lines.push(JSON.parse(l) as Line);
-      cb();
-    },
-  });
-  return { log: pino({ level, base: undefined }, stream), lines };
-}
+import { captureLog } from '../helpers/log-capture.js';
 
 const WARN = 40;
 const DEBUG = 20;
 
 t.test('RejectionLog: one line per reason at once, then one per window with the count', async (t) => {
-  const { log, lines } = capture();
+  const { log, lines } = captureLog('debug');
   let now = 1000;
   const r = new RejectionLog(log, 10_000, () => now);
   for (let i = 0; i < 50; i++) r.note('r', 'WSLB_ERR_RATE', 429);
@@ -65,7 +51,7 @@ t.test('RejectionLog: one line per reason at once, then one per window with the 
 t.test('through a balancer: rejections rate-limited, admin state change, close summary at debug', async (t) => {
   const backends = await startEchoBackends(1, 'l');
   t.teardown(() => Promise.all(backends.map((b) => b.close())));
-  const { log, lines } = capture('debug');
+  const { log, lines } = captureLog('debug');
   const config = loadConfigText(farmYaml({ servers: [{ name: 'l-1', url: backends[0]!.url }], route: { match: { path: '/ws' } } }), 'test.yaml', {});
   const b = new Balancer(config, log);
   await b.start();
@@ -104,7 +90,7 @@ t.test('through a balancer: rejections rate-limited, admin state change, close s
 t.test('close summaries cost nothing at info level', async (t) => {
   const backends = await startEchoBackends(1, 'q');
   t.teardown(() => Promise.all(backends.map((b) => b.close())));
-  const { log, lines } = capture('info');
+  const { log, lines } = captureLog('info');
   const b = new Balancer(loadConfigText(farmYaml({ servers: [{ name: 'q-1', url: backends[0]!.url }] }), 'test.yaml', {}), log);
   await b.start();
   t.teardown(() => b.destroy());
