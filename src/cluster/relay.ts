@@ -38,7 +38,7 @@ export class PrimaryTables {
     this.#log = log;
     const origin = `${instance}#0`;
     this.set = new TableSet(origin);
-    this.set.add(figuresTable(origin, null, () => rttFigures(health.pools.values())));
+    this.set.add(figuresTable(origin, () => rttFigures(health.pools.values())));
     this.ip = capped(config) ? new IpShare(origin, null) : null;
     if (this.ip) this.set.add(this.ip.table);
     this.affinity = new AffinityShare(origin, null, () => sessionTtl(config));

@@ -13,7 +13,7 @@ import type { Logger } from '../log.js';
 import type { Runtime } from '../runtime.js';
 import { AdminState } from './admin-state.js';
 import { AffinityShare } from './affinity-share.js';
-import { applyRemote, figuresTable, type Figures } from './farm-view.js';
+import { farmTable, type Figures } from './farm-view.js';
 import { IpShare } from './ip-share.js';
 import type { FromWorker, ToWorker } from './protocol.js';
 import type { ReplicatedTable } from './replicated-table.js';
@@ -37,7 +37,7 @@ export interface AcceptingTables {
 /** `adopt`: a lone instance (it republishes the actions it learns); `log`: its line for actions from another instance. */
 export function acceptingTables(rt: Runtime, origin: string, instance: string, opts: { adopt: boolean; log?: Logger }): AcceptingTables {
   const set = new TableSet(origin);
-  const figures = set.add(figuresTable(origin, rt));
+  const figures = set.add(farmTable(origin, () => rt.pools.values()));
   const ip = capped(rt.config) ? new IpShare(origin, rt.admission) : null;
   if (ip) set.add(ip.table);
   const affinity = new AffinityShare(origin, rt, () => sessionTtl(rt.config));
@@ -54,7 +54,7 @@ export function acceptingTables(rt: Runtime, origin: string, instance: string, o
 }
 
 /** A worker's side: its tables tick to the primary; the primary's `tables` messages are the rest of the farm's. */
-export function workerTables(rt: Runtime, send: (m: FromWorker) => void): AcceptingTables & { onMessage(m: ToWorker): boolean; reloaded(): void } {
+export function workerTables(rt: Runtime, send: (m: FromWorker) => void): AcceptingTables & { onMessage(m: ToWorker): boolean } {
   const instance = process.env.WSLB_INSTANCE ?? instanceId();
   const origin = `${instance}#${process.env.WSLB_WORKER_SLOT ?? '0'}.${cluster.worker?.id ?? process.pid}`;
   const tables = acceptingTables(rt, origin, instance, { adopt: false });
@@ -67,6 +67,5 @@ export function workerTables(rt: Runtime, send: (m: FromWorker) => void): Accept
       if (gaps.size) send({ t: 'tables-sync', origins: [...gaps] });
       return true;
     },
-    reloaded: () => applyRemote(rt, tables.figures),   // servers created by the reload start at 0
   };
 }

@@ -107,7 +107,6 @@ function startWorker(config: Config, log: Logger, slot: number): { onMessage: (m
   // A reload the primary validated: the worker loads the same text with the same environment.
   const reload = (source: ConfigSource) => balancer.reload(process.env, () => loadSource(source, { files: true })).then((outcome) => {
     stopHealthChecks(rt);
-    tables.reloaded();
     return outcome;
   });
 
@@ -138,7 +137,7 @@ function startWorker(config: Config, log: Logger, slot: number): { onMessage: (m
       case 'status': {
         const farm: Counts = {};
         for (const p of rt.pools.values()) for (const s of p.servers) farm[`${p.name}/${s.name}`] = s.active;
-        send({ t: 'reply', id: msg.id, ok: true, body: { status: statusDocument(rt, balancer.addresses), farm, view: farmView(rt) } });
+        send({ t: 'reply', id: msg.id, ok: true, body: { status: statusDocument(rt, balancer.addresses), farm, view: farmView(rt.pools.values()) } });
         return;
       }
       case 'sample': {

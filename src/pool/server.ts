@@ -33,6 +33,15 @@ export interface ServerTunnel {
   destroy(): void;
 }
 
+/**
+ * What the other workers and instances hold on a server: their tunnels, their bytes/s, and the sum
+ * and number of their non-zero RTT EWMAs (src/cluster/farm-view.ts replaces it whole each tick).
+ */
+export type FarmFigures = readonly [active: number, bandwidth: number, rttSum: number, rttCount: number];
+
+/** A lone process's farm: nobody else. */
+export const NO_FARM: FarmFigures = [0, 0, 0, 0];
+
 /** The config a live server was built from (discovered pools keep members across a reload with it). */
 export function serverConfigOf(s: Server): ServerConfig {
   return { name: s.name, url: s.url, host: s.host, port: s.port, tls: s.tls, weight: s.configWeight };
@@ -109,12 +118,15 @@ export class Server {
   /** Tunnels open on this server from this process (what /status and metrics report). */
   localActive = 0;
   /**
-   * Tunnels other workers / instances hold on this server, set by the cluster sync (src/cluster/)
-   * off the hot path; 0 in a lone process. Algorithms read `active`: the farm-wide count.
+   * The other workers' and instances' figures for this server, replaced whole by the cluster sync
+   * (src/cluster/farm-view.ts) off the hot path; NO_FARM in a lone process. Algorithms read the
+   * farm-wide `active`, `bandwidth` and `rtt`.
    */
-  remoteActive = 0;
-  get active(): number { return this.localActive + this.remoteActive; }
-  set active(v: number) { this.localActive = v - this.remoteActive; }   // `active++` / `active--` move the local count
+  farm: FarmFigures = NO_FARM;
+  /** Tunnels the other workers and instances hold on this server. */
+  get remoteActive(): number { return this.farm[0]; }
+  get active(): number { return this.localActive + this.farm[0]; }
+  set active(v: number) { this.localActive = v - this.farm[0]; }   // `active++` / `active--` move the local count
   total = 0;
   bytesIn = 0;        // client -> server (upstream direction)
   bytesOut = 0;       // server -> client (downstream direction)
@@ -136,22 +148,18 @@ export class Server {
 
   /** This process's bytes/s EWMA (both directions), written by its sampler (src/pool/bandwidth.ts); /status shows it. */
   localBandwidth = 0;
-  /** The other workers' / instances' bytes/s on this server, set by the cluster sync (src/cluster/farm-view.ts); 0 in a lone process. */
-  remoteBandwidth = 0;
   /** What algorithms read: the farm-wide bytes/s. */
-  get bandwidth(): number { return this.localBandwidth + this.remoteBandwidth; }
+  get bandwidth(): number { return this.localBandwidth + this.farm[1]; }
   /** This process's response-time EWMA in ms (src/pool/rtt.ts); 0 = not measured here. */
   localRtt = 0;
-  /** Sum and number of the other processes' non-zero RTT EWMAs (cluster sync); 0 and 0 in a lone process. */
-  remoteRttSum = 0;
-  remoteRttCount = 0;
   /**
    * What algorithms read: the mean RTT over the farm's processes that have measured this server
    * (unweighted: RTT is the server's and the network's, not the process's), 0 when none has.
    */
   get rtt(): number {
-    if (this.remoteRttCount === 0) return this.localRtt;
-    return (this.localRtt + this.remoteRttSum) / (this.remoteRttCount + (this.localRtt > 0 ? 1 : 0));
+    const [, , sum, count] = this.farm;
+    if (count === 0) return this.localRtt;
+    return (this.localRtt + sum) / (count + (this.localRtt > 0 ? 1 : 0));
   }
   /** Set by the pool's load poller, or in a cluster worker by the primary's (src/cluster/farm-load.ts). */
   load = 0;

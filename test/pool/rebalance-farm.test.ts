@@ -1,4 +1,4 @@
-/** Rebalancing on farm-wide counts: the overload test reads remoteActive + own live tunnels, each process closes only its own, at its share of the close rate. */
+/** Rebalancing on farm-wide counts: the overload test reads the others' tunnels (farm) + own live tunnels, each process closes only its own, at its share of the close rate. */
 
 import t from 'tap';
 import { Rebalancer } from '../../src/pool/rebalance.js';
@@ -15,7 +15,7 @@ function server(name: string, own: number, remote: number): Server {
     s.tunnels.add(tun as unknown as Tunnel);
   }
   s.localActive = own;
-  s.remoteActive = remote;
+  s.farm = [remote, 0, 0, 0];
   return s;
 }
 
