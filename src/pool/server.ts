@@ -157,9 +157,9 @@ export class Server {
    * (unweighted: RTT is the server's and the network's, not the process's), 0 when none has.
    */
   get rtt(): number {
-    const [, , sum, count] = this.farm;
-    if (count === 0) return this.localRtt;
-    return (this.localRtt + sum) / (count + (this.localRtt > 0 ? 1 : 0));
+    const farm = this.farm;
+    if (farm[3] === 0) return this.localRtt;
+    return (this.localRtt + farm[2]) / (farm[3] + (this.localRtt > 0 ? 1 : 0));
   }
   /** Set by the pool's load poller, or in a cluster worker by the primary's (src/cluster/farm-load.ts). */
   load = 0;
