@@ -1,7 +1,8 @@
 /** The balancer's live state: pools, routes with their algorithms, the tunnel set, admission and drain. */
 
 import type { Balancer } from './balancing/balancer.js';
-import { createBalancer, defaultDeps } from './balancing/index.js';
+import { defaultDeps, needsOf } from './balancing/index.js';
+import { AlgorithmsInForce } from './balancing/in-force.js';
 import type { Config, PoolConfig, RouteConfig, ServerConfig } from './config/types.js';
 import { Discovery } from './pool/discovery.js';
 import { Rebalancer } from './pool/rebalance.js';
@@ -20,7 +21,7 @@ import { CLOSE } from './errors.js';
 import type { Socket } from 'node:net';
 import { TLSSocket } from 'node:tls';
 import { Telemetry } from './metrics/telemetry.js';
-import { keySpecOf, type KeySpec } from './balancing/hash-key.js';
+import type { KeySpec } from './balancing/hash-key.js';
 import { startBalancers, type BalancerEntry } from './balancing/module.js';
 import { Monitors } from './pool/monitors.js';
 import { recordRtt } from './pool/rtt.js';
@@ -29,7 +30,7 @@ export interface RouteRuntime {
   readonly config: RouteConfig;
   readonly pool: Pool;
   readonly balancer: Balancer;
-  /** What `ctx.key` is read from (the algorithm's `key` option), when it has one. */
+  /** What `ctx.key` is read from, when the algorithm declares one (src/balancing/index.ts needsOf). */
   readonly key?: KeySpec | undefined;
 }
 
@@ -73,12 +74,18 @@ export class Runtime {
   /** Per-IP connection caps and handshake rates (src/edge/admission.ts). */
   readonly admission = new Admission();
 
+  /** Route- and pool-level algorithm instances: unchanged ones kept across reloads, replaced ones closed (src/balancing/in-force.ts). */
+  readonly #algorithms = new AlgorithmsInForce();
+
+  /** Runs after the pools are built or updated: a route without its own algorithm picks with its pool's. */
   #buildRoutes(config: Config): RouteRuntime[] {
-    return config.routes.map((r) => {
+    const routes = config.routes.map((r) => {
       const pool = this.pools.get(r.pool)!;   // validated by the config loader
-      const key = keySpecOf(r.algorithm ?? pool.config.algorithm);
-      return { config: r, pool, balancer: r.algorithm ? createBalancer(r.algorithm) : pool.balancer, key };
+      const key = needsOf(r.algorithm ?? pool.config.algorithm).key;
+      return { config: r, pool, balancer: r.algorithm ? this.#algorithms.route(r.name, r.pool, r.algorithm) : pool.balancer, key };
     });
+    this.#algorithms.commit([...[...this.pools.values()].map((p) => p.balancer), ...routes.map((r) => r.balancer)]);
+    return routes;
   }
 
   /** Bandwidth samplers and load pollers per pool (src/pool/monitors.ts), matched to the algorithms in force. */
@@ -108,7 +115,8 @@ export class Runtime {
 
   /**
    * Swaps in a validated config in this process: pools updated in place (kept servers keep
-   * their counters, health and tunnels), new pools created, routes and algorithms rebuilt,
+   * their counters, health and tunnels), new pools created, routes rebuilt (algorithms whose
+   * config did not change keep their instance; replaced ones are closed),
    * limits and timeouts read from the new config from now on. Servers and pools that left the
    * config drain with 1012 over their pool's drain window. Listeners are not touched.
    */
@@ -158,7 +166,7 @@ export class Runtime {
   stop(): void {
     for (const p of [...this.#parts.keys()]) this.poolRemoved(p);
     this.monitors.close();
-    for (const b of new Set([...this.pools.values()].map((p) => p.balancer).concat(this.routes.map((r) => r.balancer)))) b.close?.();
+    this.#algorithms.close();
   }
 
   readonly #parts = new Map<Pool, { close(): void }[]>();

@@ -1,6 +1,7 @@
 /** The interface every balancing algorithm implements: pick one of the ready servers, reading state only. */
 
 import type { AlgorithmConfig } from '../config/types.js';
+import type { KeySpec } from './hash-key.js';
 
 /** What an algorithm may read of a server (counters live on the Server; algorithms only read them and keep no copies). */
 export interface ServerView {
@@ -46,6 +47,29 @@ export interface BalancerDeps {
 }
 
 export type BalancerFactory = (options: Readonly<Record<string, unknown>>, deps: BalancerDeps) => Balancer;
+
+/**
+ * What an algorithm reads that someone else must provide: a per-request key, or a figure the
+ * pool measures off the hot path. Declared from the algorithm's options by its registry entry
+ * (src/balancing/index.ts), so pools and routes set them up without knowing algorithm names.
+ */
+export interface AlgorithmNeeds {
+  /** Where `ctx.key` is read from, per request. */
+  readonly key?: KeySpec | undefined;
+  /** Reads `bandwidth` with this EWMA time constant (ms): the pool's sampler runs with it. */
+  readonly bandwidthWindowMs?: number | undefined;
+  /** Reads `load`: the pool polls load reports even without a `load:` block. */
+  readonly loadReports?: boolean | undefined;
+}
+
+/** Reads an algorithm's needs from its options; `of` gives another algorithm's (hash's fallback). */
+export type NeedsOf = (options: Readonly<Record<string, unknown>>, of: (cfg: AlgorithmConfig) => AlgorithmNeeds) => AlgorithmNeeds;
+
+/** A registry entry: how to build the algorithm, and what it needs (nothing when absent). */
+export interface AlgorithmEntry {
+  readonly create: BalancerFactory;
+  readonly needs?: NeedsOf;
+}
 
 /**
  * The type for authors of `{ module: ./file.js }` algorithms: the module's default export.

@@ -10,8 +10,11 @@
  * heavier. When no server is fresh, this is plain weighted least connections.
  */
 
-import type { BalancerFactory, PickContext, ServerView } from './balancer.js';
+import type { BalancerFactory, NeedsOf, PickContext, ServerView } from './balancer.js';
 import { perWeight, pickAmongLowest } from './lowest.js';
+
+/** Reads `load`: its pool polls reports (with the defaults when the pool has no `load:` block). */
+export const customLoadNeeds: NeedsOf = () => ({ loadReports: true });
 
 export const customLoad: BalancerFactory = (_options, { random }) => ({
   name: 'custom-load',

@@ -60,10 +60,3 @@ function query(url: string, name: string): string | undefined {
   // URLSearchParams never throws: a bad %-escape is kept as written.
   return new URLSearchParams(url.slice(q + 1)).get(name) ?? undefined;
 }
-
-/** The key an algorithm config asks for: its `key` option; `hash` without one hashes the client IP. */
-export function keySpecOf(cfg: { readonly name: string; readonly options: Readonly<Record<string, unknown>> }): KeySpec | undefined {
-  const key = cfg.options['key'];
-  if (typeof key === 'string') return parseKeySpec(key);
-  return cfg.name === 'hash' ? { kind: 'ip' } : undefined;
-}

@@ -19,14 +19,24 @@
  */
 
 import type { AlgorithmConfig } from '../config/types.js';
-import type { Balancer, BalancerFactory, PickContext, ServerView } from './balancer.js';
+import type { Balancer, BalancerFactory, NeedsOf, PickContext, ServerView } from './balancer.js';
+import { parseKeySpec } from './hash-key.js';
 import { hashString, rendezvousScore } from './rendezvous.js';
 import { roundRobin } from './round-robin.js';
 
+/** The `key` option (default: the client IP), plus whatever the fallback reads. */
+export const hashNeeds: NeedsOf = (options, of) => ({
+  ...of(fallbackOf(options)),
+  key: parseKeySpec(typeof options['key'] === 'string' ? options['key'] : 'ip'),
+});
+
+function fallbackOf(options: Readonly<Record<string, unknown>>): AlgorithmConfig {
+  return { name: typeof options['fallback'] === 'string' ? options['fallback'] : 'round-robin', options: {} };
+}
+
 export const hash: BalancerFactory = (options, deps) => {
   const factor = typeof options['balance_factor'] === 'number' ? options['balance_factor'] : 0;
-  const fallbackCfg: AlgorithmConfig = { name: typeof options['fallback'] === 'string' ? options['fallback'] : 'round-robin', options: {} };
-  const fallback: Balancer = deps.create ? deps.create(fallbackCfg) : roundRobin({}, deps);
+  const fallback: Balancer = deps.create ? deps.create(fallbackOf(options)) : roundRobin({}, deps);
   // Server name -> its hash, computed once per name (names are stable; a forgotten one costs a few bytes).
   const nameHashes = new Map<string, number>();
   const nameHash = (name: string): number => {

@@ -4,13 +4,15 @@
  * computes off the hot path). Ties go to fewer active tunnels per weight, then to chance,
  * so a burst of new clients between two samples still spreads over the idle servers.
  *
- * Option `window` (duration, default 10s) is the EWMA time constant; the pool's sampler reads it.
+ * Option `window` (duration, default 10s) is the EWMA time constant of the pool's sampler.
  */
 
-import type { BalancerFactory, PickContext, ServerView } from './balancer.js';
+import type { BalancerFactory, NeedsOf, PickContext, ServerView } from './balancer.js';
 import { perWeight, pickAmongLowest } from './lowest.js';
 
-export const DEFAULT_BANDWIDTH_WINDOW_MS = 10_000;
+/** A `window` set here becomes the pool's sampler window; without one the sampler keeps its 10 s default. */
+export const leastBandwidthNeeds: NeedsOf = (options) =>
+  (typeof options['window'] === 'number' ? { bandwidthWindowMs: options['window'] } : {});
 
 export const leastBandwidth: BalancerFactory = (_options, { random }) => ({
   name: 'least-bandwidth',

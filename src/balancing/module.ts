@@ -5,7 +5,8 @@ import { pathToFileURL } from 'node:url';
 import { LineCounter, parseDocument } from 'yaml';
 import { locate, formatPath, type DataPath } from '../config/locate.js';
 import { ConfigError, type AlgorithmConfig, type Config, type ConfigIssue } from '../config/types.js';
-import type { AlgorithmModuleFactory, Balancer, BalancerDeps, PickContext, ServerView } from './balancer.js';
+import type { AlgorithmModuleFactory, AlgorithmNeeds, Balancer, BalancerDeps, PickContext, ServerView } from './balancer.js';
+import { parseKeySpec } from './hash-key.js';
 
 type Instance = ReturnType<AlgorithmModuleFactory>;
 
@@ -94,6 +95,11 @@ class ModuleBalancer implements Balancer {
 
 export function moduleBalancer(cfg: AlgorithmConfig, deps: BalancerDeps): Balancer {
   return new ModuleBalancer(cfg, deps);
+}
+
+/** A module gets `ctx.key` when its options name one (`key: query:room`); wslb cannot know what else it reads. */
+export function moduleNeeds(options: Readonly<Record<string, unknown>>): AlgorithmNeeds {
+  return typeof options['key'] === 'string' ? { key: parseKeySpec(options['key']) } : {};
 }
 
 /** A balancer and where its algorithm is written in the config (for error locations). */

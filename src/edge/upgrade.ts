@@ -5,7 +5,7 @@ import type net from 'node:net';
 import type { Socket } from 'node:net';
 import { WslbError, type ErrorCode } from '../errors.js';
 import type { Server } from '../pool/server.js';
-import { extractKey } from '../balancing/hash-key.js';
+import { Selection } from '../pool/select.js';
 import { checkUpgradeResponse, relayedResponseHead, switchingProtocolsHead, upstreamRequestHeaders } from '../tunnel/headers.js';
 import { Tunnel } from '../tunnel/tunnel.js';
 import { openServer, startServerHandshake, type HandshakeOutcome } from '../tunnel/upstream.js';
@@ -81,10 +81,8 @@ export class UpgradeAttempt {
 
   // The proxying stage runs in callbacks (connect, then handshake), not promises: one object per attempt.
   #route: RouteRuntime | null = null;
-  #tried: Set<Server> | null = null;
-  #key: string | undefined;
-  #attempt = 0;
-  #lastCode: ErrorCode = 'WSLB_ERR_NO_SERVER';
+  /** The pick loop (ready minus tried, affinity, algorithm, retries) and outlier verdicts: src/pool/select.ts. */
+  #selection: Selection | null = null;
   #server: Server | null = null;
   #sentAt = 0;
   /** Counted in rt.pendingHandshakes until the proxying stage ends, whichever way. */
@@ -116,9 +114,9 @@ export class UpgradeAttempt {
       this.#endPending();
       return this.#reject('WSLB_ERR_POOL_RATE', route.config.name, [['Retry-After', String(1 + Math.floor(Math.random() * 5))]]);
     }
-    this.#tried = new Set<Server>();
-    // The hash key (when the route's algorithm names one) is read once; retries hash it again over fewer servers.
-    this.#key = route.key ? extractKey(route.key, this.#req, this.#clientAddress()) : undefined;
+    // Route affinity (cookie, Engine.IO sid, SockJS session) pins first, while its server is ready (src/http/affinity.ts).
+    const pin = route.config.affinity ? this.#rt.http.affinity(route) : null;
+    this.#selection = new Selection(route, this.#req, this.#clientAddress(), pin);
     this.#next();
   }
 
@@ -127,26 +125,19 @@ export class UpgradeAttempt {
     const rt = this.#rt;
     const route = this.#route!;
     const pool = route.pool;
-    if (this.#attempt++ <= pool.config.retries) {
-      const servers = pool.ready(this.#tried!);
-      // Route affinity (cookie, Engine.IO sid, SockJS session) first, while its server is ready (src/http/affinity.ts).
-      const server = servers.length
-        ? rt.http.pinned(route, this.#req, servers) ?? route.balancer.pick({ servers, key: this.#key, clientAddress: this.#clientAddress() })
-        : undefined;
-      if (server) {
-        this.#tried!.add(server);
-        this.#server = server;
-        // Counted as active from the pick, so least-connections sees handshakes in flight.
-        server.active++;
-        openServer(server, rt.config.timeouts.connect, {
-          tls: upstreamTls(pool.config),
-          proxyHeader: pool.config.send_proxy ? proxyHeader(pool.config.send_proxy, connectionEnds(this.#client)) : undefined,
-        }, this.#onConnect);
-        return;
-      }
+    const selection = this.#selection!;
+    const server = selection.next();
+    if (!server) {
+      this.#endPending();
+      return this.#reject(selection.lastCode, route.config.name, [['Retry-After', selection.retryAfter()]]);
     }
-    this.#endPending();
-    this.#reject(this.#lastCode, route.config.name, [['Retry-After', String(Math.max(1, Math.ceil(pool.config.health.interval / 1000)))]]);
+    this.#server = server;
+    // Counted as active from the pick, so least-connections sees handshakes in flight.
+    server.active++;
+    openServer(server, rt.config.timeouts.connect, {
+      tls: upstreamTls(pool.config),
+      proxyHeader: pool.config.send_proxy ? proxyHeader(pool.config.send_proxy, connectionEnds(this.#client)) : undefined,
+    }, this.#onConnect);
   }
 
   readonly #onConnect = (err: Error | null, upstream: net.Socket | null): void => {
@@ -161,7 +152,6 @@ export class UpgradeAttempt {
   #afterConnect(): void {
     const rt = this.#rt;
     const route = this.#route!;
-    const pool = route.pool;
     const server = this.#server!;
     const err = this.#connectErr;
     const upstream = this.#connected;
@@ -171,13 +161,11 @@ export class UpgradeAttempt {
     if (err || !upstream) {
       if (isExhaustion(err)) {
         // Our own descriptors ran out: not the server's fault (no outlier failure), no retry; accepting pauses.
-        for (const h of rt.exhaustionHooks) h((err as NodeJS.ErrnoException).code!);
+        rt.exhausted((err as NodeJS.ErrnoException).code!);
         this.#endPending();
         return this.#reject('WSLB_ERR_OVER_CAPACITY', route.config.name, [['Retry-After', '1']]);
       }
-      server.connectFailures++;
-      pool.outlier.failure(server, `connect ${(err as NodeJS.ErrnoException | null)?.code ?? 'failed'}`);
-      this.#lastCode = 'WSLB_ERR_CONNECT';
+      this.#selection!.connectFailed(server, (err as NodeJS.ErrnoException | null)?.code);
       if (this.#clientGone) return this.#endPending();
       return this.#next();   // nothing was sent: safe to try another server
     }
@@ -222,27 +210,26 @@ export class UpgradeAttempt {
       return;
     }
     // Passive outlier detection: only the server's own failures count (checked after #clientGone).
-    const outlier = route.pool.outlier;
+    const selection = this.#selection!;
     if (outcome.kind === 'failed') {
       if (outcome.code === 'WSLB_ERR_BAD_101' || outcome.malformed) rt.telemetry.serverAnswered(route.config.name, server, outcome.malformed ? 0 : 101, outcome.detail);
-      outlier.failure(server, outcome.detail);
+      selection.failed(server, outcome.detail);
       return this.#reject(outcome.code, route.config.name);
     }
     if (outcome.kind === 'response') {
       rt.telemetry.serverAnswered(route.config.name, server, outcome.res.statusCode ?? 0);
-      if ((outcome.res.statusCode ?? 0) >= 500) outlier.failure(server, `HTTP ${outcome.res.statusCode}`);
-      else outlier.success(server);
+      selection.answered(server, outcome.res.statusCode ?? 0);
       return this.#relay(outcome.res);
     }
 
     const why = checkUpgradeResponse(req, outcome.res);
     if (why) {
-      outlier.failure(server, `invalid 101: ${why}`);
+      selection.failed(server, `invalid 101: ${why}`);
       outcome.socket.destroy();
       rt.telemetry.serverAnswered(route.config.name, server, 101, why);   // the rate-limited warn line
       return this.#reject('WSLB_ERR_BAD_101', route.config.name);
     }
-    outlier.success(server);
+    selection.succeeded(server);
 
     const client = this.#client;
     client.off('data', this.clientOnData);

@@ -3,6 +3,7 @@
 import type { IncomingMessage } from 'node:http';
 import { createHash } from 'node:crypto';
 import type { AffinityConfig } from '../config/types.js';
+import type { Pinning } from '../pool/select.js';
 import type { Server } from '../pool/server.js';
 import { extractKey } from '../balancing/hash-key.js';
 import { engineIoSid, isEngineIoHandshake, sockJsSession } from './presets.js';
@@ -28,7 +29,7 @@ export function serverId(server: Server): string {
   return id;
 }
 
-export class Affinity {
+export class Affinity implements Pinning {
   readonly config: AffinityConfig;
   /** engine.io / sockjs only. */
   readonly sessions: SessionTable | null;

@@ -5,8 +5,8 @@ import https from 'node:https';
 import type { Socket } from 'node:net';
 import type { ErrorCode } from '../errors.js';
 import type { Server } from '../pool/server.js';
+import { Selection } from '../pool/select.js';
 import type { HttpRoute, HttpRuntime } from './runtime-view.js';
-import { extractKey } from '../balancing/hash-key.js';
 import { clientAddress, peerAddress } from '../edge/client-address.js';
 import { tlsConnectOptions, upstreamTls } from '../tunnel/upstream-tls.js';
 import { originAllowed } from '../edge/origin.js';
@@ -37,14 +37,12 @@ export class HttpExchange {
   readonly #req: IncomingMessage;
   readonly #res: ServerResponse;
   readonly #affinity: Affinity | null;
-  readonly #tried = new Set<Server>();
   readonly #hasBody: boolean;
   readonly #tls: boolean;
   #address = '';
   #headers: [string, string][] = [];
-  #key: string | undefined;
-  #attempts = 0;
-  #lastCode: ErrorCode = 'WSLB_ERR_NO_SERVER';
+  /** The pick loop (ready minus tried, affinity, algorithm, retries) and outlier verdicts: src/pool/select.ts. */
+  #selection: Selection | null = null;
   /** The server this exchange counts against (`active`), while bound. */
   server: Server | null = null;
   #upReq: ClientRequest | null = null;
@@ -88,7 +86,7 @@ export class HttpExchange {
     this.#admitted = true;
     this.#host.admitted();
     this.#headers = forwardedRequestHeaders(req, { clientAddress: peerAddress(req.socket), proto: this.#tls ? 'https' : 'http' });
-    this.#key = this.#route.key ? extractKey(this.#route.key, req, address) : undefined;
+    this.#selection = new Selection(this.#route, req, address, this.#affinity);
     const lookup = this.#host.remoteSession?.(this.#route, this.#affinity, req);
     if (lookup) { void lookup.then(() => this.#attempt(null)); return; }
     this.#attempt(null);
@@ -97,19 +95,9 @@ export class HttpExchange {
   /** A new upstream request: to `forced` (a stale keep-alive socket's retry) or to a freshly picked server. */
   #attempt(forced: Server | null): void {
     if (this.finished) return;
-    const pool = this.#route.pool;
-    let server = forced ?? undefined;
-    if (!server) {
-      const servers = this.#attempts++ <= pool.config.retries ? pool.ready(this.#tried) : [];
-      server = servers.length
-        ? this.#affinity?.pinned(this.#req, servers) ?? this.#route.balancer.pick({ servers, key: this.#key, clientAddress: this.#address })
-        : undefined;
-      if (!server) {
-        const wait = String(Math.max(1, Math.ceil(pool.config.health.interval / 1000)));
-        return this.#fail(this.#lastCode, [['Retry-After', wait]]);
-      }
-      this.#tried.add(server);
-    }
+    const selection = this.#selection!;
+    const server = forced ?? selection.next();
+    if (!server) return this.#fail(selection.lastCode, [['Retry-After', selection.retryAfter()]]);
     this.#bind(server);
     const upReq = (server.tls ? https : http).request({
       host: server.host, port: server.port, method: this.#req.method, path: this.#req.url ?? '/',
@@ -156,14 +144,12 @@ export class HttpExchange {
     if (upReq !== this.#upReq || this.finished) return;
     this.#clearConnectTimer();
     const server = this.server!;
-    const outlier = this.#route.pool.outlier;
+    const selection = this.#selection!;
     if (this.#upRes) { this.#abort(); return; }   // failed mid-response: the client sees the cut
     if (!this.#connected) {
-      server.connectFailures++;
-      outlier.failure(server, `connect ${err.code ?? 'failed'}`);
+      selection.connectFailed(server, err.code);
       this.#unbind();
       this.#meter(null);   // a stale-socket retry's server, when it was the one that failed
-      this.#lastCode = 'WSLB_ERR_CONNECT';
       this.#attempt(null);
       return;
     }
@@ -174,14 +160,14 @@ export class HttpExchange {
       this.#attempt(server);
       return;
     }
-    outlier.failure(server, err.message);
+    selection.failed(server, err.message);
     this.#fail('WSLB_ERR_UPSTREAM_CLOSED');
   }
 
   #upstreamTimeout(upReq: ClientRequest): void {
     if (upReq !== this.#upReq || this.finished) return;
     if (this.#upRes) { this.#abort(); return; }
-    this.#route.pool.outlier.failure(this.server!, `no answer in ${this.#host.rt.config.timeouts.http} ms`);
+    this.#selection!.failed(this.server!, `no answer in ${this.#host.rt.config.timeouts.http} ms`);
     this.#fail('WSLB_ERR_UPSTREAM_TIMEOUT');
   }
 
@@ -192,8 +178,7 @@ export class HttpExchange {
     const server = this.server!;
     const res = this.#res;
     const status = upRes.statusCode ?? 502;
-    if (status >= 500) this.#route.pool.outlier.failure(server, `HTTP ${status}`);
-    else this.#route.pool.outlier.success(server);
+    this.#selection!.answered(server, status);
     const headers = endToEndHeaders(upRes.rawHeaders);
     const cookie = this.#affinity?.chosen(this.#req, server, this.#tls);
     if (cookie !== undefined) headers.push(['Set-Cookie', cookie]);

@@ -72,6 +72,7 @@ export class HttpFallback implements ExchangeHost {
     return server.tls ? this.#tlsAgent : this.#agent;
   }
 
+  /** The route's affinity table (null when it has none): exchanges and upgrades pin with it, a reload keeps it when its kind did not change. */
   affinity(route: HttpRoute): Affinity | null {
     const config = route.config.affinity;
     const name = route.config.name;
@@ -83,11 +84,6 @@ export class HttpFallback implements ExchangeHost {
       this.#affinities.set(name, a);
     }
     return a;
-  }
-
-  /** For WebSocket upgrades on the route: the pinned server when it is one of `servers`, else undefined (pick). */
-  pinned(route: HttpRoute, req: Pick<IncomingMessage, 'url' | 'headers' | 'method'>, servers: readonly Server[]): Server | undefined {
-    return route.config.affinity ? this.affinity(route)?.pinned(req, servers) : undefined;
   }
 
   /** A plain-HTTP request whose session this process does not know: one bounded lookup elsewhere before its pick (upgrades never wait). */

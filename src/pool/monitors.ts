@@ -1,16 +1,21 @@
 /**
  * The per-pool background measurements algorithms read: the bandwidth sampler (every pool,
- * window from a least-bandwidth algorithm on it, else 10 s) and the load poller (pools with a
- * `load:` block or a custom-load algorithm on them). Kept across reloads when their settings
- * did not change, so a reload does not reset load reports.
+ * window from the first algorithm on it that asks for one, else 10 s) and the load poller (pools
+ * with a `load:` block or an algorithm on them that reads load reports). What each algorithm
+ * reads is declared by its registry entry (src/balancing/index.ts needsOf). Kept across reloads
+ * when their settings did not change, so a reload does not reset load reports.
  */
 
-import { DEFAULT_BANDWIDTH_WINDOW_MS } from '../balancing/least-bandwidth.js';
-import type { AlgorithmConfig, RouteConfig } from '../config/types.js';
+import type { AlgorithmNeeds } from '../balancing/balancer.js';
+import { needsOf } from '../balancing/index.js';
+import type { RouteConfig } from '../config/types.js';
 import type { Logger } from '../log.js';
 import { BandwidthSampler } from './bandwidth.js';
 import { DEFAULT_LOAD, LoadPoller, type LoadSettings } from './load-poller.js';
 import type { Pool } from './pool.js';
+
+/** The sampler's window when no algorithm on the pool asks for one (least-bandwidth's default `window`). */
+export const DEFAULT_BANDWIDTH_WINDOW_MS = 10_000;
 
 interface Running { readonly sampler: BandwidthSampler | null; readonly window: number; readonly poller: LoadPoller | null; readonly load: string }
 
@@ -33,9 +38,9 @@ export class Monitors {
     const live = new Set(pools);
     for (const [pool, r] of this.#running) if (!live.has(pool)) { stop(r); this.#running.delete(pool); }
     for (const pool of live) {
-      const algorithms = [pool.config.algorithm, ...routes.filter((r) => r.pool === pool).map((r) => r.config.algorithm ?? pool.config.algorithm)];
-      const window = bandwidthWindow(algorithms);
-      const settings = this.pollsHere(pool) ? loadSettings(pool, algorithms) : null;
+      const needs = [pool.config.algorithm, ...routes.filter((r) => r.pool === pool).map((r) => r.config.algorithm ?? pool.config.algorithm)].map(needsOf);
+      const window = needs.find((n) => n.bandwidthWindowMs !== undefined)?.bandwidthWindowMs ?? DEFAULT_BANDWIDTH_WINDOW_MS;
+      const settings = this.pollsHere(pool) ? loadSettings(pool, needs) : null;
       const load = JSON.stringify(settings ?? null) + JSON.stringify(pool.config.tls ?? null);
       const prev = this.#running.get(pool);
       if (prev && prev.window === window && prev.load === load) continue;
@@ -67,12 +72,7 @@ function stop(r: Running): void {
   r.poller?.close();
 }
 
-function bandwidthWindow(algorithms: readonly AlgorithmConfig[]): number {
-  const lb = algorithms.find((a) => a.name === 'least-bandwidth' && typeof a.options['window'] === 'number');
-  return lb ? (lb.options['window'] as number) : DEFAULT_BANDWIDTH_WINDOW_MS;
-}
-
-function loadSettings(pool: Pool, algorithms: readonly AlgorithmConfig[]): LoadSettings | null {
+function loadSettings(pool: Pool, needs: readonly AlgorithmNeeds[]): LoadSettings | null {
   if (pool.config.load) return { ...DEFAULT_LOAD, ...(pool.config.load as Partial<LoadSettings>) };
-  return algorithms.some((a) => a.name === 'custom-load') ? DEFAULT_LOAD : null;
+  return needs.some((n) => n.loadReports) ? DEFAULT_LOAD : null;
 }

@@ -2,7 +2,7 @@
 
 import type { PoolConfig } from '../config/types.js';
 import type { Balancer, BalancerDeps } from '../balancing/balancer.js';
-import { createBalancer, defaultDeps } from '../balancing/index.js';
+import { createBalancer, defaultDeps, sameAlgorithm } from '../balancing/index.js';
 import { Server, type StateListener } from './server.js';
 import type { ServerConfig } from '../config/types.js';
 import { HealthChecker } from './health.js';
@@ -54,7 +54,8 @@ export class Pool {
   /**
    * Applies a reloaded pool config in place: servers kept by name and URL keep their object
    * (counters, health, tunnels); new ones are added; the removed ones are returned for the
-   * caller to drain. The algorithm is rebuilt only when its config changed.
+   * caller to drain. The algorithm is rebuilt only when its config changed (the owner of the
+   * algorithms in force, src/balancing/in-force.ts, closes the one replaced).
    */
   update(config: PoolConfig): Server[] {
     const byKey = new Map(this.servers.map((s) => [`${s.name} ${s.url}`, s]));
@@ -65,7 +66,7 @@ export class Pool {
       if (kept) { kept.configure(sc); byKey.delete(key); next.push(kept); }
       else next.push(this.#newServer(sc));
     }
-    if (JSON.stringify(config.algorithm) !== JSON.stringify(this.config.algorithm)) {
+    if (!sameAlgorithm(config.algorithm, this.config.algorithm)) {
       this.balancer = createBalancer(config.algorithm, this.#deps);
     }
     this.config = config;

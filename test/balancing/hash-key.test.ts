@@ -1,5 +1,6 @@
 import t from 'tap';
-import { extractKey, keySpecOf, parseKeySpec } from '../../src/balancing/hash-key.js';
+import { extractKey, parseKeySpec } from '../../src/balancing/hash-key.js';
+import { needsOf } from '../../src/balancing/index.js';
 
 const req = (url: string, headers: Record<string, string | string[]> = {}) => ({ url, headers });
 
@@ -37,9 +38,10 @@ t.test('extractKey: a table of requests', async (t) => {
   t.equal(extractKey({ kind: 'path' }, { headers: {} } as never, ''), undefined, 'no url: no key');
 });
 
-t.test('keySpecOf: the key option; hash without one hashes the client IP; others have none', async (t) => {
-  t.same(keySpecOf({ name: 'hash', options: {} }), { kind: 'ip' });
-  t.same(keySpecOf({ name: 'hash', options: { key: 'query:room' } }), { kind: 'query', name: 'room' });
-  t.same(keySpecOf({ name: 'module', options: { key: 'path' } }), { kind: 'path' });
-  t.equal(keySpecOf({ name: 'round-robin', options: {} }), undefined);
+t.test('needsOf(...).key: the key option; hash without one hashes the client IP; others have none', async (t) => {
+  t.same(needsOf({ name: 'hash', options: {} }).key, { kind: 'ip' });
+  t.same(needsOf({ name: 'hash', options: { key: 'query:room' } }).key, { kind: 'query', name: 'room' });
+  t.same(needsOf({ name: 'module', module: '/x.js', options: { key: 'path' } }).key, { kind: 'path' });
+  t.equal(needsOf({ name: 'module', module: '/x.js', options: {} }).key, undefined);
+  t.equal(needsOf({ name: 'round-robin', options: {} }).key, undefined);
 });

@@ -130,13 +130,19 @@ t.test('reconnect-storm guard: excess upgrades get 503 with a Retry-After, no se
   const [a] = await startEchoBackends(1, 's');
   t.teardown(() => a!.close());
   const { b } = await startBalancerFromFile(t, spec([a!], { pool: { max_handshakes_per_second: 5 } }));
+  const started = Date.now();
   const results = await Promise.all(Array.from({ length: 12 }, () => new Promise<number>((resolve) => {
     const ws = new WebSocket(`ws://127.0.0.1:${b.proxyPort()}/`, { perMessageDeflate: false });
     ws.on('open', () => { ws.close(); resolve(101); });
     ws.on('unexpected-response', (_req, res) => { t.ok(Number(res.headers['retry-after']) >= 1); resolve(res.statusCode!); ws.terminate(); });
     ws.on('error', () => {});
   })));
-  t.equal(results.filter((s) => s === 101).length, 5, 'the bucket let 5 through');
-  t.equal(results.filter((s) => s === 503).length, 7);
-  t.equal(a!.connections, 5);
+  // The bucket holds 5 and refills 5 a second: on a loaded machine the 12 attempts can span more
+  // than 200 ms, so one more token per 200 ms elapsed may have been earned meanwhile.
+  const refilled = Math.floor(((Date.now() - started) / 1000) * 5);
+  const passed = results.filter((s) => s === 101).length;
+  t.ok(passed >= 5 && passed <= 5 + refilled, `the bucket let ${passed} through (5 + at most ${refilled} refilled)`);
+  t.equal(results.filter((s) => s === 503).length, 12 - passed, 'every other attempt got 503');
+  t.ok(passed < 12, 'the guard refused some');
+  t.equal(a!.connections, passed, 'only the admitted upgrades reached the server');
 });

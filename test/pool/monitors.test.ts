@@ -33,3 +33,16 @@ t.test('sync starts, keeps, replaces and stops pool monitors', async (t) => {
   m.sync([], []);
   t.equal(m.poller(pool), null, 'a pool gone: its monitors stop');
 });
+
+t.test('what an algorithm declares it reads starts the monitor, whatever its name: hash falling back to custom-load polls load', async (t) => {
+  const m = new Monitors();
+  t.teardown(() => m.close());
+  const c = config('{ name: hash, key: "query:room", fallback: custom-load }', '    load: { interval: 1h }\n');
+  const pool = new Pool(c.pools['p']!);
+  m.sync([pool], []);
+  t.ok(m.poller(pool), 'the pool has a load block: a poller');
+  const bare = config('{ name: hash, key: "query:room", fallback: custom-load }');
+  const other = new Pool(bare.pools['p']!);
+  m.sync([other], []);
+  t.ok(m.poller(other), 'no load block: the fallback still reads load, so it is polled with the defaults');
+});
