@@ -32,6 +32,9 @@ const LAYERS = [
       'src/edge/request-head.ts', 'src/edge/client-address.ts', 'src/edge/proxy-protocol.ts', 'src/edge/origin.ts',
       'src/edge/deadlines.ts', 'src/edge/token-bucket.ts', 'src/edge/admission.ts', 'src/tunnel/send-proxy.ts',
       'src/tunnel/head-grammar.ts',
+      // Edge auth's key-file reader (the config loader checks key files with it) and the per-request
+      // grant the `claim:NAME` hash key reads (balancing sits below the rest of auth/).
+      'src/auth/keys.ts', 'src/auth/grant.ts',
     ],
   },
   // YAML -> defaults -> validation -> frozen Config: uses the parsers the features own (origin.ts).
@@ -44,6 +47,9 @@ const LAYERS = [
   { name: 'pool', folders: ['src/pool/'] },
   // The byte pipe, upstream connect and handshake, frame scanning, the one close path.
   { name: 'tunnel', folders: ['src/tunnel/'] },
+  // Edge authentication (routes[].auth): token verification, the forward-auth client, the request
+  // edits and the close_on_expiry watch; run by the upgrade path and plain-HTTP proxying alike.
+  { name: 'auth', folders: ['src/auth/'] },
   // Plain-HTTP proxying (long-poll, SSE): shares pools and upstream TLS/header code with tunnels;
   // reads the runtime through http/runtime-view.ts.
   { name: 'http', folders: ['src/http/'] },

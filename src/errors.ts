@@ -23,6 +23,9 @@ export const ERRORS = {
   WSLB_ERR_NO_ROUTE:          { status: 404, close: 1008, source: 'downstream', message: 'no route matches this request' },
   WSLB_ERR_NOT_WEBSOCKET:     { status: 426, close: 1002, source: 'downstream', message: 'this route only accepts WebSocket upgrades' },
   WSLB_ERR_ORIGIN:            { status: 403, close: 1008, source: 'downstream', message: 'Origin not allowed' },
+  WSLB_ERR_AUTH:              { status: 401, close: 1008, source: 'downstream', message: 'authentication required or token refused' },
+  WSLB_ERR_AUTH_FORBIDDEN:    { status: 403, close: 1008, source: 'downstream', message: 'the auth service refused this request' },
+  WSLB_ERR_AUTH_UNAVAILABLE:  { status: 503, close: 1013, source: 'upstream',   message: 'authentication unavailable (auth service or key set not reachable)' },
   WSLB_ERR_HEAD_TIMEOUT:      { status: 408, close: 1002, source: 'downstream', message: 'request head not received in time' },
   WSLB_ERR_RATE:              { status: 429, close: 1008, source: 'downstream', message: 'too many handshakes from this address' },
   WSLB_ERR_IP_CAP:            { status: 429, close: 1008, source: 'downstream', message: 'too many connections from this address' },
@@ -60,7 +63,7 @@ export class WslbError extends Error {
 /** WebSocket close codes the balancer itself sends (docs/security.md "What clients see"). */
 export const CLOSE = {
   GOING_AWAY: 1001,       // shutdown, idle
-  POLICY: 1008,           // stalled reader
+  POLICY: 1008,           // stalled reader, token expired (close_on_expiry)
   TOO_BIG: 1009,
   INTERNAL: 1011,
   SERVICE_RESTART: 1012,  // server drained / removed / rebalanced

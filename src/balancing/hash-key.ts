@@ -1,18 +1,19 @@
-/** The hash key of an upgrade request: `ip`, `path`, `header:NAME`, `cookie:NAME` or `query:NAME`, parsed once at start and read per handshake. */
+/** The hash key of an upgrade request: `ip`, `path`, `header:NAME`, `cookie:NAME`, `query:NAME` or `claim:NAME`, parsed once at start and read per handshake. */
 
 import type { IncomingMessage } from 'node:http';
+import { claimKey } from '../auth/grant.js';
 
 export type KeySpec =
   | { readonly kind: 'ip' }
   | { readonly kind: 'path' }
-  | { readonly kind: 'header' | 'cookie' | 'query'; readonly name: string };
+  | { readonly kind: 'header' | 'cookie' | 'query' | 'claim'; readonly name: string };
 
 /** Same grammar as the config check (src/config/algorithm-options.ts); undefined when `spec` is not one. */
 export function parseKeySpec(spec: string): KeySpec | undefined {
   if (spec === 'ip' || spec === 'path') return { kind: spec };
-  const m = /^(header|cookie|query):([^\s:]+)$/.exec(spec);
+  const m = /^(header|cookie|query|claim):([^\s:]+)$/.exec(spec);
   if (!m) return undefined;
-  const kind = m[1] as 'header' | 'cookie' | 'query';
+  const kind = m[1] as 'header' | 'cookie' | 'query' | 'claim';
   return { kind, name: kind === 'header' ? m[2]!.toLowerCase() : m[2]! };
 }
 
@@ -34,6 +35,8 @@ export function extractKey(spec: KeySpec, req: Pick<IncomingMessage, 'url' | 'he
     }
     case 'cookie': v = cookie(req.headers.cookie, spec.name); break;
     case 'query': v = query(req.url ?? '', spec.name); break;
+    // A claim of the token the route's auth verified (src/auth/grant.ts): one user's connections meet on one server.
+    case 'claim': v = claimKey(req, spec.name); break;
   }
   return v ? v : undefined;
 }

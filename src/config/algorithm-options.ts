@@ -5,10 +5,10 @@ type Issue = { message: string; path: (string | number)[] };
 /** Returns the normalized value, or a string saying what is wrong. */
 type Check = (v: unknown, known: readonly string[]) => { ok: unknown } | string;
 
-export const HASH_KEY_RE = /^(ip|path|(header|cookie|query):[^\s:]+)$/;
+export const HASH_KEY_RE = /^(ip|path|(header|cookie|query|claim):[^\s:]+)$/;
 
 const hashKey: Check = (v) => (typeof v === 'string' && HASH_KEY_RE.test(v) ? { ok: v }
-  : `invalid hash key ${JSON.stringify(v)}: expected ip, path, header:NAME, cookie:NAME or query:NAME`);
+  : `invalid hash key ${JSON.stringify(v)}: expected ip, path, header:NAME, cookie:NAME, query:NAME or claim:NAME`);
 
 const OPTIONS: Readonly<Record<string, Readonly<Record<string, Check>>>> = {
   'round-robin': {},

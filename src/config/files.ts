@@ -1,9 +1,10 @@
-/** Checks the TLS files balancer.yaml names: each can be read and holds what it should, and each certificate matches its key. */
+/** Checks the files balancer.yaml names: TLS certificates and keys (each readable, holding what it should, each certificate matching its key) and, through auth-files.ts, JWT key files. */
 
 import { createPrivateKey, X509Certificate, type KeyObject } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import tls from 'node:tls';
+import { checkAuthFiles } from './auth-files.js';
 import type { RawIssue } from './checks.js';
 
 type Obj = Record<string, unknown>;
@@ -33,6 +34,7 @@ export function checkFiles(raw: unknown, baseDir: string): RawIssue[] {
       if (isObj(p) && isObj(p['tls'])) checkCa(p['tls']['ca'], ['pools', name, 'tls', 'ca'], ctx);
     }
   }
+  issues.push(...checkAuthFiles(raw, baseDir));
   return issues;
 }
 

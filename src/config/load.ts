@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { LineCounter, parseDocument, type Document } from 'yaml';
 import type { core } from 'zod';
+import { checkAuth } from './auth-checks.js';
 import { crossCheck, type RawIssue } from './checks.js';
 import { checkFiles } from './files.js';
 import { interpolateDocument, type Env } from './interpolate.js';
@@ -46,6 +47,7 @@ export function loadConfigText(text: string, file: string, env: Env = process.en
   const rawIssues = [
     ...(result.success ? [] : result.error.issues.flatMap((i) => fromZod(i, raw))),
     ...crossCheck(raw),
+    ...checkAuth(raw),
     ...(opts.files ? checkFiles(raw, baseDir) : []),
   ];
   for (const r of rawIssues) {

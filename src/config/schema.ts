@@ -2,6 +2,7 @@
 import { isIP } from 'node:net';
 import * as z from 'zod';
 import { algorithmSchema, KNOWN_ALGORITHMS } from './algorithm.js';
+import { authSchema } from './auth-schema.js';
 import { count, duration, filePath, httpPath, name, port, rate, size, type SchemaContext } from './fields.js';
 import { poolSchema } from './pool-schema.js';
 import { parseOriginEntry } from '../edge/origin.js';
@@ -96,6 +97,7 @@ function routeSchema(ctx: SchemaContext) {
     allow_missing_origin: z.boolean().default(true),
     affinity: affinity.optional(),
     http: z.boolean().default(false),
+    auth: authSchema(ctx).optional(),
   });
 }
 

@@ -86,6 +86,37 @@ export interface RouteMatch {
   readonly path?: string;         // prefix
 }
 
+/** `routes[].auth.jwt`: tokens verified at the edge (src/auth/). */
+export interface JwtAuthConfig {
+  readonly keys?: string;                 // absolute path: a JWKS, a PEM public key or certificate, or an HMAC secret
+  readonly jwks_url?: string;             // instead of keys: fetched, cached, refreshed
+  readonly jwks_refresh: number;          // ms: a fetched set older than this is refetched in the background
+  readonly jwks_cooldown: number;         // ms: fetches (unknown kid, failure, staleness) at most once per this
+  readonly jwks_timeout: number;          // ms: one fetch, connect to last byte
+  readonly algorithms?: readonly string[];  // accepted "alg" values; undefined: what the keys allow
+  readonly issuer?: string;
+  readonly audience?: string;
+  readonly clock_skew: number;            // ms: a token is valid until exp + clock_skew (and from nbf - clock_skew)
+  readonly from: readonly string[];       // 'header' | 'protocol' | 'query:NAME' | 'cookie:NAME', looked up in order
+  readonly claims_to_headers: Readonly<Record<string, string>>;   // claim -> header sent to the server
+  readonly close_on_expiry: boolean;
+}
+
+/** `routes[].auth.forward`: an HTTP service decides each handshake (like nginx auth_request). */
+export interface ForwardAuthConfig {
+  readonly url: string;                   // http:// or https://
+  readonly copy: readonly string[];       // headers of its 2xx answer sent on to the server
+  readonly timeout: number;               // ms
+  readonly cache: number;                 // ms an answer is reused for the same credentials; 0 = never
+  readonly concurrency: number;           // subrequests in flight at most (more wait, within their timeout)
+}
+
+/** Exactly one of the two. */
+export interface AuthConfig {
+  readonly jwt?: JwtAuthConfig;
+  readonly forward?: ForwardAuthConfig;
+}
+
 export interface RouteConfig {
   readonly name: string;          // default: `route-<index>`
   readonly match: RouteMatch;
@@ -95,6 +126,7 @@ export interface RouteConfig {
   readonly allow_missing_origin: boolean; // default true
   readonly affinity?: AffinityConfig;
   readonly http: boolean;         // default false: plain HTTP on the route -> 426
+  readonly auth?: AuthConfig;     // edge authentication before admission (src/auth/)
 }
 
 export interface Config {
