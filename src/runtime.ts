@@ -25,6 +25,7 @@ import type { KeySpec } from './balancing/hash-key.js';
 import { startBalancers, type BalancerEntry } from './balancing/module.js';
 import { Monitors } from './pool/monitors.js';
 import { recordRtt } from './pool/rtt.js';
+import { prepareAuth } from './auth/authorize.js';
 
 export interface RouteRuntime {
   readonly config: RouteConfig;
@@ -79,6 +80,7 @@ export class Runtime {
 
   /** Runs after the pools are built or updated: a route without its own algorithm picks with its pool's. */
   #buildRoutes(config: Config): RouteRuntime[] {
+    prepareAuth(config.routes, this.log);   // routes[].auth: key files read now, jwks_url fetches begun (src/auth/)
     const routes = config.routes.map((r) => {
       const pool = this.pools.get(r.pool)!;   // validated by the config loader
       const key = needsOf(r.algorithm ?? pool.config.algorithm).key;

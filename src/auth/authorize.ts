@@ -13,7 +13,7 @@ import { findToken, parseSources, stripProtocolTokens, type TokenSource } from '
 /** A refusal: the error code (its status from the error table) and the headers that go with it. */
 export interface AuthRefusal {
   readonly code: ErrorCode;
-  readonly headers: readonly (readonly [string, string])[];
+  readonly headers: [string, string][];
   /** Why, for the debug log: "no token", "expired", the auth service's status... */
   readonly why: string;
 }
@@ -30,8 +30,8 @@ export interface AuthContext {
 type Request = EditableRequest & { readonly method?: string | undefined };
 export type AuthDone = (refusal: AuthRefusal | null) => void;
 
-const BEARER: readonly (readonly [string, string])[] = [['WWW-Authenticate', 'Bearer']];
-const RETRY: readonly (readonly [string, string])[] = [['Retry-After', '1']];
+const bearer = (): [string, string][] => [['WWW-Authenticate', 'Bearer']];
+const retry = (): [string, string][] => [['Retry-After', '1']];
 
 /** One route's auth, built from its config when the config is applied (keys read, agent made). */
 class RouteAuth {
@@ -70,10 +70,10 @@ class RouteAuth {
   }
 
   run(req: Request, ctx: AuthContext, done: AuthDone): void {
-    if (this.#broken !== null) return done({ code: 'WSLB_ERR_AUTH_UNAVAILABLE', headers: RETRY, why: this.#broken });
+    if (this.#broken !== null) return done({ code: 'WSLB_ERR_AUTH_UNAVAILABLE', headers: retry(), why: this.#broken });
     if (this.#jwt) {
       const found = findToken(this.#sources, req, ctx.upgrade);
-      if (found === null) return this.#refuse(done, { code: 'WSLB_ERR_AUTH', headers: BEARER, why: 'no token' });
+      if (found === null) return this.#refuse(done, { code: 'WSLB_ERR_AUTH', headers: bearer(), why: 'no token' });
       const v = this.#jwt.verify(found.token);
       if (v instanceof Promise) v.then((r) => this.#afterJwt(req, ctx, r, done), (err: unknown) => this.#failed(done, err));
       else this.#afterJwt(req, ctx, v, done);
@@ -85,7 +85,7 @@ class RouteAuth {
   }
 
   #afterJwt(req: Request, ctx: AuthContext, v: JwtVerdict, done: AuthDone): void {
-    if (!v.ok) return this.#refuse(done, { code: v.code, headers: v.code === 'WSLB_ERR_AUTH' ? BEARER : RETRY, why: v.why });
+    if (!v.ok) return this.#refuse(done, { code: v.code, headers: v.code === 'WSLB_ERR_AUTH' ? bearer() : retry(), why: v.why });
     dropHeaders(req, this.#drop);
     for (const [claim, header] of this.#claimHeaders) {
       const text = claimText(v.claims[claim]);
@@ -97,7 +97,7 @@ class RouteAuth {
   }
 
   #afterForward(req: Request, v: ForwardVerdict, done: AuthDone): void {
-    if (!v.ok) return this.#refuse(done, { code: v.code, headers: v.headers, why: v.why });
+    if (!v.ok) return this.#refuse(done, { code: v.code, headers: v.headers.map(([k, x]) => [k, x]), why: v.why });
     dropHeaders(req, this.#drop);
     for (const [name, value] of v.copy) addHeader(req, name, value);
     setGrant(req, { claims: {} });
@@ -115,7 +115,7 @@ class RouteAuth {
 
   #failed(done: AuthDone, err: unknown): void {
     this.#log.error({ err, route: this.#route }, 'auth check failed');
-    this.#call(done, { code: 'WSLB_ERR_AUTH_UNAVAILABLE', headers: RETRY, why: 'internal error' });
+    this.#call(done, { code: 'WSLB_ERR_AUTH_UNAVAILABLE', headers: retry(), why: 'internal error' });
   }
 
   /**

@@ -8,6 +8,7 @@ import type { Server } from '../pool/server.js';
 import { Selection } from '../pool/select.js';
 import { checkUpgradeResponse, relayedResponseHead, switchingProtocolsHead, upstreamRequestHeaders } from '../tunnel/headers.js';
 import { Tunnel } from '../tunnel/tunnel.js';
+import { authorize, closeOnExpiry, type AuthRefusal } from '../auth/authorize.js';
 import { openServer, startServerHandshake, type HandshakeOutcome } from '../tunnel/upstream.js';
 import type { Runtime, RouteRuntime } from '../runtime.js';
 import { proxyHeader } from '../tunnel/send-proxy.js';
@@ -70,6 +71,22 @@ export class UpgradeAttempt {
     if (!route) return this.#reject('WSLB_ERR_NO_ROUTE', '');
     // Cross-site WebSocket hijacking: the route's Origin allowlist (src/edge/origin.ts).
     if (!originAllowed(route.config, req)) return this.#reject('WSLB_ERR_ORIGIN', route.config.name);
+    // Edge authentication (routes[].auth, src/auth/): before admission counts a slot and before any server is contacted.
+    if (route.config.auth) {
+      return authorize(route.config, req, { upgrade: true, tls: rt.isTls(this.#client), peer: peerAddress(this.#client) }, (refusal) => this.#authorized(route, refusal));
+    }
+    this.#admit(route);
+  }
+
+  /** The route's auth answered (maybe later: a fetched key set, a forward service): refused, or on to admission. */
+  #authorized(route: RouteRuntime, refusal: AuthRefusal | null): void {
+    if (this.#clientGone) { this.#client.destroy(); return; }
+    if (refusal) return this.#reject(refusal.code, route.config.name, refusal.headers);
+    this.#admit(route);
+  }
+
+  #admit(route: RouteRuntime): void {
+    const rt = this.#rt;
     const refused = rt.admit(route, this.#clientAddress(), this.#client);
     if (refused) return this.#reject(refused, route.config.name, [['Retry-After', String(rt.retryAfter(refused, this.#clientAddress()))]]);
 
@@ -249,6 +266,7 @@ export class UpgradeAttempt {
       onClose: (t) => rt.onTunnelClosed(route, t),
     });
     rt.tunnels.add(tunnel);
+    closeOnExpiry(req, tunnel);
     server.tunnels.add(tunnel);
     const pending = this.#pending.length ? Buffer.concat(this.#pending) : null;
     tunnel.start(pending, outcome.head.length ? outcome.head : null);

@@ -14,6 +14,7 @@ import { endToEndHeaders, forwardedRequestHeaders } from '../tunnel/headers.js';
 import type { Affinity } from './affinity.js';
 import { HANDSHAKE_SNIFF_BYTES, sidFromHandshake } from './presets.js';
 import { respondError } from './respond.js';
+import { authorize, type AuthRefusal } from '../auth/authorize.js';
 
 /** What an exchange needs from the HttpFallback that runs it. */
 export interface ExchangeHost {
@@ -80,6 +81,24 @@ export class HttpExchange {
     const address = clientAddress(req);
     this.#address = address;
     if (!originAllowed(this.#route.config, req)) return this.#fail('WSLB_ERR_ORIGIN', []);
+    // Edge authentication (routes[].auth, src/auth/): before admission and before any server is contacted.
+    if (this.#route.config.auth) {
+      return authorize(this.#route.config, req, { upgrade: false, tls: this.#tls, peer: peerAddress(req.socket) }, (refusal) => this.#authorized(refusal));
+    }
+    this.#admit();
+  }
+
+  /** The route's auth answered (maybe later): refused, or on to admission; a client gone meanwhile ended the exchange. */
+  #authorized(refusal: AuthRefusal | null): void {
+    if (this.finished) return;
+    if (refusal) return this.#fail(refusal.code, refusal.headers);
+    this.#admit();
+  }
+
+  #admit(): void {
+    const rt = this.#host.rt;
+    const req = this.#req;
+    const address = this.#address;
     const refused = rt.admit(this.#route, address);
     if (refused) return this.#fail(refused, [['Retry-After', String(rt.retryAfter(refused, address))]]);
     // Counted at once (admit just checked the total), so the cap holds while a session lookup is pending.
