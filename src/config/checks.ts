@@ -1,4 +1,4 @@
-/** Rules that span entries of balancer.yaml (route -> pool, unique names, servers xor discover, addresses bound twice), run on the raw data. */
+/** Rules that span entries of balancer.yaml (route -> pool, unique names, servers xor discover, transport: http with http: true, addresses bound twice), run on the raw data. */
 import { isIP } from 'node:net';
 import { parseServerUrl } from './pool-schema.js';
 
@@ -71,6 +71,10 @@ function checkRoutes(routes: unknown[], pools: Obj | undefined, issues: RawIssue
     if (typeof pool === 'string' && !known.includes(pool)) {
       const hint = known.length ? `defined pools: ${known.join(', ')}` : 'no pools are defined';
       issues.push({ path: ['routes', i, 'pool'], message: `unknown pool "${pool}"; ${hint}` });
+    }
+    const match = r['match'];
+    if (isObj(match) && match['transport'] === 'http' && r['http'] !== true) {
+      issues.push({ path: ['routes', i, 'match', 'transport'], message: 'transport: http needs http: true on the route (without it plain requests are refused with 426)' });
     }
     const explicit = typeof r['name'] === 'string';
     const name = explicit ? (r['name'] as string) : `route-${i}`;

@@ -90,7 +90,12 @@ const affinity = z
 function routeSchema(ctx: SchemaContext) {
   return z.strictObject({
     name: name('route').optional(),     // default: route-<index>
-    match: z.strictObject({ host: hostPattern.optional(), path: httpPath().optional() }).prefault({}),
+    match: z.strictObject({
+      host: hostPattern.optional(),
+      path: httpPath().optional(),
+      // Upgrades and plain HTTP on one path may go to different pools and algorithms (two routes).
+      transport: z.enum(['websocket', 'http', 'any']).optional(),
+    }).prefault({}),
     pool: z.string(),
     algorithm: algorithmSchema(ctx).optional(),
     origins: z.array(origin).optional(),

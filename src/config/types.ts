@@ -84,6 +84,7 @@ export type AffinityConfig =
 export interface RouteMatch {
   readonly host?: string;         // exact (lower-cased) or '*.suffix'
   readonly path?: string;         // prefix
+  readonly transport?: 'websocket' | 'http' | 'any';   // absent = any; websocket: upgrades only, http: plain requests only
 }
 
 /** `routes[].auth.jwt`: tokens verified at the edge (src/auth/). */

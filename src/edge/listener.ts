@@ -76,8 +76,8 @@ export class Listener {
       req.resume();
       return;
     }
-    const route = findRoute(this.#rt.routes, req.headers.host, req.url);
     const upgrade = looksLikeUpgrade(req);
+    const route = findRoute(this.#rt.routes, req.headers.host, req.url, upgrade ? 'websocket' : 'http');
     // `http: true` routes proxy plain HTTP (long-polling, SSE fallbacks: src/http/); others refuse it with 426.
     if (route?.config.http && !upgrade) { this.#rt.http.handle(route, req, res); return; }
     let code: ErrorCode;

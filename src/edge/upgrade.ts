@@ -63,7 +63,7 @@ export class UpgradeAttempt {
     const invalid = validateHandshake(req);
     // Routed first only to label failures; the answer follows the contract's order (validation, then 404).
     // A Host that is not host[:port] is never routed on, not even for a label.
-    const route = invalid === 'WSLB_ERR_BAD_HOST' ? undefined : findRoute(rt.routes, req.headers.host, req.url);
+    const route = invalid === 'WSLB_ERR_BAD_HOST' ? undefined : findRoute(rt.routes, req.headers.host, req.url, 'websocket');
     if (invalid) {
       const extra: [string, string][] = invalid === 'WSLB_ERR_BAD_WS_VERSION' ? [['Sec-WebSocket-Version', '13']] : [];
       return this.#reject(invalid, route?.config.name ?? '', extra);
