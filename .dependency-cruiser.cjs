@@ -56,8 +56,9 @@ const LAYERS = [
   // Metric table, registry, sampler and rate-limited logs: read live state at scrape time through
   // metrics/source.ts; may read pool, tunnel and http types.
   { name: 'metrics', folders: ['src/metrics/'] },
-  // The live state of one balancer: builds pools, routes, tunnel set, http fallback and telemetry.
-  { name: 'runtime', files: ['src/runtime.ts'] },
+  // The live state of one balancer: builds pools, routes, tunnel set, http fallback and telemetry;
+  // role.ts declares the parts a process's role gives it at construction (a lone process's are there too).
+  { name: 'runtime', files: ['src/runtime.ts', 'src/role.ts'] },
   // The two fronts over a runtime, independent of each other: the traffic listener and upgrade
   // path (edge/ less its parts), and the admin listener (/metrics, /status, control, dashboard).
   { name: 'fronts', folders: ['src/edge/', 'src/admin/'] },

@@ -15,7 +15,7 @@ import { checkModules } from './balancing/module.js';
 import cluster from 'node:cluster';
 import { runPrimary, workerCount } from './cluster/primary.js';
 import { runWorker } from './cluster/worker.js';
-import { shareBalancer } from './cluster/attach.js';
+import { instanceRole } from './cluster/instance-role.js';
 import { closest } from './suggest.js';
 import { VERSION } from './version.js';
 
@@ -98,10 +98,10 @@ async function run(file: string, { config: loaded, source } = loadOrExit(file), 
     await runPrimary(loaded, log, source, onStopped).catch(fail);
     return null;
   }
-  const balancer = new Balancer(loaded, log);
+  // `cluster:`: an instance sharing its tables with the others through Redis (src/cluster/instance-role.ts).
+  const balancer = new Balancer(loaded, log, loaded.cluster ? { role: instanceRole(loaded.cluster, log) } : {});
   await balancer.start().catch(fail);
-  const share = loaded.cluster ? shareBalancer(balancer, loaded.cluster, log) : null;
-  handleSignals(balancer, log, async () => { await share?.close(); await onStopped?.(); });
+  handleSignals(balancer, log, onStopped);
   return balancer;
 }
 

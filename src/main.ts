@@ -10,7 +10,7 @@ import { AdminServer } from './admin/server.js';
 import type { ListenerAddress } from './admin/status.js';
 import { Listener } from './edge/listener.js';
 import type { Logger } from './log.js';
-import { Runtime } from './runtime.js';
+import { Runtime, type Role } from './runtime.js';
 import type { SecureContextOptions } from 'node:tls';
 
 /** `restartRequired`: keys whose new values wait for a restart (src/config/restart-required.ts); empty when everything applied. */
@@ -28,12 +28,19 @@ export class Balancer {
   /** What this process started with: listeners and admin keep it until a restart, whatever reloads say. */
   readonly #started: Config;
 
-  /** `admin: false`: no admin listener (a cluster worker; the primary serves the admin API). */
-  constructor(config: Config, log: Logger, opts: { admin?: boolean } = {}) {
+  /**
+   * `admin: false`: no admin listener (a cluster worker; the primary serves the admin API).
+   * `role`: the parts the process's role chooses (src/role.ts); default a lone process's.
+   */
+  constructor(config: Config, log: Logger, opts: { admin?: boolean; role?: Role } = {}) {
     this.#withAdmin = opts.admin ?? true;
     this.#started = config;
     this.#log = log;
-    this.runtime = new Runtime(config, log);
+    this.runtime = new Runtime(config, log, {
+      ...(opts.role ? { role: opts.role } : {}),
+      // An upstream connect out of descriptors pauses every listener's accepting, as an accept that failed would.
+      exhausted: (code) => { for (const l of this.#listeners) l.acceptGuard?.exhausted(code); },
+    });
     this.#listeners = config.listeners.map((l) => new Listener(this.runtime, l));
     this.#admin = new AdminServer(this.runtime, () => this.addresses, { reload: () => this.reload() });
   }
@@ -42,8 +49,8 @@ export class Balancer {
   async start(): Promise<void> {
     try {
       await this.runtime.loadAlgorithms();   // `{ module }` algorithms: a broken one fails the start (ConfigError)
-      // First health checks before the first client: every reachable server is up by "listening".
-      await Promise.all([...this.runtime.pools.values()].map((p) => p.start()));
+      // First health results before the first client: every reachable server is up by "listening".
+      await this.runtime.firstHealth();
       for (const l of this.#listeners) {
         const a = await l.listen();
         this.addresses.push({ kind: 'proxy', ...a });
@@ -100,6 +107,7 @@ export class Balancer {
     const restart = restartRequired(this.#started, next);
     rt.applyConfig(next);
     this.#listeners.forEach((l, i) => {
+      l.reconfigure(next);
       const c = certificates[i];
       if (!c) return;
       l.useCertificates(c);
@@ -161,6 +169,7 @@ export class Balancer {
       await poolsClosed;
       this.runtime.tunnels.stop();
       this.runtime.telemetry.stop();
+      await this.runtime.role.close();   // leaves the other workers and instances
       this.#log.info('stopped');
     })();
     return this.#closing;
@@ -187,5 +196,6 @@ export class Balancer {
     this.runtime.stop();
     for (const p of this.runtime.pools.values()) p.destroy();
     this.runtime.telemetry.stop();
+    void this.runtime.role.close();
   }
 }

@@ -10,8 +10,8 @@ import type { ErrorCode } from './errors.js';
 import type { Logger } from './log.js';
 import { Pool } from './pool/pool.js';
 import { RetiredServers, type ListedPool } from './pool/retired.js';
-import { logStateChanges } from './pool/health.js';
-import { serverConfigOf, type Server, type StateListener } from './pool/server.js';
+import { serverConfigOf, type Server } from './pool/server.js';
+import { loneParts, type RoleParts } from './role.js';
 import { TunnelSet } from './tunnel/tunnel-set.js';
 import { Admission } from './edge/admission.js';
 import { HttpFallback } from './http/fallback.js';
@@ -41,14 +41,29 @@ export interface RouteStats {
   rejections: Map<string, number>;
 }
 
+/**
+ * The parts a process's role chooses (src/role.ts), built from the runtime being constructed: they
+ * may read its `config` and `log` at once, anything else only later (pools and routes come after them).
+ */
+export type Role = (rt: Runtime) => RoleParts;
+
+export interface RuntimeOptions {
+  /** Default: a lone process's parts. */
+  readonly role?: Role;
+  /** This process ran out of descriptors (an upstream connect failed with EMFILE/ENFILE): its listeners pause accepting (src/edge/accept-guard.ts). */
+  readonly exhausted?: (code: string) => void;
+}
+
 export class Runtime {
   config: Config;
   readonly log: Logger;
+  /** Where health and load come from, what is shared and how, what /status adds, how state changes are logged (src/role.ts). */
+  readonly role: RoleParts;
   readonly pools = new Map<string, Pool>();
   routes: RouteRuntime[] = [];
   readonly tunnels: TunnelSet;
   /** Plain-HTTP exchanges on `http: true` routes (long-poll, SSE) and route affinity (src/http/). */
-  readonly http: HttpFallback = new HttpFallback(this);
+  readonly http: HttpFallback;
   readonly routeStats = new Map<string, RouteStats>();
   pendingHandshakes = 0;
   /** Admission is closed (shutdown drain): new handshakes get 503. */
@@ -61,19 +76,21 @@ export class Runtime {
   /** Metrics, rate-limited logs and the dashboard's sampler (src/metrics/). */
   readonly telemetry: Telemetry;
 
-  constructor(config: Config, log: Logger) {
+  constructor(config: Config, log: Logger, opts: RuntimeOptions = {}) {
     this.config = config;
     this.log = log;
+    this.role = (opts.role ?? ((rt) => loneParts(rt.log)))(this);
+    this.#exhausted = opts.exhausted ?? (() => {});
+    this.admission = new Admission({ shared: this.role.sharing.ipCounts });
+    this.http = new HttpFallback(this, this.role.sharing.sessions);
     this.telemetry = new Telemetry(this, log);
-    this.logStateChange = logStateChanges(log);
     for (const p of Object.values(config.pools)) this.pools.set(p.name, this.#watch(this.#newPool(p)));
     this.routes = this.#buildRoutes(config);
     this.tunnels = new TunnelSet({ idleMs: config.timeouts.idle, stallMs: config.limits.stall });
-    this.reloadHooks.push((c) => this.tunnels.setStall(c.limits.stall));
   }
 
   /** Per-IP connection caps and handshake rates (src/edge/admission.ts). */
-  readonly admission = new Admission();
+  readonly admission: Admission;
 
   /** Route- and pool-level algorithm instances: unchanged ones kept across reloads, replaced ones closed (src/balancing/in-force.ts). */
   readonly #algorithms = new AlgorithmsInForce();
@@ -91,7 +108,7 @@ export class Runtime {
   }
 
   /** Bandwidth samplers and load pollers per pool (src/pool/monitors.ts), matched to the algorithms in force. */
-  readonly monitors = new Monitors();
+  readonly monitors = new Monitors({ polls: (p) => this.role.health.measuresHere(p.config) });
 
   /** Imports `{ module }` algorithms (a broken one is a ConfigError located at its `module:` key); awaited before listening. */
   loadAlgorithms(): Promise<void> {
@@ -102,18 +119,15 @@ export class Runtime {
     return startBalancers(this.config, entries);
   }
 
-  /** Hooks run after a successful reload (listeners take new timeouts, metrics count it). */
-  readonly reloadHooks: ((config: Config) => void)[] = [];
   /** Reload results: applied, applied but some keys wait for a restart (src/config/restart-required.ts), refused. */
   readonly reloads = { ok: 0, ok_restart_required: 0, error: 0 };
-  /** Called with EMFILE/ENFILE when the process runs out of descriptors (listeners pause accepting: src/edge/accept-guard.ts). */
-  readonly exhaustionHooks: ((code: string) => void)[] = [];
-  /** Called after an admin action applied here (the Redis share publishes it to the other instances). */
-  readonly actionHooks: ((server: Server, action: 'drain' | 'enable' | 'disable') => void)[] = [];
-  /** The `cluster` section of /status (Redis sharing state), when an instance shares counts. */
-  clusterStatus: (() => unknown) | null = null;
-  /** The `sharing` section of /status (per-IP caps and affinity shared with other instances, src/cluster/sharing.ts). */
-  sharingStatus: (() => unknown) | null = null;
+
+  readonly #exhausted: (code: string) => void;
+
+  /** Out of descriptors (EMFILE/ENFILE on an upstream connect): the listeners pause accepting. */
+  exhausted(code: string): void {
+    this.#exhausted(code);
+  }
 
   /**
    * Swaps in a validated config in this process: pools updated in place (kept servers keep
@@ -146,8 +160,8 @@ export class Runtime {
     // Balancer.reload imported every module first, so each one is ready at once; this only reports a surprise.
     this.loadAlgorithms().catch((err: unknown) => this.log.error({ err }, 'algorithm module failed to load after reload'));
     this.tunnels.setIdle(next.timeouts.idle);
+    this.tunnels.setStall(next.limits.stall);
     for (const { server, windowMs } of removed) this.#retire(server, windowMs, 'removed by reload');
-    for (const h of this.reloadHooks) h(next);
   }
 
   /** True once the listeners are open (start()): from then on every server becoming ready ramps (slow start). */
@@ -162,6 +176,7 @@ export class Runtime {
     this.#serving = true;
     for (const p of this.pools.values()) this.poolAdded(p);
     this.monitors.sync(this.pools.values(), this.routes, this.log);
+    this.role.start();
   }
 
   /** Stops every background part; tunnels are left to close()/destroy(). */
@@ -173,20 +188,26 @@ export class Runtime {
 
   readonly #parts = new Map<Pool, { close(): void }[]>();
 
-  /**
-   * Writes the `server state changed` line of every pool. A cluster worker swaps in a filter
-   * (src/cluster/worker.ts) so each change is logged once per process tree.
-   */
-  logStateChange: StateListener;
-
-  /** Logs every server state change of `pool` through `logStateChange`. */
+  /** Every server state change of `pool` goes to the role's `server state changed` line (a worker leaves most to the primary). */
   #watch(pool: Pool): Pool {
-    pool.onStateChange((...change) => this.logStateChange(...change));
+    pool.onStateChange(this.role.logStateChange);
     return pool;
   }
 
+  /**
+   * First health results before the first client: this process's own checks (each bounded by its
+   * pool's `health.timeout`) and the states that arrive from elsewhere (a worker: the primary's reports).
+   */
+  async firstHealth(): Promise<void> {
+    const own = [...this.pools.values()].filter((p) => this.role.health.measuresHere(p.config));
+    await Promise.all([...own.map((p) => p.start()), this.role.health.known()]);
+  }
+
   poolAdded(pool: Pool): void {
-    void pool.start();   // health checks: idempotent, they live as long as the pool
+    // Health checks: idempotent, they live as long as the pool. Only where this process measures the
+    // pool itself; a pool a reload took out of its hands (discovered before) stops checking.
+    if (this.role.health.measuresHere(pool.config)) void pool.start();
+    else pool.health.destroy();
     this.poolRemoved(pool);
     const parts: { close(): void }[] = [];
     if (pool.config.rebalance) {

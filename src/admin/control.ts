@@ -1,10 +1,11 @@
 /** The control endpoints' effects on one server: drain (close its tunnels with 1012 over the pool's drain window), enable, disable. */
 
 import type { Server } from '../pool/server.js';
+import type { AdminAction } from '../role.js';
 import type { Runtime } from '../runtime.js';
 
-export const ACTIONS = ['drain', 'enable', 'disable'] as const;
-export type Action = (typeof ACTIONS)[number];
+export const ACTIONS = ['drain', 'enable', 'disable'] as const satisfies readonly AdminAction[];
+export type Action = AdminAction;
 
 export const DISABLED_REASON = 'disabled by admin';
 
@@ -13,12 +14,14 @@ export function isAction(s: string): s is Action {
 }
 
 /**
+ * Applies an action in this process only; where it travels besides is its caller's choice (the
+ * admin API issues it through the role's parts, src/role.ts; one relayed here goes no further).
  * drain: no new tunnels; open ones close with 1012 spread over `pools.X.drain` (default
  * `timeouts.drain`). disable: no new tunnels; open ones stay. enable: undoes both (a drain in
  * progress stops; tunnels already sent their close frame finish closing).
  * Health state is never touched (health, admin and drain state are separate bits): an enabled server that fails its checks stays down.
  */
-export function applyAction(rt: Runtime, server: Server, action: Action, propagate = true, caller?: string): void {
+export function applyAction(rt: Runtime, server: Server, action: Action, caller?: string): void {
   switch (action) {
     case 'drain': {
       const pool = rt.pools.get(server.pool);
@@ -39,6 +42,4 @@ export function applyAction(rt: Runtime, server: Server, action: Action, propaga
   // The state change itself is logged by the pool's state listener ("server state changed").
   // `caller`: the admin client's address, when the request arrived here (not relayed by a primary or another instance).
   rt.log.info(caller === undefined ? { pool: server.pool, server: server.name, action } : { pool: server.pool, server: server.name, action, caller }, 'admin action');
-  // Actions received from another instance (propagate = false) are not sent back out.
-  if (propagate) for (const h of rt.actionHooks) h(server, action);
 }

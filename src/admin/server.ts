@@ -63,7 +63,8 @@ class LoneBackend implements AdminBackend {
     if (!pool) return 'WSLB_ERR_ADMIN_UNKNOWN_POOL';
     const server = pool.server(serverName);
     if (!server) return 'WSLB_ERR_ADMIN_UNKNOWN_SERVER';
-    applyAction(this.#rt, server, action, true, caller);
+    applyAction(this.#rt, server, action, caller);
+    this.#rt.role.actionIssued(server, action);   // a lone instance sharing through Redis: in force for the others too
     return null;
   }
 }

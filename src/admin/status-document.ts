@@ -52,7 +52,7 @@ export interface PoolStatus {
 export interface RouteStatus { name: string; pool: string; algorithm: string; match: RouteMatch }
 
 /**
- * `cluster` and `sharing` are the sharing modules' own reports (src/cluster/attach.ts,
+ * `cluster` and `sharing` are the sharing modules' own reports (src/cluster/redis-link.ts,
  * src/cluster/sharing.ts), passed through as they give them: this document does not look inside.
  */
 export type SharingReport = unknown;

@@ -11,6 +11,7 @@ export function shuttingDown(shutdown: { readonly graceEndsAt: number } | null, 
 }
 
 export function statusDocument(rt: Runtime, listeners: readonly ListenerAddress[]): StatusDocument {
+  const part = rt.role.status;
   const pools: Record<string, PoolStatus> = {};
   // Members, then servers a reload or discovery removed while their tunnels drain (`removed: true`,
   // state `draining`), listed until empty, under their pool even when the reload removed the pool.
@@ -22,13 +23,13 @@ export function statusDocument(rt: Runtime, listeners: readonly ListenerAddress[
         ...(pool.retired.has(s) ? { removed: true as const } : {}),
         weight: s.configWeight, effective_weight: s.weight,   // effective: ramped by slow start
         active: s.localActive, total: s.total,
-        ...(rt.clusterStatus ? { active_farm: s.active } : {}),   // with `cluster:`: every instance's tunnels, what picks read
+        ...(part.farmColumns ? { active_farm: s.active } : {}),   // with `cluster:`: every instance's tunnels, what picks read
         bytes_in: s.bytesIn, bytes_out: s.bytesOut,
         messages_in: s.messagesIn, messages_out: s.messagesOut,
         // This process's bytes/s (a primary's merge sums them over its workers, nothing counted twice);
         // rtt_ms is the farm-wide mean that picks read, the same in every worker, so merges keep one.
         bandwidth_bps: s.localBandwidth, rtt_ms: s.rtt, load: s.load,
-        ...(rt.clusterStatus ? { bandwidth_farm_bps: s.bandwidth } : {}),   // with `cluster:`: every instance's bytes/s
+        ...(part.farmColumns ? { bandwidth_farm_bps: s.bandwidth } : {}),   // with `cluster:`: every instance's bytes/s
         load_stale: s.loadStale, load_error: s.loadError,   // stale: custom-load uses least-connections for it
         // Counters since start, summed over workers by a cluster merge: answers to upgrades that opened no
         // tunnel by class ("5xx": 3; src/metrics/answers.ts), failed health checks, outlier ejections.
@@ -43,7 +44,6 @@ export function statusDocument(rt: Runtime, listeners: readonly ListenerAddress[
     listeners: listeners.filter((l) => l.kind === 'proxy'),
     routes: rt.routes.map((r) => ({ name: r.config.name, pool: r.pool.name, algorithm: r.balancer.name, match: r.config.match })),
     pools,
-    ...(rt.clusterStatus ? { cluster: rt.clusterStatus() } : {}),
-    ...(rt.sharingStatus ? { sharing: rt.sharingStatus() } : {}),
+    ...part.sections(),   // with `cluster:`: the Redis link and what is shared
   };
 }

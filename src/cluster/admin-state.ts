@@ -9,7 +9,7 @@
 
 import { isAction, type Action } from '../admin/control.js';
 import type { Logger } from '../log.js';
-import { serverKey } from './counts.js';
+import { serverKey } from './protocol.js';
 import { latest, ReplicatedTable } from './replicated-table.js';
 
 export interface AdminEntry {

@@ -11,7 +11,7 @@
 import type { Server } from '../pool/server.js';
 import type { Runtime } from '../runtime.js';
 import type { SessionShare } from '../http/fallback.js';
-import { serverKey } from './counts.js';
+import { serverKey } from './protocol.js';
 import { HEARTBEAT_TICKS, ReplicatedTable } from './replicated-table.js';
 import { instanceOf } from './table-set.js';
 
@@ -34,12 +34,11 @@ export class AffinityShare implements SessionShare {
   readonly #waiting = new Map<string, Set<() => void>>();
   #ticks = 0;
 
-  /** `rt`: an accepting process (installed as its HttpFallback's SessionShare); null: a primary that only relays. */
+  /** `rt`: an accepting process (whose HttpFallback is given this as its SessionShare); null: a primary that only relays. */
   constructor(origin: string, rt: Runtime | null, ttl: () => number) {
     this.#rt = rt;
     this.#ttl = ttl;
     this.table = new ReplicatedTable<Session>('affinity', origin, { combine: latest, same, sample: () => this.#sweep(), onChange: (k, v) => this.#arrived(k, v) });
-    if (rt) rt.http.sessionShare = this;
   }
 
   /** A session learnt or kept here: published when new, moved, or not refreshed for a third of the TTL. */

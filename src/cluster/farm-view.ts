@@ -8,7 +8,7 @@
 import type { ServerFarmView } from '../admin/status-document.js';
 import type { Pool } from '../pool/pool.js';
 import { NO_FARM, type FarmFigures } from '../pool/server.js';
-import { serverKey } from './counts.js';
+import { serverKey } from './protocol.js';
 import { ReplicatedTable } from './replicated-table.js';
 
 /**

@@ -7,7 +7,7 @@
  * *rate* per IP (`handshakes_per_ip`) stays per process.
  */
 
-import type { Admission } from '../edge/admission.js';
+import type { SharedCounts } from '../edge/admission.js';
 import { ReplicatedTable, sum } from './replicated-table.js';
 import { instanceOf } from './table-set.js';
 
@@ -51,14 +51,22 @@ export class RemoteCounts {
   }
 }
 
-/** The per-IP table of one process; with `admission` (an accepting process) its counts are published and the check reads the others'. */
-export class IpShare {
+/** The per-IP table of one process; an accepting process's Admission is given it (SharedCounts): its counts are published and the check reads the others'. */
+export class IpShare implements SharedCounts {
   readonly table: ReplicatedTable<number>;
-  readonly remote = new RemoteCounts();
+  readonly others = new RemoteCounts();
 
-  constructor(origin: string, admission: Admission | null) {
-    this.table = new ReplicatedTable<number>('ip', origin, { combine: sum, onChange: (key, n) => this.remote.set(key, n ?? 0) });
-    if (admission) admission.shared = { remote: (key) => this.remote.get(key), changed: (key, n) => { if (n > 0) this.table.set(key, n); else this.table.delete(key); } };
+  constructor(origin: string) {
+    this.table = new ReplicatedTable<number>('ip', origin, { combine: sum, onChange: (key, n) => this.others.set(key, n ?? 0) });
+  }
+
+  remote(key: string): number {
+    return this.others.get(key);
+  }
+
+  changed(key: string, conns: number): void {
+    if (conns > 0) this.table.set(key, conns);
+    else this.table.delete(key);
   }
 
   /**
@@ -79,7 +87,7 @@ export class IpShare {
     return {
       keys_local: local.size, connections_local: sum([...local.values()]),
       keys_remote: remote.size, connections_remote: sum([...remote.values()]),
-      dropped: this.remote.dropped, instances: others.size,
+      dropped: this.others.dropped, instances: others.size,
     };
   }
 }

@@ -9,9 +9,8 @@ import type { ShuttingDown } from '../admin/status.js';
 import type { TreeStatusDocument } from '../admin/status-document.js';
 import type { Config } from '../config/types.js';
 import type { Logger } from '../log.js';
-import type { HealthHub } from './health-hub.js';
+import type { PrimaryChecks } from './primary-checks.js';
 import { PrimaryEvents } from './primary-events.js';
-import type { RedisLink } from './redis-link.js';
 import type { PrimaryTables } from './relay.js';
 import { isWorkerStatusReply, mergeStatus, putCheckCounts, type WorkerStatus } from './status-merge.js';
 import type { Supervisor } from './supervisor.js';
@@ -28,15 +27,14 @@ export interface AdminedTree {
   readonly config: Config;
   readonly log: Logger;
   readonly supervisor: Supervisor;
-  readonly health: Pick<HealthHub, 'checkCounts' | 'prune'>;
-  /** With `cluster:`: the Redis link. */
-  readonly share: Pick<RedisLink, 'status'> | null;
-  readonly sharing: Pick<PrimaryTables, 'status'>;
+  readonly checks: Pick<PrimaryChecks, 'checkCounts' | 'prune'>;
+  /** The tables shared with the workers and, with `cluster:`, through its Redis link with the other instances. */
+  readonly sharing: Pick<PrimaryTables, 'status' | 'tables'>;
   readonly metrics: Pick<TreeMetrics, 'text'>;
   readonly draining: boolean;
   shuttingDown(): ShuttingDown | null;
   /** On every worker; the first failing worker's code, or null. */
-  action(pool: string, server: string, action: Action, share: boolean, caller?: string): Promise<string | null>;
+  action(pool: string, server: string, action: Action, caller?: string): Promise<string | null>;
   reload(): Promise<ReloadOutcome>;
 }
 
@@ -73,8 +71,8 @@ export class PrimaryAdmin implements AdminBackend {
     const replies = await sup.askAll({ t: 'status' }, STATUS_ASK_MS);
     const docs: WorkerStatus[] = replies.flatMap((r) => (r.reply?.ok && isWorkerStatusReply(r.reply.body) ? [{ slot: r.slot, ...r.reply.body }] : []));
     const merged = mergeStatus(docs);
-    const listed = putCheckCounts(merged, this.#p.health.checkCounts());   // the checks run here, not in the workers
-    if (docs.length) this.#p.health.prune(listed);
+    const listed = putCheckCounts(merged, this.#p.checks.checkCounts());   // the checks run here, not in the workers
+    if (docs.length) this.#p.checks.prune(listed);
     return {
       ...merged,
       draining: this.#p.draining,
@@ -91,7 +89,7 @@ export class PrimaryAdmin implements AdminBackend {
       restarting: sup.restarting,
       worker_crashes: sup.slots.reduce((n, s) => n + s.crashes, 0),    // unplanned exits, each replaced
       worker_restarts: sup.slots.reduce((n, s) => n + s.restarts, 0),  // planned (rolling restart)
-      ...(this.#p.share ? { cluster: this.#p.share.status() } : {}),
+      ...(this.#p.sharing.tables.redis ? { cluster: this.#p.sharing.tables.redis.status() } : {}),
       sharing: this.#p.sharing.status(),   // per-IP caps and affinity tables across workers and instances
     };
   }
@@ -103,7 +101,7 @@ export class PrimaryAdmin implements AdminBackend {
 
   /** Sent to every worker; each logs its own `admin action` line with the caller. */
   async action(pool: string, server: string, action: Action, caller: string): Promise<AdminErrorCode | null> {
-    const code = await this.#p.action(pool, server, action, true, caller);
+    const code = await this.#p.action(pool, server, action, caller);
     if (code === null) return null;
     return isAdminErrorCode(code) ? code : 'WSLB_ERR_ADMIN_INTERNAL';
   }

@@ -2,7 +2,7 @@
 
 import { Counter, Registry } from 'prom-client';
 import { registerDefaultMetrics } from '../metrics/metrics.js';
-import type { HealthHub } from './health-hub.js';
+import type { PrimaryChecks } from './primary-checks.js';
 
 /** Reloads of the whole tree by result, each counted once (the primary validates the file and asks every worker). */
 export interface ReloadCounts { ok: number; ok_restart_required: number; error: number }
@@ -14,7 +14,7 @@ export const PRIMARY_ONLY: ReadonlySet<string> = new Set(['wslb_config_reloads_t
  * `listed(pool, server)`: a live worker still lists that server (the counts of a server a reload
  * removed stay while it drains there, as a single process keeps them).
  */
-export function primaryRegistry(health: HealthHub, reloads: ReloadCounts, listed: (pool: string, server: string) => boolean): Registry {
+export function primaryRegistry(health: Pick<PrimaryChecks, 'checkCounts' | 'prune'>, reloads: ReloadCounts, listed: (pool: string, server: string) => boolean): Registry {
   const registry = new Registry();
   const registers = [registry];
   registerDefaultMetrics(registry);

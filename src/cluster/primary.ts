@@ -14,18 +14,16 @@ import type { ConfigSource } from './protocol.js';
 import { ConfigError, formatIssue, type Config } from '../config/types.js';
 import { ownedByPrimary, restartRequired } from '../config/restart-required.js';
 import type { Logger } from '../log.js';
-import { LoadHub } from './farm-load.js';
-import { HealthHub } from './health-hub.js';
 import { PrimaryAdmin } from './primary-admin.js';
-import type { RedisLink } from './redis-link.js';
+import { PrimaryChecks } from './primary-checks.js';
 import { PrimaryTables } from './relay.js';
-import { TICK_MS } from './replicated-table.js';
 import { instanceId } from './sharing.js';
 import { Supervisor } from './supervisor.js';
 import { TreeMetrics } from './tree-metrics.js';
 import { primaryRegistry, type ReloadCounts } from './primary-metrics.js';
 import { handleSignals } from '../signals.js';
 import { shuttingDown, type ShuttingDown } from '../admin/status.js';
+import type { AdminAction } from '../role.js';
 
 /** How long a worker may take to apply a reload (algorithm modules are imported) before it counts as failed and is replaced. */
 const RELOAD_ANSWER_MS = 10_000;
@@ -39,20 +37,16 @@ export class Primary {
   config: Config;
   readonly log: Logger;
   readonly supervisor: Supervisor;
-  readonly health: HealthHub;
+  /** The tree's one set of health checks and load pollers; every worker gets their reports. */
+  readonly checks: PrimaryChecks;
   readonly admin: PrimaryAdmin;
-  /** With `cluster:`: the Redis link (the `cluster` section of /status). */
-  share: RedisLink | null = null;
   draining = false;
-  /** The tree's one set of load pollers. */
-  readonly loads: LoadHub;
   /** The replicated tables (figures, per-IP counts, affinity sessions, admin actions) relayed between workers and instances. */
   readonly sharing: PrimaryTables;
   /** /metrics: the workers' counters kept across their exits, the primary's own process series. */
   readonly metrics: TreeMetrics;
   /** Reloads of the tree, each once with its result (the workers' own counts would say each N times and miss the ones refused here). */
   readonly reloads: ReloadCounts = { ok: 0, ok_restart_required: 0, error: 0 };
-  #timer: NodeJS.Timeout | null = null;
   /** The text and environment of `config`: what every worker runs, sent in answer to its `hello` (workers never read the file). */
   source: ConfigSource;
   /** The source each worker was last sent, so a worker that was starting during a reload gets the new one too. */
@@ -66,8 +60,7 @@ export class Primary {
     this.source = source;
     this.#started = config;
     this.log = log;
-    this.health = new HealthHub(config, log, (states) => this.supervisor.broadcast({ t: 'health', states }));
-    this.loads = new LoadHub(this.health, log, (w, m) => this.supervisor.send(w, m));
+    this.checks = new PrimaryChecks(config, log, (w, m) => this.supervisor.send(w, m));
     const instance = instanceId(config.cluster?.name);
     this.supervisor = new Supervisor(workerCount(config.workers), log, {
       onMessage: (w, m) => {
@@ -75,21 +68,19 @@ export class Primary {
         else if (m.t === 'tables-sync') this.sharing.welcome(w, m.origins);
         else if (m.t === 'final-metrics') this.metrics.record(w, m.body);
         // Nothing is sent at fork: a worker drops messages that arrive before its listener exists. Its `hello` asks for the config, then the state.
-        else if (m.t === 'hello') { this.#sendConfig(w); this.supervisor.send(w, { t: 'health', states: this.health.snapshot() }); this.loads.welcome(w); this.sharing.welcome(w); this.#welcomeMetrics(w); }
+        else if (m.t === 'hello') { this.#sendConfig(w); this.checks.welcome(w); this.sharing.welcome(w); this.#welcomeMetrics(w); }
       },
-      onExit: (w) => { this.loads.forget(w); this.sharing.onExit(w); },
+      onExit: (w) => { this.checks.forget(w); this.sharing.onExit(w); },
     }, { WSLB_INSTANCE: instance });
-    this.sharing = new PrimaryTables(instance, this.supervisor, config, this.health, log);
-    this.metrics = new TreeMetrics(this.supervisor, primaryRegistry(this.health, this.reloads, (pool, server) => this.metrics.listed(pool, server)));
+    this.sharing = new PrimaryTables(instance, this.supervisor, config, this.checks, log);
+    this.metrics = new TreeMetrics(this.supervisor, primaryRegistry(this.checks, this.reloads, (pool, server) => this.metrics.listed(pool, server)));
     this.admin = new PrimaryAdmin(this);
   }
 
   async start(): Promise<void> {
-    this.loads.sync(this.config);   // load polls start with the first health checks
-    await this.health.ready();   // first results before the first worker listens
-    this.#timer = setInterval(() => this.loads.tick(this.supervisor.workers), TICK_MS);
-    this.sharing.start();
-    if (this.config.cluster) this.share = this.sharing.attachRedis(this.config.cluster.redis);
+    await this.checks.ready();   // first results before the first worker listens
+    this.checks.start(() => this.supervisor.workers);
+    this.sharing.start();   // with `cluster:`, the Redis link too
     this.metrics.start();
     await this.supervisor.start();
     const c = this.config.admin;
@@ -99,15 +90,15 @@ export class Primary {
 
   /**
    * An admin action on every worker; the first failing worker's code, or null. Then it is in force
-   * (the admin table): for workers that start later and for the other instances. `share`: false
-   * applies it to this tree's current workers only; `caller`: the admin client's address, for the workers' log lines.
+   * (the admin table): for workers that start later and for the other instances. `caller`: the
+   * admin client's address, for the workers' log lines.
    */
-  async action(pool: string, server: string, action: 'drain' | 'enable' | 'disable', share = true, caller?: string): Promise<string | null> {
+  async action(pool: string, server: string, action: AdminAction, caller?: string): Promise<string | null> {
     const at = Date.now();
     const replies = await this.supervisor.askAll(caller === undefined ? { t: 'action', pool, server, action, at } : { t: 'action', pool, server, action, at, caller });
     const failed = replies.find((r) => r.reply && !r.reply.ok);
     if (failed) return failed.reply!.code ?? 'WSLB_ERR_ADMIN_INTERNAL';
-    if (share) this.sharing.issue(pool, server, action, at, caller);
+    this.sharing.issue(pool, server, action, at, caller);
     return null;
   }
 
@@ -133,13 +124,12 @@ export class Primary {
     this.config = next;
     this.source = source;   // workers that say `hello` from now on start with it
     this.log.level = next.log.level;
-    this.health.apply(next);
+    this.checks.apply(next);   // pools and load pollers follow the config
     const replies = await this.supervisor.askAll({ t: 'reload', source }, RELOAD_ANSWER_MS);
     for (const r of replies) if (r.reply?.ok) this.#given.set(r.slot.worker!, source);
     // Workers that were starting (not asked): they got the old config at their `hello`.
     for (const w of this.supervisor.workers) if (this.#given.has(w) && this.#given.get(w) !== source && !replies.some((r) => r.slot.worker === w)) this.#sendConfig(w);
-    this.loads.sync(next, true);   // load pollers follow the config; workers get every report again
-    this.supervisor.broadcast({ t: 'health', states: this.health.snapshot() });
+    this.checks.resend();   // every worker gets every report again, the servers it has just learnt included
     const failed = replies.filter((r) => !r.reply?.ok);
     if (failed.length) return this.#halfReloaded(replies, failed);
     // The primary's own keys against what it started with; the rest as each worker runs them.
@@ -187,11 +177,9 @@ export class Primary {
     this.#workersDraining = true;
     this.log.info({ workers: this.supervisor.workers.length, window_ms: this.config.timeouts.drain }, 'draining');
     await this.supervisor.stop(this.config.timeouts.drain);
-    if (this.#timer) clearInterval(this.#timer);
     this.metrics.close();
-    this.loads.close();
     await this.sharing.close();
-    await this.health.close();
+    await this.checks.close();
     await this.admin.close();
     this.log.info('stopped');
   }

@@ -1,4 +1,4 @@
-/** The IPC messages between the cluster primary and its workers (node:cluster's channel, JSON-serialized). */
+/** The IPC messages between the cluster primary and its workers (node:cluster's channel, JSON-serialized), and the per-server keys and records they carry. */
 
 import type { TableMessage } from './replicated-table.js';
 
@@ -8,24 +8,31 @@ import type { TableMessage } from './replicated-table.js';
  */
 export interface ConfigSource { readonly text: string; readonly file: string; readonly env: Readonly<Record<string, string>> }
 
-export interface HealthState { readonly pool: string; readonly server: string; readonly healthy: boolean; readonly reason: string | null }
+/** Per-server numbers as plain records keyed `pool/server` (serverKey). */
+export type Counts = Record<string, number>;
 
-/** One server's load report as the primary's poller left it (src/cluster/farm-load.ts): `weight` the one to use, `drain` asked by the report. */
-export interface LoadState {
+export function serverKey(pool: string, server: string): string {
+  return `${pool}/${server}`;
+}
+
+/** A load report as the primary's poller left it: `weight` the one to use, `drain` asked by the report. */
+export interface LoadReport { readonly load: number; readonly stale: boolean; readonly error: string | null; readonly weight: number; readonly drain: boolean }
+
+/** One server as the primary's checks left it (src/cluster/primary-checks.ts), with its load report when its pool is polled. */
+export interface ServerReport {
   readonly pool: string; readonly server: string;
-  readonly load: number; readonly stale: boolean; readonly error: string | null;
-  readonly weight: number; readonly drain: boolean;
+  readonly healthy: boolean; readonly reason: string | null;
+  readonly load?: LoadReport;
 }
 
 /** Primary -> worker. Messages with `id` expect a `reply` with the same id. */
 export type ToWorker =
   /** The config to run: the first answer to `hello` (the worker builds its balancer from it), and again to a worker that was starting during a reload. */
   | { readonly t: 'config'; readonly source: ConfigSource }
-  | { readonly t: 'health'; readonly states: readonly HealthState[] }
+  /** Server reports that changed (all of them at the worker's hello and after a reload). */
+  | { readonly t: 'servers'; readonly reports: readonly ServerReport[] }
   /** Replicated tables' messages of the other origins (workers, the primary, other instances): src/cluster/replicated-table.ts. */
   | { readonly t: 'tables'; readonly msgs: TableMessage[] }
-  /** Load reports that changed (all of them when a worker starts or after a reload). */
-  | { readonly t: 'load'; readonly states: readonly LoadState[] }
   /** `at`: when the primary issued it (the same action read later from the admin table is not applied twice). */
   | { readonly t: 'action'; readonly id: number; readonly pool: string; readonly server: string; readonly action: 'drain' | 'enable' | 'disable'; readonly at: number; readonly caller?: string }
   /** Apply this config (the primary validated it): the worker answers with its ReloadOutcome. */
@@ -40,7 +47,7 @@ export type ToWorker =
 /** Worker -> primary. */
 export type FromWorker =
   | { readonly t: 'ready' }
-  /** The worker listens now (what was sent before it did is lost): the primary answers with the current health and load state. */
+  /** The worker listens now (what was sent before it did is lost): the primary answers with the config, then the state. */
   | { readonly t: 'hello' }
   /** This worker's own tables' messages (figures, per-IP counts, affinity sessions). */
   | { readonly t: 'tables'; readonly msgs: TableMessage[] }

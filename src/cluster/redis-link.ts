@@ -11,7 +11,7 @@
 import { createClient } from 'redis';
 import type { Logger } from '../log.js';
 import { TTL_MS, type TableMessage } from './replicated-table.js';
-import { instanceOf, type Received } from './table-set.js';
+import { instanceOf, type TableSet } from './table-set.js';
 
 export type RedisClient = ReturnType<typeof createClient>;
 
@@ -23,17 +23,6 @@ const CHANNEL = 'wslb:tables';
 
 /** One PUBLISH: the sender, its tables' messages, and the instances it asks for full tables ('*': every one). */
 interface Envelope { readonly from: string; readonly msgs: TableMessage[]; readonly sync: string[] }
-
-export interface RedisHooks {
-  /** Other instances' messages: applied by the tables (a primary also relays them to its workers). */
-  receive(msgs: TableMessage[]): Received;
-  /** Full tables of this instance's origins (answering a sync, or after a reconnect). */
-  fulls(): TableMessage[];
-  /** Redis is down: every other instance's rows go (local numbers only). */
-  down(): void;
-  /** This instance leaving: its `gone` messages. */
-  gone(): TableMessage[];
-}
 
 export function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
   return new Promise((resolve, reject) => {
@@ -59,7 +48,8 @@ export class RedisLink {
   readonly sub: RedisClient;
   readonly #url: string;
   readonly #log: Logger;
-  readonly #hooks: RedisHooks;
+  readonly #set: TableSet;
+  readonly #forward: (msgs: TableMessage[]) => void;
   #queue: TableMessage[] = [];
   readonly #sync = new Set<string>();
   #sendFulls = true;
@@ -73,11 +63,16 @@ export class RedisLink {
   #since = Date.now();
   error: string | null = null;
 
-  constructor(url: string, instance: string, log: Logger, hooks: RedisHooks) {
+  /**
+   * `set`: the tables of this instance's process (its origin names the instance); `forward`: where
+   * a primary relays what arrives from Redis or is dropped (its workers); nothing for a lone instance.
+   */
+  constructor(url: string, set: TableSet, log: Logger, forward: (msgs: TableMessage[]) => void = () => {}) {
     this.#url = url;
-    this.instance = instance;
+    this.instance = instanceOf(set.origin);
     this.#log = log;
-    this.#hooks = hooks;
+    this.#set = set;
+    this.#forward = forward;
     const socket = { connectTimeout: 1000, reconnectStrategy: (retries: number) => Math.min(100 * (retries + 1), 1000) };
     // No offline queue: while Redis is away a command fails at once instead of piling up.
     this.client = createClient({ url, socket, disableOfflineQueue: true });
@@ -112,7 +107,7 @@ export class RedisLink {
       return;
     }
     this.#busy = true;
-    const fulls = this.#sendFulls ? this.#hooks.fulls() : [];
+    const fulls = this.#sendFulls ? this.#set.fulls((o) => this.#mine(o)) : [];
     this.#sendFulls = false;
     const env: Envelope = { from: this.instance, msgs: [...fulls, ...this.#queue], sync: [...this.#sync] };
     this.#queue = [];
@@ -135,8 +130,14 @@ export class RedisLink {
     this.#peers.set(env.from, Date.now());
     if (Array.isArray(env.sync) && (env.sync.includes('*') || env.sync.includes(this.instance))) this.#sendFulls = true;
     if (this.#up !== true) return;   // down: local numbers only until the first batch goes out again (then everyone's fulls arrive)
-    const { gaps } = this.#hooks.receive(env.msgs.filter((m) => instanceOf(m.origin) === env.from));
+    const { applied, gaps } = this.#set.receive(env.msgs.filter((m) => instanceOf(m.origin) === env.from));
+    this.#forward(applied);
     for (const o of gaps) this.#sync.add(instanceOf(o));
+  }
+
+  /** An origin of this instance: its process, or a primary's workers. */
+  #mine(origin: string): boolean {
+    return instanceOf(origin) === this.instance;
   }
 
   #setUp(up: boolean): void {
@@ -150,7 +151,7 @@ export class RedisLink {
       return;
     }
     this.#peers.clear();
-    this.#hooks.down();
+    this.#forward(this.#set.drop((o) => !this.#mine(o)));   // every other instance's rows go: local numbers only
     this.#sendFulls = true;   // the others may have dropped ours meanwhile
     this.#sync.add('*');      // and ours of theirs are gone
     this.#log.warn({ instance: this.instance, redis: redact(this.#url), err: this.error }, 'redis unavailable: balancing on local numbers');
@@ -175,7 +176,7 @@ export class RedisLink {
     if (this.#timer) clearInterval(this.#timer);
     this.#timer = null;
     if (this.#up) {
-      const env: Envelope = { from: this.instance, msgs: this.#hooks.gone(), sync: [] };
+      const env: Envelope = { from: this.instance, msgs: [...this.#set.gone(), ...this.#set.drop((o) => this.#mine(o))], sync: [] };
       await withTimeout(this.client.publish(CHANNEL, JSON.stringify(env)), OP_TIMEOUT_MS).catch(() => {});
     }
     for (const c of [this.client, this.sub]) await c.disconnect().catch(() => {});

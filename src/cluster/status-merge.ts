@@ -7,8 +7,8 @@
 
 import type { PoolStatus, ServerFarmView, ServerStatus, StatusDocument } from '../admin/status-document.js';
 import type { ServerState } from '../pool/server.js';
-import type { Counts } from './counts.js';
-import type { CheckCount } from './health-hub.js';
+import type { Counts } from './protocol.js';
+import type { CheckCount } from './primary-checks.js';
 import type { Slot } from './supervisor.js';
 
 /** What a worker answers to `{ t: 'status' }` (src/cluster/worker.ts). */

@@ -1,7 +1,7 @@
 /** Sums the workers' dashboard ticks (src/metrics/sampler.ts) into one: per-server open tunnels and byte rates, handshake, rejection and close rates and totals. */
 
 import type { Counts as Events, ServerPoint, Tick } from '../metrics/sampler.js';
-import type { Counts } from './counts.js';
+import type { Counts } from './protocol.js';
 
 /** A worker's answer to `{ t: 'sample' }`: its sampler's last tick and its own open tunnels per `pool/server`. */
 export interface WorkerTick {

@@ -1,20 +1,15 @@
-/** A cluster worker: a Balancer without admin listener or health checks, running the config the primary sends, fed health results and farm-wide counts by the primary, answering its admin requests. */
+/** A cluster worker's process: a Balancer without admin listener built with the worker's parts (worker-role.ts), running the config the primary sends, answering the primary's requests (status, metrics, actions, reloads, drain). */
 
 import { applyAction, isAction } from '../admin/control.js';
 import { CLOSE } from '../errors.js';
 import { statusDocument } from '../admin/status.js';
 import type { Config } from '../config/types.js';
 import type { Logger } from '../log.js';
-import { logStateChanges } from '../pool/health.js';
-import type { StateListener } from '../pool/server.js';
 import { Balancer } from '../main.js';
-import type { Runtime } from '../runtime.js';
-import type { Counts } from './counts.js';
-import { LoadApplier } from './farm-load.js';
 import { farmView } from './farm-view.js';
 import { loadSource } from './config-source.js';
-import { isOurs, tag, type ConfigSource, type FromWorker, type HealthState, type ToWorker } from './protocol.js';
-import { workerTables } from './sharing.js';
+import { isOurs, tag, type ConfigSource, type Counts, type FromWorker, type ToWorker } from './protocol.js';
+import { WorkerRole } from './worker-role.js';
 
 const DRAIN_REASON = 'drain requested by the primary';
 /** A rolling restart replaces this worker: for its clients that is a service restart (1012), not the balancer going away (1001). */
@@ -24,37 +19,6 @@ const HANDOFF_MS = 1000;
 
 function send(m: FromWorker): void {
   if (process.connected) process.send!(tag(m));
-}
-
-/** Health checks run once, in the primary: a worker's pools never probe (also pools created by a reload). */
-function stopHealthChecks(rt: Runtime): void {
-  // Discovered pools keep their own: their members come from this worker's DNS lookups.
-  for (const p of rt.pools.values()) if (!p.config.discover) p.health.destroy();
-}
-
-/**
- * The `server state changed` lines a worker writes, so each change is logged once per process tree:
- * - health of a configured pool: never (the primary checks and logs; workers only apply its results);
- * - admin enable/disable/drain and removal by a reload, which every worker applies alike: worker 1 only;
- * - outlier ejections and anything in a discovered pool: every worker, as its own (ejections are
- *   each worker's passive observation; a discovered pool's lookups and checks run in each worker).
- *   Those lines carry the `worker` field of the worker's logger.
- */
-export function workerStateLog(rt: Runtime, log: Logger, slot: number): StateListener {
-  const write = logStateChanges(log);
-  return (server, from, to, reason, bit) => {
-    const own = bit === 'ejected' || rt.pools.get(server.pool)?.config.discover !== undefined;
-    if (own || (bit !== 'healthy' && slot === 1)) write(server, from, to, reason, bit);
-  };
-}
-
-function applyHealth(rt: Runtime, states: readonly HealthState[]): void {
-  for (const st of states) {
-    const server = rt.pools.get(st.pool)?.server(st.server);
-    if (!server || (server.known && server.healthy === st.healthy)) continue;
-    server.downReason = st.reason;
-    server.healthy = st.healthy;
-  }
 }
 
 /**
@@ -92,37 +56,27 @@ export function runWorker(slot: number, makeLog: (config: Config) => Logger): Pr
 }
 
 function startWorker(config: Config, log: Logger, slot: number): { onMessage: (m: ToWorker) => void; started: Promise<Balancer> } {
-  const balancer = new Balancer(config, log, { admin: false });
+  // Health and load of the primary's pools from its reports, the replicated tables over IPC, state lines once per tree (src/cluster/worker-role.ts).
+  let role: WorkerRole | undefined;
+  const balancer = new Balancer(config, log, { admin: false, role: (rt) => (role = new WorkerRole(rt, slot, log, send)) });
+  const parts = role!;
   const rt = balancer.runtime;
-  rt.logStateChange = workerStateLog(rt, log, slot);
-  stopHealthChecks(rt);
-  // Load polls run once, in the primary (except discovered pools, whose members only this worker knows); kept across reloads.
-  rt.monitors.pollsHere = (p) => p.config.discover !== undefined;
-  const loads = new LoadApplier();
-  // Figures, per-IP counts, affinity sessions and admin actions with the rest of the farm (src/cluster/replicated-table.ts).
-  const tables = workerTables(rt, send);
-  let firstHealth: () => void = () => {};
-  const healthKnown = new Promise<void>((r) => { firstHealth = r; setTimeout(r, 3000).unref(); });
 
   // A reload the primary validated: the worker loads the same text with the same environment.
-  const reload = (source: ConfigSource) => balancer.reload(process.env, () => loadSource(source, { files: true })).then((outcome) => {
-    stopHealthChecks(rt);
-    return outcome;
-  });
+  const reload = (source: ConfigSource) => balancer.reload(process.env, () => loadSource(source, { files: true }));
 
   const onMessage = (msg: ToWorker): void => {
-    if (tables.onMessage(msg)) return;
     switch (msg.t) {
-      case 'health': applyHealth(rt, msg.states); firstHealth(); return;
-      case 'load': loads.apply(rt, msg.states); return;
+      case 'tables': parts.tablesFrom(msg.msgs); return;
+      case 'servers': parts.reports(msg.reports); return;
       case 'action': {
         const server = rt.pools.get(msg.pool)?.server(msg.server);
         if (!server || !isAction(msg.action)) {
           send({ t: 'reply', id: msg.id, ok: false, code: rt.pools.has(msg.pool) ? 'WSLB_ERR_ADMIN_UNKNOWN_SERVER' : 'WSLB_ERR_ADMIN_UNKNOWN_POOL' });
           return;
         }
-        applyAction(rt, server, msg.action, true, msg.caller);
-        tables.admin.applied(msg.pool, msg.server, msg.at);
+        applyAction(rt, server, msg.action, msg.caller);
+        parts.actionApplied(msg.pool, msg.server, msg.at);
         send({ t: 'reply', id: msg.id, ok: true });
         return;
       }
@@ -159,7 +113,7 @@ function startWorker(config: Config, log: Logger, slot: number): { onMessage: (m
   const shutdown = async (why: string): Promise<void> => {
     if (stopping) return;
     stopping = true;
-    tables.set.close();
+    await parts.close();   // this worker's rows stop here; the primary drops them when it exits
     log.info({ reason: why, tunnels: rt.tunnels.size }, 'worker draining');
     if (why === DRAIN_REASON || why === RESTART_REASON) {
       // Leave the shared listening socket first, finish the handshakes already accepted, then drain.
@@ -178,7 +132,6 @@ function startWorker(config: Config, log: Logger, slot: number): { onMessage: (m
   process.on('disconnect', () => { void shutdown('primary gone'); });
 
   const started = (async () => {
-    await healthKnown;
     await balancer.start();
     send({ t: 'ready' });
     return balancer;

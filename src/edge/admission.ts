@@ -16,9 +16,17 @@ interface Entry {
   at: number;          // ms, last refill
 }
 
+/** Cluster-wide caps (src/cluster/ip-share.ts): the rest of the farm's count per key, and each change of a local count. */
+export interface SharedCounts {
+  remote(key: string): number;
+  changed(key: string, conns: number): void;
+}
+
 export interface AdmissionOptions {
   readonly now?: () => number;
   readonly maxIdleEntries?: number;
+  /** Counts shared with other processes; absent: this process's own only. */
+  readonly shared?: SharedCounts | null;
 }
 
 /**
@@ -33,12 +41,12 @@ export class Admission {
   readonly #table = new Map<string, Entry>();
   readonly #now: () => number;
   readonly #maxIdle: number;
-  /** Cluster-wide caps (src/cluster/ip-share.ts): the rest of the farm's count per key, and each change of a local count. */
-  shared: { remote(key: string): number; changed(key: string, conns: number): void } | null = null;
+  readonly shared: SharedCounts | null;
 
   constructor(opts: AdmissionOptions = {}) {
     this.#now = opts.now ?? (() => performance.now());
     this.#maxIdle = opts.maxIdleEntries ?? MAX_IDLE_ENTRIES;
+    this.shared = opts.shared ?? null;
   }
 
   /** Addresses in the table now (for tests and /status). */

@@ -8,7 +8,7 @@ import { guardAccept, type AcceptGuard } from './accept-guard.js';
 import { CidrSet, clientAddress, peerAddress } from './client-address.js';
 import { installConnectionFront } from './proxy-front.js';
 import { createListenerServer, loadCertificates, prepareCertificates } from './tls.js';
-import type { ListenerConfig } from '../config/types.js';
+import type { Config, ListenerConfig } from '../config/types.js';
 import { ERRORS, type ErrorCode } from '../errors.js';
 import type { Runtime } from '../runtime.js';
 import { hostHeaderValid, looksLikeUpgrade, validateHandshake } from './handshake.js';
@@ -45,11 +45,6 @@ export class Listener {
       onUpgrade: this.frontOnUpgrade,
     });
     this.#hardenAccept();
-    // A reload takes effect on the open listener; maxHeaderSize is fixed at creation (needs a restart).
-    rt.reloadHooks.push((c) => {
-      this.server.headersTimeout = c.timeouts.handshake;
-      this.server.requestTimeout = c.timeouts.handshake;
-    });
     this.server.on('upgrade', this.serverOnUpgrade);
     this.server.on('request', this.serverOnRequest);
     this.server.on('clientError', this.serverOnClientError);
@@ -76,8 +71,8 @@ export class Listener {
       req.resume();
       return;
     }
+    const route = findRoute(this.#rt.routes, req.headers.host, req.url);
     const upgrade = looksLikeUpgrade(req);
-    const route = findRoute(this.#rt.routes, req.headers.host, req.url, upgrade ? 'websocket' : 'http');
     // `http: true` routes proxy plain HTTP (long-polling, SSE fallbacks: src/http/); others refuse it with 426.
     if (route?.config.http && !upgrade) { this.#rt.http.handle(route, req, res); return; }
     let code: ErrorCode;
@@ -107,9 +102,7 @@ export class Listener {
   #hardenAccept(): void {
     const rt = this.#rt;
     const c = this.config;
-    const guard = guardAccept(this.server, rt.log);
-    this.acceptGuard = guard;
-    rt.exhaustionHooks.push((code) => guard.exhausted(code));
+    this.acceptGuard = guardAccept(this.server, rt.log);
     if (c.proxy_protocol || c.trusted_proxies.length > 0) {
       installConnectionFront(this.server, {
         trusted: new CidrSet(c.trusted_proxies),
@@ -130,11 +123,18 @@ export class Listener {
     return prepareCertificates(next.tls);
   }
 
+  /** A reload takes effect on the open listener; maxHeaderSize is fixed at creation (it needs a restart). */
+  reconfigure(config: Config): void {
+    this.server.headersTimeout = config.timeouts.handshake;
+    this.server.requestTimeout = config.timeouts.handshake;
+  }
+
   /** New handshakes use `certificates`; sessions already established keep theirs. */
   useCertificates(certificates: tls.SecureContextOptions): void {
     (this.server as unknown as tls.Server).setSecureContext(certificates);
   }
 
+  /** Pauses accepting when descriptors run out, here or on an upstream connect (the Balancer passes the Runtime's alarm on). */
   acceptGuard: AcceptGuard | null = null;
 
   async listen(): Promise<{ address: string; port: number }> {

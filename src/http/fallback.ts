@@ -38,11 +38,12 @@ export class HttpFallback implements ExchangeHost {
   // Keep-alive to servers: a poll every few seconds per client must not cost a TCP handshake each.
   readonly #agent = new http.Agent({ keepAlive: true });
   readonly #tlsAgent = new https.Agent({ keepAlive: true });
-  /** Set when sessions are shared (workers, or `cluster:`). */
-  sessionShare: SessionShare | null = null;
+  /** Sessions shared with other workers and instances (a worker, or `cluster:`); null in a lone process. */
+  readonly sessionShare: SessionShare | null;
 
-  constructor(rt: HttpRuntime) {
+  constructor(rt: HttpRuntime, sessionShare: SessionShare | null = null) {
     this.rt = rt;
+    this.sessionShare = sessionShare;
   }
 
   /** Proxies one request on an `http: true` route. */

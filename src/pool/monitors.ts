@@ -23,14 +23,16 @@ export class Monitors {
   readonly #running = new Map<Pool, Running>();
   readonly #sample: boolean;
   /**
-   * Which pools this process polls for load. A cluster worker polls only its discovered pools
-   * (the primary polls the others once and broadcasts: src/cluster/farm-load.ts); read at every sync, so reloads keep it.
+   * Which pools this process polls for load (`polls`, default all). A cluster worker polls only its
+   * discovered pools (the primary polls the others once and sends the reports: src/cluster/primary-checks.ts);
+   * read at every sync, so reloads keep it.
    */
-  pollsHere: (pool: Pool) => boolean = () => true;
+  readonly pollsHere: (pool: Pool) => boolean;
 
   /** `sample: false`: no bandwidth samplers (a cluster primary, which holds no tunnels). */
-  constructor(opts: { sample?: boolean } = {}) {
+  constructor(opts: { sample?: boolean; polls?: (pool: Pool) => boolean } = {}) {
     this.#sample = opts.sample ?? true;
+    this.pollsHere = opts.polls ?? (() => true);
   }
 
   /** Starts, keeps or replaces each pool's monitors to match the pools and routes now in force; stops those of pools gone. */

@@ -1,18 +1,12 @@
-/** The farm view's parts: summing figures, how the others' sum replaces a Server's farm figures at each tick, load reports applied in a worker. */
+/** The farm view's parts: summing figures, how the others' sum replaces a Server's farm figures at each tick. */
 
 import t from 'tap';
 import { addFigures, farmTable, figuresTable, rttFigures, type Figures } from '../../src/cluster/farm-view.js';
-import { LoadApplier, LoadChanges, loadStates } from '../../src/cluster/farm-load.js';
-import type { LoadState } from '../../src/cluster/protocol.js';
 import { Server } from '../../src/pool/server.js';
 import type { Pool } from '../../src/pool/pool.js';
-import type { Runtime } from '../../src/runtime.js';
 
 const server = (name: string, weight = 1) => new Server('p', { name, url: `ws://127.0.0.1:1/${name}`, host: '127.0.0.1', port: 1, tls: false, weight });
-const runtimeOf = (servers: Server[]) => {
-  const pool = { name: 'p', servers, server: (n: string) => servers.find((s) => s.name === n) } as unknown as Pool;
-  return { rt: { pools: new Map([['p', pool]]) } as unknown as Runtime, pool };
-};
+const poolOf = (servers: Server[]) => ({ name: 'p', servers, server: (n: string) => servers.find((s) => s.name === n) } as unknown as Pool);
 
 t.test('Server: algorithms read local + remote bandwidth, and the mean RTT of the processes that measured', async (t) => {
   const s = server('a');
@@ -37,7 +31,7 @@ t.test('addFigures: sums of contributions, rounded', async (t) => {
 t.test('the figures table: each process publishes its own; at each tick every Server\'s farm figures are replaced by the others\' sum', async (t) => {
   const a = server('a');
   const b = server('b');
-  let { pool } = runtimeOf([a, b]);
+  let pool = poolOf([a, b]);
   a.localActive = 2;
   const mine = farmTable('i#1.1', () => [pool]);
   const first = mine.next()!;
@@ -60,7 +54,7 @@ t.test('the figures table: each process publishes its own; at each tick every Se
   mine.next();
   t.same([a.active, a.bandwidth, a.rtt, b.active], [2, 0, 0, 0], 'origins gone: local numbers only');
   const c = server('c');
-  pool = runtimeOf([a, c]).pool;   // a reload: c is new
+  pool = poolOf([a, c]);   // a reload: c is new
   mine.receive(prim.fullOf('i#0')!);
   c.farm = [9, 0, 0, 0];
   mine.next();
@@ -71,41 +65,6 @@ t.test('rttFigures: one more measurement per server from the primary\'s health c
   const a = server('a');
   const b = server('b');
   a.localRtt = 1.23456;
-  const { pool } = runtimeOf([a, b]);
+  const pool = poolOf([a, b]);
   t.same([...rttFigures([pool])], [['p/a', [0, 0, 1.235, 1]]]);
-});
-
-t.test('load reports: changes only; a worker applies load, staleness, weight and a report drain (never undoing an admin one)', async (t) => {
-  const a = server('a', 2);
-  const b = server('b');
-  const { rt, pool } = runtimeOf([a, b]);
-  const primary = runtimeOf([server('a', 2), server('b')]);
-  const [pa, pb] = primary.pool.servers;
-  pa!.load = 0.4;
-  pb!.loadStale = true;
-  pb!.loadError = 'no report yet';
-  const changes = new LoadChanges();
-  let states = loadStates([primary.pool], () => true);
-  t.equal(changes.next(states).length, 2, 'first: every server');
-  t.same(changes.next(loadStates([primary.pool], () => true)), [], 'nothing changed: nothing to send');
-  t.same(loadStates([primary.pool], () => false), [], 'pools without a poller are not sent');
-  const applier = new LoadApplier();
-  applier.apply(rt, states);
-  t.same([a.load, a.loadStale, b.loadStale, b.loadError], [0.4, false, true, 'no report yet']);
-
-  pa!.weight = 7;            // a report's weight and drain, as the poller leaves them
-  pa!.draining = true;
-  states = changes.next(loadStates([primary.pool], () => true));
-  t.same(states.map((s: LoadState) => s.server), ['a']);
-  applier.apply(rt, states);
-  t.same([a.configWeight, a.draining, a.reason], [7, true, 'load report: drain']);
-  applier.apply(rt, [{ ...states[0]!, weight: 2, drain: false }]);
-  t.same([a.configWeight, a.draining, a.reason], [2, false, null], 'undone when the report no longer asks');
-
-  b.draining = true;         // an admin drain
-  applier.apply(rt, [{ pool: 'p', server: 'b', load: 0, stale: true, error: 'x', weight: 1, drain: false }]);
-  t.equal(b.draining, true, 'an admin drain is not the report\'s to undo');
-  applier.apply(rt, [{ pool: 'p', server: 'gone', load: 0, stale: true, error: 'x', weight: 1, drain: false }]);
-  t.pass('an unknown server is skipped');
-  void pool;
 });

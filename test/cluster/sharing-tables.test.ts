@@ -26,9 +26,9 @@ t.test('remote counts are bounded; a key near its cap is not pushed out by 1-con
 });
 
 t.test('the admission check reads local + the other origins\' sum; local counts are published', async (t) => {
-  const admission = new Admission();
-  const ip = new IpShare('i#1.1', admission);
-  const other = new IpShare('i#2.2', null);
+  const ip = new IpShare('i#1.1');
+  const admission = new Admission({ shared: ip });
+  const other = new IpShare('i#2.2');
   const limits = { max_connections_per_ip: 10, handshakes_per_ip: 0 } as unknown as Limits;
   other.table.set('127.0.0.1', 9);
   ip.table.receive(other.table.next()!);
@@ -46,15 +46,15 @@ t.test('the admission check reads local + the other origins\' sum; local counts 
   t.match(ip.status(), { keys_local: 0, keys_remote: 0, instances: 0 });
 
   // A primary's status: its workers' rows are the tree's (local), another instance's are remote.
-  const primary = new IpShare('i#0', null);
-  const w1 = new IpShare('i#1.1', null);
-  const remote = new IpShare('j#0', null);
+  const primary = new IpShare('i#0');
+  const w1 = new IpShare('i#1.1');
+  const remote = new IpShare('j#0');
   w1.table.set('a', 3);
   remote.table.set('a', 4);
   primary.table.receive(w1.table.next()!);
   primary.table.receive(remote.table.next()!);
   t.same(primary.status(), { keys_local: 1, connections_local: 3, keys_remote: 1, connections_remote: 4, dropped: 0, instances: 1 });
-  t.equal(primary.remote.get('a'), 7, 'the check of a process sees every other origin');
+  t.equal(primary.remote('a'), 7, 'the check of a process sees every other origin');
 });
 
 /** A Runtime with one engine.io route `r` over pool p (servers a, b): just what AffinityShare touches. */
@@ -65,7 +65,7 @@ function affinityRuntime(): { rt: Runtime; sessions: Map<string, Server> } {
   const rt = {
     routes: [route],
     pools: new Map([['p', { server: (n: string) => servers.get(n) }]]),
-    http: { affinity: (r: unknown) => (r === route ? { sessions } : null), sessionShare: null },
+    http: { affinity: (r: unknown) => (r === route ? { sessions } : null) },
   } as unknown as Runtime;
   return { rt, sessions };
 }
@@ -75,7 +75,6 @@ t.test('affinity sessions: published when new, moved or due a refresh; others\' 
   const y = affinityRuntime();
   const ax = new AffinityShare('i#1.1', x.rt, () => 60_000);
   const ay = new AffinityShare('i#2.2', y.rt, () => 60_000);
-  t.equal(x.rt.http.sessionShare, ax, 'installed as the SessionShare');
   const a = { pool: 'p', name: 'a' } as Server;
   ax.observed('r', 's1', a);
   ax.observed('r', 's1', a);
