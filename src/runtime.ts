@@ -200,14 +200,20 @@ export class Runtime {
    */
   async firstHealth(): Promise<void> {
     const own = [...this.pools.values()].filter((p) => this.role.health.measuresHere(p.config));
+    for (const p of own) this.#checking.add(p);
     await Promise.all([...own.map((p) => p.start()), this.role.health.known()]);
   }
 
+  /** Pools whose health checks this process started. */
+  readonly #checking = new WeakSet<Pool>();
+
   poolAdded(pool: Pool): void {
     // Health checks: idempotent, they live as long as the pool. Only where this process measures the
-    // pool itself; a pool a reload took out of its hands (discovered before) stops checking.
-    if (this.role.health.measuresHere(pool.config)) void pool.start();
-    else pool.health.destroy();
+    // pool itself; a pool a reload took out of its hands (a worker's pool discovered before) stops checking.
+    if (this.role.health.measuresHere(pool.config)) {
+      this.#checking.add(pool);
+      void pool.start();
+    } else if (this.#checking.delete(pool)) pool.health.destroy();
     this.poolRemoved(pool);
     const parts: { close(): void }[] = [];
     if (pool.config.rebalance) {
