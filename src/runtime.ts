@@ -10,7 +10,7 @@ import type { ErrorCode } from './errors.js';
 import type { Logger } from './log.js';
 import { Pool } from './pool/pool.js';
 import { RetiredServers, type ListedPool } from './pool/retired.js';
-import { serverConfigOf, type Server } from './pool/server.js';
+import { serverConfigOf, type DrainJob, type Server } from './pool/server.js';
 import { loneParts, type RoleParts } from './role.js';
 import { TunnelSet } from './tunnel/tunnel-set.js';
 import { Admission } from './edge/admission.js';
@@ -168,7 +168,7 @@ export class Runtime {
   #serving = false;
 
   #newPool(pc: PoolConfig): Pool {
-    return new Pool(pc, defaultDeps, () => this.#serving);
+    return new Pool(pc, defaultDeps, () => this.#serving, this.log);
   }
 
   /** Called once the listeners are open: starts each pool's background parts (rebalancer, discovery). */
@@ -250,9 +250,9 @@ export class Runtime {
    * then leaves /status and metrics (an admin `disable` on it no longer matters: it drains).
    */
   #retire(server: Server, windowMs: number, reason: string): void {
-    server.reason = reason;   // also replaces the note of an admin drain already running
+    server.status.setNote(reason);   // also replaces the note of an admin drain already running
     void this.drainServer(server, windowMs, reason);
-    server.enabled = true;
+    server.status.setEnabled(true);
   }
 
   /** The pools /status and metrics list: members, then retired servers still draining, removed pools included. */
@@ -265,28 +265,27 @@ export class Runtime {
    * spread over the window so clients reconnect gradually. Resolves when the server is empty.
    */
   drainServer(server: Server, windowMs: number, reason = 'drained by admin'): Promise<void> {
-    if (server.drainJob) return server.drainJob;
-    server.reason = reason;   // first: the state-change line carries it
-    server.draining = true;
+    if (server.drain) return server.drain.done;
+    server.status.setDraining(true, reason);   // the state-change line carries the reason
     this.log.info({ pool: server.pool, server: server.name, tunnels: server.tunnels.size, window_ms: windowMs, reason }, 'server draining');
     // SSE streams on the server end cleanly (EventSource reconnects elsewhere), spread with the tunnels.
     const spread = spreadCloses([...server.tunnels, ...this.http.streams(server)], CLOSE.SERVICE_RESTART, windowMs);
-    server.drainCancel = spread.cancel;
-    server.drainJob = spread.done.then(() => {
-      server.drainJob = null;
-      server.drainCancel = null;
-      this.retired.forget(server, this.pools.values());
-    });
-    return server.drainJob;
+    const job: DrainJob = {
+      cancel: spread.cancel,
+      done: spread.done.then(() => {
+        if (server.drain === job) server.drain = null;
+        this.retired.forget(server, this.pools.values());
+      }),
+    };
+    server.drain = job;
+    return job.done;
   }
 
   /** Ends a drain early (admin enable): the server takes traffic again; tunnels already closing finish. */
   undrainServer(server: Server): void {
-    server.drainCancel?.();
-    server.drainCancel = null;
-    server.drainJob = null;
-    server.draining = false;
-    server.reason = null;
+    server.drain?.cancel();
+    server.drain = null;
+    server.status.setDraining(false, null);
   }
 
   /** What `max_connections` bounds: tunnels, upgrades in flight, and plain-HTTP exchanges in flight (not idle keep-alive sockets). */

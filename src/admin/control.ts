@@ -30,13 +30,11 @@ export function applyAction(rt: Runtime, server: Server, action: Action, caller?
       break;
     }
     case 'disable':
-      server.reason = DISABLED_REASON;   // set first: the state-change log line carries it
-      server.enabled = false;
+      server.status.setEnabled(false, DISABLED_REASON);   // the state-change log line carries the reason
       break;
     case 'enable':
       if (server.draining) rt.undrainServer(server);
-      server.enabled = true;
-      server.reason = null;   // the admin note; health and ejection keep their own reasons
+      server.status.setEnabled(true, null);   // clears the admin note; health and ejection keep their own reasons
       break;
   }
   // The state change itself is logged by the pool's state listener ("server state changed").

@@ -21,7 +21,7 @@ export function statusDocument(rt: Runtime, listeners: readonly ListenerAddress[
       servers: pool.servers.map((s) => ({
         name: s.name, url: s.url, state: s.state, reason: s.reason,
         ...(pool.retired.has(s) ? { removed: true as const } : {}),
-        weight: s.configWeight, effective_weight: s.weight,   // effective: ramped by slow start
+        weight: s.baseWeight, effective_weight: s.weight,   // base: configured or a load report's; effective: ramped by slow start
         active: s.localActive, total: s.total,
         ...(part.farmColumns ? { active_farm: s.active } : {}),   // with `cluster:`: every instance's tunnels, what picks read
         bytes_in: s.bytesIn, bytes_out: s.bytesOut,

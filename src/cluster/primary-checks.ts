@@ -95,9 +95,9 @@ export class PrimaryChecks {
     for (const p of this.pools.values()) {
       const polled = this.monitors.poller(p) !== null;
       for (const s of p.servers) {
-        const health = { pool: p.name, server: s.name, healthy: s.healthy, reason: s.downReason };
+        const health = { pool: p.name, server: s.name, healthy: s.healthy, reason: s.status.downReason };
         // The primary's pools are drained by nothing but their poller: `drain` is the report's.
-        out.push(polled ? { ...health, load: { load: s.load, stale: s.loadStale, error: s.loadError, weight: s.configWeight, drain: s.draining } } : health);
+        out.push(polled ? { ...health, load: { load: s.load, stale: s.loadStale, error: s.loadError, weight: s.baseWeight, drain: s.draining } } : health);
       }
     }
     return out;

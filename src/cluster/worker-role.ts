@@ -85,10 +85,7 @@ export class ReportApplier {
     for (const r of list) {
       const s = pools.get(r.pool)?.server(r.server);
       if (!s) continue;
-      if (!s.known || s.healthy !== r.healthy) {
-        s.downReason = r.reason;
-        s.healthy = r.healthy;
-      }
+      if (!s.status.known || s.healthy !== r.healthy) s.status.setHealthy(r.healthy, r.reason);
       if (r.load) this.#load(s, r.load);
     }
   }
@@ -97,15 +94,13 @@ export class ReportApplier {
     s.load = r.load;
     s.loadStale = r.stale;
     s.loadError = r.error;
-    if (s.configWeight !== r.weight) s.weight = r.weight;
+    s.reportWeight(r.weight === s.configuredWeight ? null : r.weight);
     if (r.drain && !s.draining) {
-      s.draining = true;
-      s.reason = REPORT_DRAIN;
+      s.status.setDraining(true, REPORT_DRAIN);
       this.#drained.add(s);
     } else if (!r.drain && this.#drained.has(s)) {
       this.#drained.delete(s);   // an admin drain is not ours to undo
-      s.draining = false;
-      if (s.reason === REPORT_DRAIN) s.reason = null;
+      s.status.setDraining(false, s.status.note === REPORT_DRAIN ? null : undefined);
     }
   }
 }

@@ -98,7 +98,10 @@ export class UpgradeAttempt {
 
   // The proxying stage runs in callbacks (connect, then handshake), not promises: one object per attempt.
   #route: RouteRuntime | null = null;
-  /** The pick loop (ready minus tried, affinity, algorithm, retries) and outlier verdicts: src/pool/select.ts. */
+  /**
+   * The pick loop (ready minus tried, affinity, algorithm, retries), the lease on the server being
+   * tried (counted active from the pick) and outlier verdicts: src/pool/select.ts.
+   */
   #selection: Selection | null = null;
   #server: Server | null = null;
   #sentAt = 0;
@@ -113,11 +116,16 @@ export class UpgradeAttempt {
       this.#rt.log.error({ err, route: this.#route!.config.name }, 'upgrade failed');
       this.#upstream?.destroy();
       this.#reject(err instanceof WslbError ? err.code : 'WSLB_ERR_INTERNAL', this.#route!.config.name);
-      this.#endPending();
+      this.#endProxying();
     }
   }
 
-  #endPending(): void {
+  /**
+   * The one end of the proxying stage, whichever way it ends: it leaves rt.pendingHandshakes, and
+   * the lease on the server ends here unless the tunnel took it (the tunnel then releases it when it closes).
+   */
+  #endProxying(): void {
+    this.#selection?.end();
     if (!this.#pending101) return;
     this.#pending101 = false;
     this.#rt.pendingHandshakes--;
@@ -128,7 +136,7 @@ export class UpgradeAttempt {
     const pool = route.pool;
     if (pool.handshakeBucket && !pool.handshakeBucket.take()) {
       // Jittered so a refused wave does not come back as one wave.
-      this.#endPending();
+      this.#endProxying();
       return this.#reject('WSLB_ERR_POOL_RATE', route.config.name, [['Retry-After', String(1 + Math.floor(Math.random() * 5))]]);
     }
     // Route affinity (cookie, Engine.IO sid, SockJS session) pins first, while its server is ready (src/http/affinity.ts).
@@ -145,12 +153,10 @@ export class UpgradeAttempt {
     const selection = this.#selection!;
     const server = selection.next();
     if (!server) {
-      this.#endPending();
+      this.#endProxying();
       return this.#reject(selection.lastCode, route.config.name, [['Retry-After', selection.retryAfter()]]);
     }
     this.#server = server;
-    // Counted as active from the pick, so least-connections sees handshakes in flight.
-    server.active++;
     openServer(server, rt.config.timeouts.connect, {
       tls: upstreamTls(pool.config),
       proxyHeader: pool.config.send_proxy ? proxyHeader(pool.config.send_proxy, connectionEnds(this.#client)) : undefined,
@@ -174,19 +180,18 @@ export class UpgradeAttempt {
     const upstream = this.#connected;
     this.#connectErr = null;
     this.#connected = null;
-    server.active--;
     if (err || !upstream) {
       if (isExhaustion(err)) {
         // Our own descriptors ran out: not the server's fault (no outlier failure), no retry; accepting pauses.
         rt.exhausted((err as NodeJS.ErrnoException).code!);
-        this.#endPending();
+        this.#endProxying();
         return this.#reject('WSLB_ERR_OVER_CAPACITY', route.config.name, [['Retry-After', '1']]);
       }
-      this.#selection!.connectFailed(server, (err as NodeJS.ErrnoException | null)?.code);
-      if (this.#clientGone) return this.#endPending();
+      this.#selection!.connectFailed((err as NodeJS.ErrnoException | null)?.code);
+      if (this.#clientGone) return this.#endProxying();
       return this.#next();   // nothing was sent: safe to try another server
     }
-    if (this.#clientGone) { upstream.destroy(); return this.#endPending(); }
+    if (this.#clientGone) { upstream.destroy(); return this.#endProxying(); }
     this.#upstream = upstream;
     this.#handshake(upstream);
   }
@@ -194,7 +199,6 @@ export class UpgradeAttempt {
   #handshake(upstream: net.Socket): void {
     const rt = this.#rt;
     const req = this.#req;
-    this.#server!.active++;
     this.#sentAt = performance.now();
     startServerHandshake(upstream, {
       path: req.url ?? '/',
@@ -214,12 +218,19 @@ export class UpgradeAttempt {
   #afterHandshake(): void {
     const outcome = this.#outcome!;
     this.#outcome = null;
-    this.#endPending();
+    try {
+      this.#settle(outcome);
+    } finally {
+      this.#endProxying();
+    }
+  }
+
+  /** The server's answer: a tunnel (which takes the lease), the server's own HTTP answer relayed, or a refusal. */
+  #settle(outcome: HandshakeOutcome): void {
     const rt = this.#rt;
     const req = this.#req;
     const route = this.#route!;
     const server = this.#server!;
-    server.active--;
     const serverMs = performance.now() - this.#sentAt;   // the server's upgrade round trip (least-response-time)
     if (this.#clientGone) {
       if (outcome.kind === 'upgraded') outcome.socket.destroy();
@@ -260,6 +271,7 @@ export class UpgradeAttempt {
       client,
       upstream: outcome.socket,
       server,
+      lease: selection.handOff(),
       maxMessageBytes: rt.config.limits.max_message_bytes,
       maxBufferedBytes: rt.config.limits.max_buffered_bytes,
       finTimeout: rt.config.timeouts.fin,

@@ -42,9 +42,12 @@ export class HttpExchange {
   readonly #tls: boolean;
   #address = '';
   #headers: [string, string][] = [];
-  /** The pick loop (ready minus tried, affinity, algorithm, retries) and outlier verdicts: src/pool/select.ts. */
+  /**
+   * The pick loop (ready minus tried, affinity, algorithm, retries), the lease on the server
+   * being tried (counted active from the pick to #finish) and outlier verdicts: src/pool/select.ts.
+   */
   #selection: Selection | null = null;
-  /** The server this exchange counts against (`active`), while bound. */
+  /** The server this exchange is bound to (listed in the host's open exchanges, which drains end). */
   server: Server | null = null;
   #upReq: ClientRequest | null = null;
   #upRes: IncomingMessage | null = null;
@@ -107,17 +110,20 @@ export class HttpExchange {
     this.#headers = forwardedRequestHeaders(req, { clientAddress: peerAddress(req.socket), proto: this.#tls ? 'https' : 'http' });
     this.#selection = new Selection(this.#route, req, address, this.#affinity);
     const lookup = this.#host.remoteSession?.(this.#route, this.#affinity, req);
-    if (lookup) { void lookup.then(() => this.#attempt(null)); return; }
-    this.#attempt(null);
+    if (lookup) { void lookup.then(() => this.#attempt(false)); return; }
+    this.#attempt(false);
   }
 
-  /** A new upstream request: to `forced` (a stale keep-alive socket's retry) or to a freshly picked server. */
-  #attempt(forced: Server | null): void {
+  /** A new upstream request: to a freshly picked server, or `again` to the bound one (a stale keep-alive socket's retry). */
+  #attempt(again: boolean): void {
     if (this.finished) return;
     const selection = this.#selection!;
-    const server = forced ?? selection.next();
-    if (!server) return this.#fail(selection.lastCode, [['Retry-After', selection.retryAfter()]]);
-    this.#bind(server);
+    let server = this.server;
+    if (!again || !server) {
+      server = selection.next() ?? null;
+      if (!server) return this.#fail(selection.lastCode, [['Retry-After', selection.retryAfter()]]);
+      this.#bind(server);
+    }
     const upReq = (server.tls ? https : http).request({
       host: server.host, port: server.port, method: this.#req.method, path: this.#req.url ?? '/',
       headers: this.#headers as unknown as Record<string, string>, setHost: false, agent: this.#host.agent(server),
@@ -166,17 +172,16 @@ export class HttpExchange {
     const selection = this.#selection!;
     if (this.#upRes) { this.#abort(); return; }   // failed mid-response: the client sees the cut
     if (!this.#connected) {
-      selection.connectFailed(server, err.code);
+      selection.connectFailed(err.code);
       this.#unbind();
       this.#meter(null);   // a stale-socket retry's server, when it was the one that failed
-      this.#attempt(null);
+      this.#attempt(false);
       return;
     }
     if (upReq.reusedSocket && !this.#hasBody && !this.#staleRetried && err.code === 'ECONNRESET') {
-      // The server closed an idle keep-alive socket as we reused it: not the server's failure.
+      // The server closed an idle keep-alive socket as we reused it: not the server's failure; same server, same lease.
       this.#staleRetried = true;
-      this.#unbind();
-      this.#attempt(server);
+      this.#attempt(true);
       return;
     }
     selection.failed(server, err.message);
@@ -275,7 +280,6 @@ export class HttpExchange {
 
   #bind(server: Server): void {
     this.server = server;
-    server.active++;
     this.#host.opened(this, server);
   }
 
@@ -283,7 +287,6 @@ export class HttpExchange {
     const server = this.server;
     if (!server) return;
     this.server = null;
-    server.active--;
     this.#host.closed(this, server);
   }
 
@@ -303,6 +306,7 @@ export class HttpExchange {
     this.finished = true;
     this.#clearConnectTimer();
     this.#unbind();
+    this.#selection?.end();   // the lease taken at the pick
     this.#meter(null);
     if (this.#admitted) { this.#admitted = false; this.#host.released(); }
   }

@@ -162,7 +162,7 @@ export class HealthChecker {
     if (cfg.check === 'none') {
       // Checks off (perhaps by a reload): the server is up, and nothing is scheduled.
       t.counter = new RiseFall(true);
-      server.healthy = true;
+      server.status.setHealthy(true);
       t.firstDone?.();
       t.firstDone = null;
       return;
@@ -192,15 +192,16 @@ export class HealthChecker {
   #record(t: Tracked, cfg: HealthConfig, r: ProbeResult): void {
     const server = t.server;
     if (r.ok && r.rttMs !== undefined) recordRtt(server, r.rttMs);
+    const status = server.status;
     if (r.ok) {
-      if (!t.counter.up && t.counter.everUp) server.downReason = `health check passing (${t.counter.passes + 1} of ${cfg.rise} to rise)`;
+      if (!t.counter.up && t.counter.everUp) status.setDownReason(`health check passing (${t.counter.passes + 1} of ${cfg.rise} to rise)`);
     } else {
-      server.downReason = `health check failed: ${r.reason}`;
+      status.setDownReason(`health check failed: ${r.reason}`);
       server.checkFailures++;
     }
     const flip = t.counter.observe(r.ok, cfg.rise, cfg.fall);
-    if (flip !== null) server.healthy = flip;
-    else if (!server.known) server.healthy = t.counter.up;   // a first result is reported even when the server stays down
+    if (flip !== null) status.setHealthy(flip);
+    else if (!status.known) status.setHealthy(t.counter.up);   // a first result is reported even when the server stays down
     // A websocket check is a real upgrade: passing it disproves what got the server ejected.
     if (r.ok && cfg.check === 'websocket' && server.ejected) this.#pool.outlier?.endEarly(server, 'websocket health check passed');
   }

@@ -25,6 +25,9 @@ export interface LoadSettings {
 }
 
 /** The `load:` defaults of pool-schema.ts, for a custom-load pool written without a `load:` block. */
+/** The admin note of a drain a load report asked for (a cluster worker applies the primary's reports with it too). */
+export const REPORT_DRAIN = 'load report: drain';
+
 export const DEFAULT_LOAD: LoadSettings = { source: 'http', path: '/load', interval: 1000, community: 'public' };
 
 interface PollState { inFlight: boolean; at: number; drained: boolean }
@@ -106,8 +109,8 @@ export class LoadPoller {
       s.loadStale = false;
       s.loadError = null;
       st.at = this.#now();
-      s.weight = report.weight ?? this.#configWeight(s);
-      if (report.drain && !s.draining) { s.draining = true; s.reason = 'load report: drain'; st.drained = true; }
+      s.reportWeight(report.weight ?? null);
+      if (report.drain && !s.draining) { s.status.setDraining(true, REPORT_DRAIN); st.drained = true; }
       else if (!report.drain) this.#undrain(s, st);
     } catch (err) {
       if (!this.#closed) this.#stale(s, st, (err as Error).message);
@@ -120,15 +123,14 @@ export class LoadPoller {
     if (!s.loadStale) this.#log?.warn({ pool: this.#pool.name, server: s.name, why }, 'load report stale: least-connections for this server');
     s.loadStale = true;
     s.loadError = why;
-    s.weight = this.#configWeight(s);
+    s.reportWeight(null);
     this.#undrain(s, st);
   }
 
   #undrain(s: Server, st: PollState): void {
     if (!st.drained) return;   // an admin drain is not ours to undo
     st.drained = false;
-    s.draining = false;
-    if (s.reason === 'load report: drain') s.reason = null;
+    s.status.setDraining(false, s.status.note === REPORT_DRAIN ? null : undefined);
   }
 
   #stateOf(s: Server): PollState {
@@ -139,11 +141,6 @@ export class LoadPoller {
       s.loadError = 'no report yet';
     }
     return st;
-  }
-
-  /** The weight the config gives (read live: a reload may change it); a reported weight replaces it until the report goes stale. */
-  #configWeight(s: Server): number {
-    return this.#pool.config.servers.find((c) => c.name === s.name)?.weight ?? s.weight;
   }
 
   close(): void {

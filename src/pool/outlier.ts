@@ -61,10 +61,10 @@ export class OutlierDetector {
     const calm = Math.floor((this.#now() - e.unejectedAt) / cfg.ejection);
     e.ejections = Math.max(0, e.ejections - (Number.isFinite(calm) ? calm : e.ejections)) + 1;
     const ms = ejectionMs(cfg.ejection, e.ejections);
-    server.ejectReason = `ejected: ${e.consecutive} consecutive upgrade failures (last: ${detail}); ejection ${e.ejections} for ${formatMs(ms)}`;
+    const reason = `ejected: ${e.consecutive} consecutive upgrade failures (last: ${detail}); ejection ${e.ejections} for ${formatMs(ms)}`;
     e.consecutive = 0;
     server.ejectionsTotal++;
-    server.ejected = true;
+    server.status.setEjected(true, reason);
     const timer = setTimeout(() => {
       this.#timers.delete(timer);
       e.timer = null;
@@ -108,8 +108,7 @@ export class OutlierDetector {
   #uneject(server: Server, e: Entry): void {
     e.unejectedAt = this.#now();
     e.consecutive = 0;
-    server.ejected = false;
-    server.ejectReason = null;
+    server.status.setEjected(false, null);
   }
 
   #entry(server: Server): Entry {

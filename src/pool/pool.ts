@@ -10,6 +10,7 @@ import { OutlierDetector } from './outlier.js';
 import { TokenBucket } from '../edge/token-bucket.js';
 import type { Discovery } from './discovery.js';
 import type { Rebalancer } from './rebalance.js';
+import type { Logger } from '../log.js';
 
 export class Pool {
   readonly name: string;
@@ -28,16 +29,22 @@ export class Pool {
   /** Active checks (`health`) and passive ejection (`outlier`, a no-op when unset); both read the live config. */
   readonly health: HealthChecker;
   readonly outlier: OutlierDetector;
+  /** Told of every state change of every member (each server's state machine calls them, in order). */
   readonly #stateListeners: StateListener[] = [];
   /** Whether the listeners are open: servers becoming ready from then on ramp (slow start). */
   readonly #serving: () => boolean;
+  readonly #log: Logger | undefined;
 
-  /** `serving`: the Runtime's "listeners are open" (a pool built by a reload sees true at once); default never. */
-  constructor(config: PoolConfig, deps: BalancerDeps = defaultDeps, serving: () => boolean = () => false) {
+  /**
+   * `serving`: the Runtime's "listeners are open" (a pool built by a reload sees true at once); default never.
+   * `log`: where a failing state listener is logged (without one, a process warning).
+   */
+  constructor(config: PoolConfig, deps: BalancerDeps = defaultDeps, serving: () => boolean = () => false, log?: Logger) {
     this.name = config.name;
     this.config = config;
     this.#deps = deps;
     this.#serving = serving;
+    this.#log = log;
     this.servers = config.servers.map((s) => this.#newServer(s));
     this.balancer = createBalancer(config.algorithm, deps);
     this.health = new HealthChecker(this, deps);
@@ -86,10 +93,8 @@ export class Pool {
     return new Server(this.name, sc, {
       healthy: this.config.health.check === 'none',
       ramp: { now: this.#deps.now, window: () => this.config.slow_start, serving: this.#serving },
-      onStateChange: (server, from, to, reason, bit) => {
-        // A failing hook (metrics, ring rebuild) must not break the health check or drain that changed the state.
-        for (const l of this.#stateListeners) try { l(server, from, to, reason, bit); } catch { /* the hook's own bug */ }
-      },
+      listeners: this.#stateListeners,
+      ...(this.#log ? { log: this.#log } : {}),
     });
   }
 

@@ -2,7 +2,8 @@
  * Server selection for one request, shared by WebSocket upgrades (src/edge/upgrade.ts) and
  * plain-HTTP exchanges (src/http/exchange.ts): the pool's ready servers not yet tried, the
  * route's affinity pin first, else its algorithm; at most `retries` more picks after the first;
- * and the passive outlier verdict on what each chosen server did.
+ * the lease on the chosen server (counted active from the pick); and the passive outlier verdict
+ * on what each chosen server did.
  */
 
 import type { IncomingHttpHeaders } from 'node:http';
@@ -10,7 +11,7 @@ import type { Balancer } from '../balancing/balancer.js';
 import { extractKey, type KeySpec } from '../balancing/hash-key.js';
 import type { ErrorCode } from '../errors.js';
 import type { Pool } from './pool.js';
-import type { Server } from './server.js';
+import type { Server, ServerLease } from './server.js';
 
 /** What a selection reads of a route: its pool, the algorithm that picks in it, and where the hash key is. */
 export interface SelectRoute {
@@ -42,6 +43,8 @@ export class Selection {
   readonly #key: string | undefined;
   readonly #tried = new Set<Server>();
   #picks = 0;
+  /** The lease on the server being tried, until the next pick, `end()`, or `handOff()`. */
+  #lease: ServerLease | null = null;
   /** The code to answer with when no server is left: the last failure, or "no server" when none was tried. */
   lastCode: ErrorCode = 'WSLB_ERR_NO_SERVER';
 
@@ -55,23 +58,51 @@ export class Selection {
     this.#key = route.key ? extractKey(route.key, req, clientAddress) : undefined;
   }
 
-  /** The next server to try: none once `retries` + 1 picks were made, none left ready, or the algorithm says none. */
+  /**
+   * The next server to try, leased (counted active, so least-connections sees handshakes in
+   * flight): none once `retries` + 1 picks were made, none left ready, or the algorithm says
+   * none. The previous pick's lease, if still held, ends first.
+   */
   next(): Server | undefined {
+    this.end();
     const pool = this.#pool;
     if (this.#picks++ > pool.config.retries) return undefined;
     const servers = pool.ready(this.#tried);
     if (servers.length === 0) return undefined;
     const server = this.#pin?.pinned(this.#req, servers)
       ?? this.#balancer.pick({ servers, key: this.#key, clientAddress: this.#clientAddress });
-    if (server) this.#tried.add(server);
+    if (!server) return undefined;
+    this.#tried.add(server);
+    this.#lease = server.lease();
     return server;
   }
 
-  /** The connection to `server` failed before a byte was sent (so another server may be tried): counted, and an outlier failure. */
-  connectFailed(server: Server, code: string | undefined): void {
-    server.connectFailures++;
-    this.#pool.outlier.failure(server, `connect ${code ?? 'failed'}`);
+  /**
+   * The connection to the leased server failed before a byte was sent (so another server may be
+   * tried): counted, its lease ended, and an outlier failure.
+   */
+  connectFailed(code: string | undefined): void {
+    const lease = this.#lease;
+    if (!lease) return;
+    this.#lease = null;
+    lease.connectFailed();
+    this.#pool.outlier.failure(lease.server, `connect ${code ?? 'failed'}`);
     this.lastCode = 'WSLB_ERR_CONNECT';
+  }
+
+  /** The lease goes to what keeps the connection from now on (a tunnel, which releases it in its one close path). */
+  handOff(): ServerLease {
+    const lease = this.#lease;
+    if (!lease) throw new Error('no server leased');
+    this.#lease = null;
+    return lease;
+  }
+
+  /** The request is over without a hand-off: the lease held, if any, ends (once). */
+  end(): void {
+    const lease = this.#lease;
+    this.#lease = null;
+    lease?.release();
   }
 
   /** The server failed the request itself (bad 101, timeout, reset): an outlier failure. */

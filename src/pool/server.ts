@@ -1,25 +1,33 @@
-/** One backend server: its address, its state bits and its plain counters (read at scrape time, merged by later worker sync). */
+/**
+ * One backend server, in three parts: its identity (pool, name, address, configured weight), its
+ * state machine (src/pool/server-state.ts: health, admin, drain and ejection bits with their
+ * reasons), and its local counts (src/pool/lease.ts: changed only through leases; plus the plain
+ * per-chunk counters the data path adds to). Everything here is read at scrape time.
+ */
 
 import type { ServerConfig } from '../config/types.js';
+import type { Logger } from '../log.js';
+import { ConnectionCounts, Lease } from './lease.js';
+import { ServerStateMachine, type ServerState, type StateChange } from './server-state.js';
 import { NO_RAMP, rampFactor, type RampSource } from './slow-start.js';
 
-export type ServerState = 'up' | 'down' | 'draining' | 'disabled' | 'ejected';
+export type { ServerState, StateBit } from './server-state.js';
 
-/** The state bit that moved: health checks, admin enable/disable, a drain (admin, reload, discovery), outlier ejection. */
-export type StateBit = 'healthy' | 'enabled' | 'draining' | 'ejected';
+/** Told of every state change of a server (log line, metrics, hash-ring rebuilds). */
+export type StateListener = StateChange<Server>;
 
-/**
- * Called on every `state` change. `from` is `unknown` for the first health result of a server
- * created waiting for it: that result is reported even when the server stays down.
- */
-export type StateListener = (server: Server, from: ServerState | 'unknown', to: ServerState, reason: string | null, bit: StateBit) => void;
+/** One connection's place in a server's counts (src/pool/lease.ts). */
+export type ServerLease = Lease<Server>;
 
 export interface ServerOptions {
   /** Health at creation: false when the pool runs active checks (no traffic before the first pass). */
   readonly healthy?: boolean;
   /** Clock, `slow_start` window, and whether the listeners are open yet; default: no ramp. */
   readonly ramp?: RampSource;
-  readonly onStateChange?: StateListener;
+  /** Told of every state change (a pool passes its own list, shared by all its servers). */
+  readonly listeners?: StateListener[];
+  /** Where a failing listener is logged. */
+  readonly log?: Logger;
 }
 
 /**
@@ -42,81 +50,93 @@ export type FarmFigures = readonly [active: number, bandwidth: number, rttSum: n
 /** A lone process's farm: nobody else. */
 export const NO_FARM: FarmFigures = [0, 0, 0, 0];
 
+/** A drain under way (admin, reload, discovery): its end, and how to stop it early (admin enable). */
+export interface DrainJob {
+  readonly done: Promise<void>;
+  readonly cancel: () => void;
+}
+
 /** The config a live server was built from (discovered pools keep members across a reload with it). */
 export function serverConfigOf(s: Server): ServerConfig {
-  return { name: s.name, url: s.url, host: s.host, port: s.port, tls: s.tls, weight: s.configWeight };
+  return { name: s.name, url: s.url, host: s.host, port: s.port, tls: s.tls, weight: s.configuredWeight };
 }
 
 export class Server {
+  // ---- identity ----
+  readonly pool: string;
   readonly name: string;
   readonly url: string;
   readonly host: string;
   readonly port: number;
   readonly tls: boolean;
-  readonly pool: string;
-  /** The weight from the config; `weight` is what algorithms see (slow start ramps it). */
-  configWeight: number;
+  #configuredWeight: number;
+  /** An agent weight from the server's load report (src/pool/load-poller.ts), replacing the configured one; null when none. */
+  #reportedWeight: number | null = null;
 
-  /** What algorithms see: `configWeight`, ramped by slow start after the server becomes ready. */
+  /** The weight in balancer.yaml (a reload sets it: `configure`). */
+  get configuredWeight(): number { return this.#configuredWeight; }
+  /** The weight before slow start: a load report's while it gives one, else the configured one (/status `weight`). */
+  get baseWeight(): number { return this.#reportedWeight ?? this.#configuredWeight; }
+  /** A load report's weight, or null when the report gives none or went stale. */
+  reportWeight(weight: number | null): void { this.#reportedWeight = weight; }
+
+  /**
+   * The effective weight, what algorithms read (ServerView.weight): `baseWeight`, ramped by slow
+   * start for `slow_start` after the server becomes ready (/status `effective_weight`).
+   */
   get weight(): number {
-    if (this.#readySince === -Infinity) return this.configWeight;
+    const base = this.baseWeight;
+    if (this.#readySince === -Infinity) return base;
     const f = rampFactor(this.#ramp.now() - this.#readySince, this.#ramp.window());
     if (f === 1) this.#readySince = -Infinity;   // ramp over: no more clock reads
-    return this.configWeight * f;
+    return base * f;
   }
-  set weight(w: number) { this.configWeight = w; }
 
-  // State bits: ready = healthy && enabled && !draining && !ejected. Each setter
-  // reports a `state` change to `onStateChange` and starts the slow-start ramp on becoming ready.
-  #healthy: boolean;
-  #enabled = true;
-  #draining = false;
-  #ejected = false;
-  /** Why health checks / outlier detection took the server out; `reason` shows the one matching `state`. */
-  downReason: string | null = null;
-  ejectReason: string | null = null;
-  #note: string | null = null;
   readonly #ramp: RampSource;
   #readySince = -Infinity;   // start of the slow-start ramp; -Infinity = full weight
-  #known: boolean;           // false until the first health result of a server created unhealthy
-  /** Called on every `state` change (the Pool fans it out: log line, metrics, hash-ring rebuilds). */
-  onStateChange: StateListener | null;
 
-  get healthy(): boolean { return this.#healthy; }
-  /** Each assignment is a health result; the first one of a server created unhealthy is reported even if nothing changed. */
-  set healthy(v: boolean) { const from = this.#known ? this.state : 'unknown'; this.#known = true; this.#healthy = v; this.#changed(from, 'healthy'); }
-  /** False while a server created unhealthy waits for its first health result. */
-  get known(): boolean { return this.#known; }
-  get enabled(): boolean { return this.#enabled; }
-  set enabled(v: boolean) { const from = this.state; this.#enabled = v; this.#changed(from, 'enabled'); }
-  get draining(): boolean { return this.#draining; }
-  set draining(v: boolean) { const from = this.state; this.#draining = v; this.#changed(from, 'draining'); }
-  get ejected(): boolean { return this.#ejected; }
-  set ejected(v: boolean) { const from = this.state; this.#ejected = v; this.#changed(from, 'ejected'); }
+  // ---- state ----
+  /** The state machine: every change of health, admin, drain or ejection goes through it. */
+  readonly status: ServerStateMachine<Server>;
+  get state(): ServerState { return this.status.state; }
+  /** ready = healthy && enabled && !draining && !ejected: what the pick loop filters on. */
+  get ready(): boolean { return this.status.ready; }
+  /** Why the server is not up (null when up). */
+  get reason(): string | null { return this.status.reason; }
+  get healthy(): boolean { return this.status.healthy; }
+  get enabled(): boolean { return this.status.enabled; }
+  get draining(): boolean { return this.status.draining; }
+  get ejected(): boolean { return this.status.ejected; }
+  /** The drain in progress, if any (src/runtime.ts drainServer). */
+  drain: DrainJob | null = null;
+  /** Open tunnels on this server, oldest first (insertion order): drains and rebalancing close from here. */
+  readonly tunnels = new Set<ServerTunnel>();
 
-  /** Why the server is not up (null when up). Assigning sets the admin note shown while disabled or draining. */
-  get reason(): string | null {
-    switch (this.state) {
-      case 'up': return null;
-      case 'down': return this.downReason ?? 'waiting for the first health check';
-      case 'ejected': return this.ejectReason ?? 'ejected';
-      case 'disabled': return this.#note ?? 'disabled by admin';
-      case 'draining': return this.#note ?? 'draining';
-    }
-  }
-  set reason(v: string | null) { this.#note = v; }
+  // ---- local counts: connections only through leases ----
+  readonly #counts = new ConnectionCounts();
+  /** A connection on this server from now until the lease is released (once). */
+  lease(): ServerLease { return new Lease(this, this.#counts); }
+  /** Connections open on this server from this process (what /status and metrics report). */
+  get localActive(): number { return this.#counts.active; }
+  /** What algorithms read: the farm-wide count. */
+  get active(): number { return this.#counts.active + this.farm[0]; }
+  /** Tunnels opened since start. */
+  get total(): number { return this.#counts.total; }
+  get connectFailures(): number { return this.#counts.connectFailures; }
 
-  /** Becoming ready once the listeners are open starts the slow-start ramp; servers ready before begin at full weight (HAProxy). */
-  #changed(from: ServerState | 'unknown', bit: StateBit): void {
-    const to = this.state;
-    if (to === from) return;
-    if (to === 'up' && this.#ramp.serving()) this.#readySince = this.#ramp.now();
-    this.onStateChange?.(this, from, to, this.reason, bit);
-  }
+  // Per chunk: added to by the holder of a lease on this server (tunnel, exchange); plain numbers, no call.
+  bytesIn = 0;        // client -> server (upstream direction)
+  bytesOut = 0;       // server -> client (downstream direction)
+  messagesIn = 0;
+  messagesOut = 0;
+  /** Active health checks that failed (every probe, not only those that flipped the state): the health checker counts. */
+  checkFailures = 0;
+  /** Outlier ejections of this server, each one counted by the outlier detector. */
+  ejectionsTotal = 0;
+  /** Answers to upgrades that opened no tunnel, by status class ("2xx" .. "5xx", "invalid"): src/metrics/answers.ts. */
+  readonly answers: Record<string, number> = {};
 
-  // Counters: the tunnel increments on connect and decrements in its single close path.
-  /** Tunnels open on this server from this process (what /status and metrics report). */
-  localActive = 0;
+  // ---- measured off the hot path ----
   /**
    * The other workers' and instances' figures for this server, replaced whole by the cluster sync
    * (src/cluster/farm-view.ts) off the hot path; NO_FARM in a lone process. Algorithms read the
@@ -125,27 +145,6 @@ export class Server {
   farm: FarmFigures = NO_FARM;
   /** Tunnels the other workers and instances hold on this server. */
   get remoteActive(): number { return this.farm[0]; }
-  get active(): number { return this.localActive + this.farm[0]; }
-  set active(v: number) { this.localActive = v - this.farm[0]; }   // `active++` / `active--` move the local count
-  total = 0;
-  bytesIn = 0;        // client -> server (upstream direction)
-  bytesOut = 0;       // server -> client (downstream direction)
-  messagesIn = 0;
-  messagesOut = 0;
-  connectFailures = 0;
-  /** Active health checks that failed (every probe, not only those that flipped the state). */
-  checkFailures = 0;
-  /** Outlier ejections of this server, each one counted. */
-  ejectionsTotal = 0;
-  /** Answers to upgrades that opened no tunnel, by status class ("2xx" .. "5xx", "invalid"): src/metrics/answers.ts. */
-  readonly answers: Record<string, number> = {};
-
-  /** Open tunnels on this server, oldest first (insertion order): drains and rebalancing close from here. */
-  readonly tunnels = new Set<ServerTunnel>();
-  /** The drain in progress (admin, reload, discovery), if any. */
-  drainJob: Promise<void> | null = null;
-  drainCancel: (() => void) | null = null;
-
   /** This process's bytes/s EWMA (both directions), written by its sampler (src/pool/bandwidth.ts); /status shows it. */
   localBandwidth = 0;
   /** What algorithms read: the farm-wide bytes/s. */
@@ -161,42 +160,33 @@ export class Server {
     if (farm[3] === 0) return this.localRtt;
     return (this.localRtt + farm[2]) / (farm[3] + (this.localRtt > 0 ? 1 : 0));
   }
-  /** Set by the pool's load poller, or in a cluster worker by the primary's (src/cluster/farm-load.ts). */
+  /** Set by the pool's load poller, or in a cluster worker from the primary's reports. */
   load = 0;
   /** Set by the pool's load poller (custom-load): no, failed or old report; `loadError` says why. */
   loadStale = false;
   loadError: string | null = null;
 
   constructor(pool: string, cfg: ServerConfig, opts: ServerOptions = {}) {
-    this.#healthy = opts.healthy ?? true;
+    const healthy = opts.healthy ?? true;
     this.#ramp = opts.ramp ?? NO_RAMP;
-    this.#known = this.#healthy;
-    if (this.#healthy && this.#ramp.serving()) this.#readySince = this.#ramp.now();   // `check: none`, added after start
-    this.onStateChange = opts.onStateChange ?? null;
+    if (healthy && this.#ramp.serving()) this.#readySince = this.#ramp.now();   // `check: none`, added after start
+    this.status = new ServerStateMachine<Server>({ owner: this, healthy, listeners: opts.listeners, log: opts.log, becameUp: this.#becameUp });
     this.pool = pool;
     this.name = cfg.name;
     this.url = cfg.url;
     this.host = cfg.host;
     this.port = cfg.port;
     this.tls = cfg.tls;
-    this.configWeight = cfg.weight;
-    this.weight = cfg.weight;
+    this.#configuredWeight = cfg.weight;
   }
 
-  /** Takes the reloadable settings of a server kept across a reload. */
+  /** Takes the reloadable settings of a server kept across a reload (a reported weight stays until the report drops it). */
   configure(cfg: ServerConfig): void {
-    this.configWeight = cfg.weight;
-    this.weight = cfg.weight;
+    this.#configuredWeight = cfg.weight;
   }
 
-  get ready(): boolean {
-    return this.healthy && this.enabled && !this.draining && !this.ejected;
-  }
-
-  get state(): ServerState {
-    if (!this.enabled) return 'disabled';
-    if (this.draining) return 'draining';
-    if (this.ejected) return 'ejected';
-    return this.healthy ? 'up' : 'down';
-  }
+  /** Becoming ready once the listeners are open starts the slow-start ramp; servers ready before begin at full weight (HAProxy). */
+  readonly #becameUp = (): void => {
+    if (this.#ramp.serving()) this.#readySince = this.#ramp.now();
+  };
 }

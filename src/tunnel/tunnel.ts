@@ -2,7 +2,7 @@
 
 import type net from 'node:net';
 import { CLOSE } from '../errors.js';
-import type { Server } from '../pool/server.js';
+import type { Server, ServerLease } from '../pool/server.js';
 import { closeFrame, FrameScanner, SCAN_CLOSE, SCAN_OK, SCAN_TOO_BIG } from './frame-scanner.js';
 import { overTurn, TURN_BYTES, type Reader } from './turns.js';
 
@@ -30,6 +30,8 @@ export interface TunnelOptions {
   client: net.Socket;
   upstream: net.Socket;
   server: Server;
+  /** The upgrade's lease on `server` (taken at its pick); released in the one close path. Without one, start() takes its own. */
+  lease?: ServerLease;
   maxMessageBytes: number;
   maxBufferedBytes: number;
   finTimeout: number;
@@ -100,6 +102,7 @@ export class Tunnel {
   readonly #client: net.Socket;
   readonly #upstream: net.Socket;
   readonly #server: Server;
+  #lease: ServerLease | null;
   readonly #up: Direction;      // client -> server
   readonly #down: Direction;    // server -> client
   readonly #maxBuffered: number;
@@ -119,6 +122,7 @@ export class Tunnel {
     this.#client = opts.client;
     this.#upstream = opts.upstream;
     this.#server = opts.server;
+    this.#lease = opts.lease ?? null;
     this.#maxBuffered = opts.maxBufferedBytes;
     this.#finTimeout = opts.finTimeout;
     this.#onClose = opts.onClose;
@@ -181,8 +185,7 @@ export class Tunnel {
     const u = this.#upstream;
     c.on('error', socketOnError);
     u.on('error', socketOnError);
-    this.#server.active++;
-    this.#server.total++;
+    (this.#lease ??= this.#server.lease()).opened();
     // A socket destroyed before start may already have emitted 'close': count it closed now.
     if (c.destroyed || u.destroyed) {
       this.#up.closed = c.destroyed;
@@ -232,7 +235,7 @@ export class Tunnel {
     this.#client.destroy();
     this.#upstream.destroy();
     if (!this.#started) {
-      // Never started: no 'close' listeners, no counters; just leave the owner's set.
+      // Never started: no 'close' listeners, nothing counted; leave the owner's set (and end the upgrade's lease).
       this.#up.closed = this.#down.closed = true;
       this.#finish();
     }
@@ -446,7 +449,7 @@ export class Tunnel {
       clearTimeout(this.#timer);
       this.#timer = null;
     }
-    if (this.#started) this.#server.active--;
+    this.#lease?.release();   // the upgrade's lease ends here even when the tunnel never started
     const owner = this.owner;
     this.owner = null;
     owner?.tunnelClosed(this);

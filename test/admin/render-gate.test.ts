@@ -95,7 +95,7 @@ t.test('N concurrent /metrics and /status requests: one render each, and the ans
   t.equal(new Set(answers.slice(0, 40).map((a) => a.body)).size, 1, 'the same /metrics text for all');
 
   // Right after a render, a state change: the next request waits for a new render instead of getting the old one.
-  b.runtime.pools.get('p')!.server('g-1')!.enabled = false;
+  b.runtime.pools.get('p')!.server('g-1')!.status.setEnabled(false);
   const doc = JSON.parse((await get(port, '/status')).body) as { pools: { p: { servers: { name: string; state: string }[] } } };
   t.equal(doc.pools.p.servers.find((s) => s.name === 'g-1')!.state, 'disabled', 'never older than the request');
   t.same(admin.renders, { metrics: 2, status: 3 });

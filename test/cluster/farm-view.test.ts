@@ -32,7 +32,8 @@ t.test('the figures table: each process publishes its own; at each tick every Se
   const a = server('a');
   const b = server('b');
   let pool = poolOf([a, b]);
-  a.localActive = 2;
+  a.lease();
+  a.lease();
   const mine = farmTable('i#1.1', () => [pool]);
   const first = mine.next()!;
   t.same(first.entries, [['p/a', [2, 0, 0, 0]], ['p/b', [0, 0, 0, 0]]], 'sampled from the Servers at each tick');

@@ -36,8 +36,7 @@ t.test('the primary sends each worker every report at its hello, then what chang
   t.equal(reportsTo(w1).length, 1, 'nothing changed for w1: nothing sent');
 
   const a = checks.pools.get('p')!.server('a')!;
-  a.downReason = 'health check failed: refused';
-  a.healthy = false;
+  a.status.setHealthy(false, 'health check failed: refused');
   await waitFor(t, () => reportsTo(w1).length === 2 && reportsTo(w2).length === 2, { ms: 2000, what: 'the change reaches both' });
   t.same(reportsTo(w1)[1], [{ pool: 'p', server: 'a', healthy: false, reason: 'health check failed: refused' }], 'only the server that changed');
 
@@ -62,7 +61,7 @@ t.test('a worker applies the reports: health when it changed or was unknown, loa
   const b = server('b');
   const pools = new Map([['p', { name: 'p', servers: [a, b], server: (n: string) => [a, b].find((s) => s.name === n) } as unknown as Pool]]);
   const changes: string[] = [];
-  for (const s of [a, b]) s.onStateChange = (srv, from, to) => changes.push(`${srv.name} ${from}->${to}`);
+  for (const s of [a, b]) s.status.listen((srv, from, to) => changes.push(`${srv.name} ${from}->${to}`));
   const applier = new ReportApplier();
   const load = { load: 0.4, stale: false, error: null, weight: 2, drain: false };
   applier.apply(pools, [{ pool: 'p', server: 'a', healthy: true, reason: null, load }, { pool: 'p', server: 'b', healthy: false, reason: 'health check failed: x' }]);
@@ -72,11 +71,11 @@ t.test('a worker applies the reports: health when it changed or was unknown, loa
   t.equal(changes.length, 2, 'the same health again: nothing happens');
 
   applier.apply(pools, [{ pool: 'p', server: 'a', healthy: true, reason: null, load: { ...load, weight: 7, drain: true } }]);
-  t.same([a.configWeight, a.draining, a.reason], [7, true, 'load report: drain']);
+  t.same([a.baseWeight, a.draining, a.reason], [7, true, 'load report: drain']);
   applier.apply(pools, [{ pool: 'p', server: 'a', healthy: true, reason: null, load }]);
-  t.same([a.configWeight, a.draining, a.reason], [2, false, null], 'undone when the report no longer asks');
+  t.same([a.baseWeight, a.draining, a.reason], [2, false, null], 'undone when the report no longer asks');
 
-  b.draining = true;   // an admin drain
+  b.status.setDraining(true, 'drained by admin');   // an admin drain
   applier.apply(pools, [{ pool: 'p', server: 'b', healthy: false, reason: null, load: { ...load, weight: 1 } }]);
   t.equal(b.draining, true, 'an admin drain is not the report\'s to undo');
   applier.apply(pools, [{ pool: 'p', server: 'gone', healthy: true, reason: null }]);

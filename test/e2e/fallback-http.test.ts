@@ -88,7 +88,7 @@ t.test('connect failures: retried on another server; 502 when all refuse; 503 wh
   t.ok(r.headers['retry-after']);
   t.equal(all.runtime.routeStats.get('r')?.rejections.get('WSLB_ERR_CONNECT'), 1);
 
-  all.runtime.pools.get('p')!.servers[0]!.enabled = false;
+  all.runtime.pools.get('p')!.servers[0]!.status.setEnabled(false);
   const none = await request(all.proxyPort(), '/who');
   t.equal(none.status, 503);
   t.equal(none.headers['x-wslb-error'], 'WSLB_ERR_NO_SERVER');
@@ -126,7 +126,7 @@ t.test('cookie affinity: opaque HttpOnly SameSite=Lax cookie, pinned, re-pinned 
   t.equal(backends[gained.findIndex((n) => n > 0)]!.name, pinnedTo, 'the pinned one');
 
   const pinned = b.runtime.pools.get('p')!.servers.find((s) => s.name === pinnedTo)!;
-  pinned.enabled = false;
+  pinned.status.setEnabled(false);
   const moved = await request(b.proxyPort(), '/', { headers: { Cookie: cookie } });
   t.not(moved.body, pinnedTo, 'moved off the disabled server');
   const repin = moved.headers['set-cookie']?.[0] ?? '';

@@ -126,7 +126,7 @@ t.test('affinity to a server that goes down: the session moves, the client re-ha
   await Promise.all(sockets.map((s) => new Promise<void>((r) => s.once('connect', () => r()))));
   const before = await Promise.all(sockets.map(async (s) => ((await s.timeout(ACK_MS).emitWithAck('echo', 0)) as { server: string }).server));
   const victim = b.runtime.pools.get('p')!.servers.find((s) => s.name === before[0])!;
-  victim.healthy = false;   // what the health checker does when the server stops answering
+  victim.status.setHealthy(false);   // what the health checker does when the server stops answering
   const after = await Promise.all(sockets.map(async (s) => {
     // A client whose session moved sees the transport fail and reconnects; retry the echo until it lands.
     for (let i = 0; i < 20; i++) {

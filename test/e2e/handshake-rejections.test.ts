@@ -69,7 +69,7 @@ t.test('a request head that never completes gets 408', async (t) => {
 
 t.test('no ready server: 503 with Retry-After at once', async (t) => {
   const b = await startBalancer(t, { servers: [{ name: 'x', url: 'ws://127.0.0.1:1' }] });
-  b.runtime.pools.get('p')!.servers[0]!.enabled = false;
+  b.runtime.pools.get('p')!.servers[0]!.status.setEnabled(false);
   const res = await rawRequest(b.proxyPort(), upgradeRequest('/'));
   t.equal(res.status, 503);
   t.equal(res.headers['x-wslb-error'], 'WSLB_ERR_NO_SERVER');

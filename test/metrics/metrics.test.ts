@@ -179,7 +179,7 @@ t.test('wslb_server_up follows admin state; reloads are counted by result', asyn
   const backends = await startEchoBackends(2, 'u');
   t.teardown(() => Promise.all(backends.map((b) => b.close())));
   const b = await startBalancer(t, { servers: backends.map((be) => ({ name: be.name, url: be.url })) });
-  b.runtime.pools.get('p')!.server('u-2')!.enabled = false;
+  b.runtime.pools.get('p')!.server('u-2')!.status.setEnabled(false);
   b.runtime.reloads.ok += 2;
   b.runtime.reloads.error += 1;
   const m = await scrape(b);

@@ -23,7 +23,7 @@ t.test('rates and samples from plain counters', async (t) => {
   const a = rt.pools.get('p')!.server('a')!;
   a.bytesIn += 4000;
   a.bytesOut += 1000;
-  a.active = 3;
+  for (let i = 0; i < 3; i++) a.lease();
   rt.routeStats.set('r', { upgrades: 6, rejections: new Map([['WSLB_ERR_RATE', 4]]) });
   rt.telemetry.metrics.closes.set('p', new Map([['1000', 2]]));
   now += 2000;

@@ -15,7 +15,7 @@ function cfg(name: string, port: number) {
 function standIn(health: Partial<HealthConfig>, servers: Server[]): CheckedPool & { config: PoolConfig; ended: string[] } {
   const ended: string[] = [];
   const config = { name: 'p', slow_start: 0, health: { check: 'tcp', path: '/', interval: 20, timeout: 50, rise: 2, fall: 2, ...health } } as unknown as PoolConfig;
-  return { name: 'p', config, servers, ended, outlier: { endEarly: (s) => { ended.push(s.name); s.ejected = false; } } };
+  return { name: 'p', config, servers, ended, outlier: { endEarly: (s) => { ended.push(s.name); s.status.setEjected(false); } } };
 }
 
 /** A probe answering from a per-server script (the last entry repeats); counts calls. */
@@ -51,7 +51,7 @@ t.test('fall then rise over real timers, with reasons while rising', async (t) =
   const a = new Server('p', cfg('a', 1), { healthy: false });
   const calls: Record<string, number> = {};
   const states: string[] = [];
-  a.onStateChange = (_s, from, to) => states.push(`${from}->${to}`);
+  a.status.listen((_s, from, to) => states.push(`${from}->${to}`));
   // up, then 2 failures (fall=2) -> down, a pass (1 of 2), then up.
   const hc = new HealthChecker(standIn({}, [a]), {
     random: () => 0.5, now: () => performance.now(), probe: scripted({ a: [true, true, 'timeout after 50 ms', 'timeout after 50 ms', true, true] }, calls),
@@ -72,7 +72,7 @@ t.test('a websocket check pass ends an ejection early; other checks do not', asy
     const a = new Server('p', cfg('a', 1));
     const pool = standIn({ check }, [a]);
     const hc = new HealthChecker(pool, { random: () => 0.5, now: () => performance.now(), probe: scripted({ a: [true] }, {}) });
-    a.ejected = true;
+    a.status.setEjected(true, 'ejected: test');
     await hc.start();
     hc.destroy();
     t.same(pool.ended, check === 'websocket' ? ['a'] : [], check);

@@ -6,6 +6,7 @@ import { ejectionMs, MAX_EJECTION_MS } from '../../src/pool/outlier.js';
 import { Server, type ServerState } from '../../src/pool/server.js';
 import { rampFactor, SLOW_START_FLOOR } from '../../src/pool/slow-start.js';
 import { recordRtt } from '../../src/pool/rtt.js';
+import { captureLog, tick } from '../helpers/log-capture.js';
 
 const CFG = { name: 's', url: 'ws://127.0.0.1:1', host: '127.0.0.1', port: 1, tls: false, weight: 4 };
 
@@ -54,34 +55,49 @@ t.test('ejection backoff doubles and is capped', async (t) => {
   t.equal(ejectionMs(600_000, 3), 600_000, 'a base above the cap is used as is');
 });
 
-t.test('server: state bits, reasons and the state-change callback', async (t) => {
-  const seen: [ServerState | 'unknown', ServerState, string | null][] = [];
-  const s = new Server('p', CFG, { healthy: false, onStateChange: (_s, from, to, reason) => seen.push([from, to, reason]) });
+t.test('server: state bits, reasons and the state-change listeners', async (t) => {
+  const seen: [ServerState | 'unknown', ServerState, string | null, string][] = [];
+  const s = new Server('p', CFG, { healthy: false, listeners: [(_s, from, to, reason, bit) => seen.push([from, to, reason, bit])] });
+  const st = s.status;
   t.equal(s.state, 'down');
   t.equal(s.reason, 'waiting for the first health check');
   t.notOk(s.ready);
-  s.downReason = 'health check failed: connect ECONNREFUSED';
+  st.setDownReason('health check failed: connect ECONNREFUSED');
   t.equal(s.reason, 'health check failed: connect ECONNREFUSED');
-  s.healthy = true;
-  s.healthy = true;   // no change, no callback
-  s.ejectReason = 'ejected: 3 consecutive upgrade failures';
-  s.ejected = true;
-  s.enabled = false;
-  s.reason = 'disabled by admin (maintenance)';
-  s.enabled = true;
-  s.ejected = false;
+  st.setHealthy(true);
+  st.setHealthy(true);   // no change, no callback
+  st.setEjected(true, 'ejected: 3 consecutive upgrade failures');
+  st.setEnabled(false, 'disabled by admin (maintenance)');
+  st.setEnabled(true);
+  st.setEjected(false, null);
   t.same(seen, [
-    ['unknown', 'up', null],
-    ['up', 'ejected', 'ejected: 3 consecutive upgrade failures'],
-    ['ejected', 'disabled', 'disabled by admin'],
-    ['disabled', 'ejected', 'ejected: 3 consecutive upgrade failures'],
-    ['ejected', 'up', null],
+    ['unknown', 'up', null, 'healthy'],
+    ['up', 'ejected', 'ejected: 3 consecutive upgrade failures', 'ejected'],
+    ['ejected', 'disabled', 'disabled by admin (maintenance)', 'enabled'],   // the reason comes with the change
+    ['disabled', 'ejected', 'ejected: 3 consecutive upgrade failures', 'enabled'],
+    ['ejected', 'up', null, 'ejected'],
   ]);
   t.equal(s.reason, null);
-  s.draining = true;
+  st.setDraining(true);
   t.equal(s.reason, 'disabled by admin (maintenance)', 'the admin note shows while draining');
-  s.reason = null;
+  st.setNote(null);
   t.equal(s.reason, 'draining');
+  t.same(seen.at(-1), ['up', 'draining', 'disabled by admin (maintenance)', 'draining']);
+  st.setHealthy(false, 'health check failed: timeout');
+  t.equal(seen.length, 6, 'a health change under a drain is no state change');
+  st.setDraining(false, null);
+  t.same(seen.at(-1), ['draining', 'down', 'health check failed: timeout', 'draining']);
+});
+
+t.test('server: a failing state listener is logged and the others still run', async (t) => {
+  const { log, lines } = captureLog();
+  const after: string[] = [];
+  const s = new Server('p', CFG, { log, listeners: [() => { throw new Error('metrics hook broke'); }, (_s, _f, to) => after.push(to)] });
+  s.status.setEnabled(false, 'maintenance');
+  await tick();
+  t.same(after, ['disabled'], 'the next listener ran');
+  t.equal(s.state, 'disabled', 'the change itself happened');
+  t.match(lines, [{ level: 50, msg: 'server state listener failed', from: 'up', to: 'disabled', bit: 'enabled', err: { message: 'metrics hook broke' } }]);
 });
 
 t.test('server: slow start ramps the weight algorithms see after it becomes ready', async (t) => {
@@ -89,32 +105,31 @@ t.test('server: slow start ramps the weight algorithms see after it becomes read
   let serving = false;
   const ramp = { now: () => now, window: () => 10_000, serving: () => serving };
   const s = new Server('p', CFG, { healthy: false, ramp });
-  s.healthy = true;
+  s.status.setHealthy(true);
   t.equal(s.weight, 4, 'ready before the listeners open: full weight');
   serving = true;
-  s.healthy = false;
+  s.status.setHealthy(false);
   now += 5000;
-  s.healthy = true;
+  s.status.setHealthy(true);
   t.equal(s.weight, 4 * SLOW_START_FLOOR, 'recovered: starts at the floor');
-  t.equal(s.configWeight, 4);
+  t.equal(s.configuredWeight, 4);
   now += 5000;
   t.equal(s.weight, 2, 'half way');
   now += 5000;
   t.equal(s.weight, 4, 'full after the window');
-  s.ejected = true;
-  s.ejected = false;
+  s.status.setEjected(true, 'ejected');
+  s.status.setEjected(false, null);
   t.equal(s.weight, 0.4, 'un-ejected: ramps again');
-  s.weight = 8;   // reload: configure() sets the config weight
-  t.equal(s.configWeight, 8);
-  t.equal(s.weight, 0.8);
+  s.configure({ ...CFG, weight: 8 });   // a reload
+  t.same([s.configuredWeight, s.baseWeight, s.weight], [8, 8, 0.8], 'configured 8, effective ramped');
 
   const added = new Server('p', CFG, { healthy: true, ramp });
   t.equal(added.weight, 0.4, 'added after start with check none: ramps from creation');
   const late = new Server('p', CFG, { healthy: false, ramp });
-  late.healthy = false;
+  late.status.setHealthy(false);
   t.equal(late.state, 'down', 'down at its first check');
   now += 20_000;
-  late.healthy = true;
+  late.status.setHealthy(true);
   t.equal(late.weight, 0.4, 'its first readiness after the listeners opened ramps too');
   const plain = new Server('p', CFG);
   t.equal(plain.weight, 4, 'no ramp source: no ramp');
@@ -129,4 +144,36 @@ t.test('rtt: first sample as is, then an EWMA', async (t) => {
   recordRtt(s, NaN);
   recordRtt(s, -1);
   t.equal(s.rtt, 13, 'nonsense ignored');
+});
+
+t.test('server weight: configured, reported by a load report, effective', async (t) => {
+  const s = new Server('p', CFG);
+  t.same([s.configuredWeight, s.baseWeight, s.weight], [4, 4, 4]);
+  s.reportWeight(10);
+  t.same([s.configuredWeight, s.baseWeight, s.weight], [4, 10, 10], 'a reported weight replaces the configured one');
+  s.configure({ ...CFG, weight: 6 });
+  t.same([s.configuredWeight, s.baseWeight], [6, 10], 'a reload changes the configured weight; the report still stands');
+  s.reportWeight(null);
+  t.same([s.configuredWeight, s.baseWeight, s.weight], [6, 6, 6], 'the report gone: the configured weight');
+});
+
+t.test('server lease: active from acquire to release, released once; opened and connect failures counted once', async (t) => {
+  const s = new Server('p', CFG);
+  const a = s.lease();
+  const b = s.lease();
+  t.same([s.localActive, s.active], [2, 2]);
+  a.opened();
+  a.opened();
+  t.equal(s.total, 1, 'one tunnel per lease');
+  a.release();
+  a.release();
+  t.same([s.localActive, a.released], [1, true], 'a second release does nothing');
+  a.opened();
+  t.equal(s.total, 1, 'nothing counted after the release');
+  b.connectFailed();
+  b.connectFailed();
+  b.release();
+  t.same([s.localActive, s.connectFailures, s.total], [0, 1, 1]);
+  s.farm = [3, 0, 0, 0];
+  t.same([s.localActive, s.active], [0, 3], 'algorithms read the farm-wide count');
 });

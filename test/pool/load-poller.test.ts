@@ -79,10 +79,10 @@ t.test('reports, failures, staleness by age, weight and drain', async (t) => {
   await poller.round();
   t.same([a.draining, a.state], [false, 'up'], 'undrained by the next report');
 
-  b.draining = true;                                 // an admin drain
+  b.status.setDraining(true, 'drained by admin');   // an admin drain
   await poller.round();
   t.equal(b.draining, true, 'the poller never undoes a drain it did not make');
-  b.draining = false;
+  b.status.setDraining(false, null);
 
   // A poll that never settles: the report ages past stale_after (3 x interval).
   setNow(1000);

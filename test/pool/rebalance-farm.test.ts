@@ -14,7 +14,7 @@ function server(name: string, own: number, remote: number): Server {
     const tun: FakeTunnel = { finished: false, closedWith: null, close(code) { this.closedWith = code; } };
     s.tunnels.add(tun as unknown as Tunnel);
   }
-  s.localActive = own;
+  for (let i = 0; i < own; i++) s.lease();
   s.farm = [remote, 0, 0, 0];
   return s;
 }

@@ -30,7 +30,7 @@ t.test('each pick skips the servers already tried; retries + 1 picks at most', a
 
 t.test('no ready server left: nothing, whatever the retries', async (t) => {
   const p = pool('round-robin', 5);
-  p.servers[1]!.enabled = false;
+  p.servers[1]!.status.setEnabled(false);
   const s = new Selection({ pool: p, balancer: p.balancer }, req, '10.0.0.1', null);
   t.same([s.next()?.name, s.next()?.name, s.next()?.name], ['a', 'c', undefined]);
 });
