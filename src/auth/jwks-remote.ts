@@ -26,9 +26,10 @@ export interface FetchedKeys {
 }
 
 /**
- * Never blocks the balancer's start: nothing is fetched until a route needs a key. A handshake
- * that finds no set yet waits for the fetch under way (at most `timeoutMs`), then is refused as
- * "auth unavailable" (503) if it failed; the next handshake after the cooldown tries again. Once
+ * Never blocks the balancer's start: the first fetch starts when the config is applied and
+ * nothing waits for it. A handshake that finds no set yet waits for the fetch under way (at most
+ * `timeoutMs`), then is refused as "auth unavailable" (503) if it failed; the next handshake after
+ * the cooldown tries again. Once
  * a set was fetched it is used until a newer one arrives: a failing endpoint is logged, never
  * turned into refusals of tokens the last good set verifies.
  */

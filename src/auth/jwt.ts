@@ -45,7 +45,7 @@ export class JwtVerifier {
   /** Verifications under way by token: concurrent handshakes with one token share one check. */
   readonly #inFlight = new Map<string, Promise<JwtVerdict>>();
 
-  /** Reads `cfg.keys` now (a KeyError when it cannot be used); a `jwks_url` is fetched when first needed. */
+  /** Reads `cfg.keys` now (a KeyError when it cannot be used); a `jwks_url` fetch starts now and nothing waits for it. */
   constructor(cfg: JwtAuthConfig, log: Logger, now: () => number = Date.now) {
     this.#cfg = cfg;
     this.#now = now;
@@ -58,6 +58,8 @@ export class JwtVerifier {
       this.#remote = remoteKeySet({
         url: cfg.jwks_url!, refreshMs: cfg.jwks_refresh, cooldownMs: cfg.jwks_cooldown, timeoutMs: cfg.jwks_timeout,
       }, log);
+      // Fetched now (start, reload), in the background: the first handshakes join this fetch instead of starting one.
+      void this.#remote.refresh();
     }
   }
 
