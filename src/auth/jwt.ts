@@ -1,6 +1,7 @@
 /** Verifies one route's JWTs with jose: its keys (file or fetched JWKS), algorithm allowlist, issuer, audience and clock skew, with a bounded cache of answers per token. */
 
 import { jwtVerify, type JWTPayload, type JWTVerifyGetKey, type KeyObject as JoseKey } from 'jose';
+import { createSecretKey } from 'node:crypto';
 import type { JwtAuthConfig } from '../config/types.js';
 import type { Logger } from '../log.js';
 import { AnswerCache, credentialKey } from './cache.js';
@@ -160,7 +161,8 @@ type JoseResult =
 
 function keyOf(m: KeyMaterial): Key {
   switch (m.kind) {
-    case 'secret': return m.secret;
+    // As a KeyObject, not bytes: jose keeps the CryptoKey it derives from a KeyObject, and imports raw bytes again per token.
+    case 'secret': return createSecretKey(m.secret) as unknown as JoseKey;
     case 'public': return m.key as unknown as JoseKey;
     case 'jwks': return createLocalJWKSet({ keys: [...m.jwks.keys] });
   }
