@@ -77,7 +77,7 @@ export class PrimaryChecks {
   /** A worker just started listening to messages: it gets every report now (even none: its wait for them ends). */
   welcome(w: Worker): void {
     this.#sent.set(w, new Map());
-    this.#send(w, { t: 'servers', reports: this.#changed(w, this.reports()) });
+    this.#send(w, { t: 'servers', reports: this.#changed(w, this.#bodies()) });
   }
 
   forget(w: Worker): void {
@@ -104,24 +104,26 @@ export class PrimaryChecks {
   }
 
   #tick(workers: readonly Worker[]): void {
-    const reports = this.reports();
+    const bodies = this.#bodies();
     for (const w of workers) {
-      const changed = this.#changed(w, reports);
+      const changed = this.#changed(w, bodies);
       if (changed.length) this.#send(w, { t: 'servers', reports: changed });
     }
   }
 
+  /** Each report with its key and JSON text, computed once per tick for every worker. */
+  #bodies(): { report: ServerReport; key: string; body: string }[] {
+    return this.reports().map((report) => ({ report, key: serverKey(report.pool, report.server), body: JSON.stringify(report) }));
+  }
+
   /** The reports that differ from what `w` was last sent; remembered as sent. */
-  #changed(w: Worker, reports: readonly ServerReport[]): ServerReport[] {
-    let sent = this.#sent.get(w);
-    if (!sent) this.#sent.set(w, (sent = new Map()));
+  #changed(w: Worker, bodies: readonly { report: ServerReport; key: string; body: string }[]): ServerReport[] {
+    const sent = this.#sent.get(w);
     const seen = new Map<string, string>();
     const changed: ServerReport[] = [];
-    for (const r of reports) {
-      const key = serverKey(r.pool, r.server);
-      const body = JSON.stringify(r);
+    for (const { report, key, body } of bodies) {
       seen.set(key, body);
-      if (sent.get(key) !== body) changed.push(r);
+      if (sent?.get(key) !== body) changed.push(report);
     }
     this.#sent.set(w, seen);
     return changed;
