@@ -22,6 +22,7 @@ export const ERRORS = {
   WSLB_ERR_PROXY_HEADER:      { status: 400, close: 1002, source: 'downstream', message: 'missing, malformed or untrusted PROXY protocol header (connection closed)' },
   WSLB_ERR_NO_ROUTE:          { status: 404, close: 1008, source: 'downstream', message: 'no route matches this request' },
   WSLB_ERR_NOT_WEBSOCKET:     { status: 426, close: 1002, source: 'downstream', message: 'this route only accepts WebSocket upgrades' },
+  WSLB_ERR_UNKNOWN_PROTOCOL:  { status: 501, close: 1002, source: 'downstream', message: 'HTTP/2 extended CONNECT for a protocol other than websocket' },
   WSLB_ERR_ORIGIN:            { status: 403, close: 1008, source: 'downstream', message: 'Origin not allowed' },
   WSLB_ERR_AUTH:              { status: 401, close: 1008, source: 'downstream', message: 'authentication required or token refused' },
   WSLB_ERR_AUTH_FORBIDDEN:    { status: 403, close: 1008, source: 'downstream', message: 'the auth service refused this request' },

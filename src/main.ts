@@ -54,8 +54,8 @@ export class Balancer {
       for (const l of this.#listeners) {
         const a = await l.listen();
         this.addresses.push({ kind: 'proxy', ...a });
-        // What the listener speaks; http2 is false until a listener can offer h2.
-        this.#log.info({ kind: 'proxy', address: a.address, port: a.port, tls: l.config.tls !== undefined, http2: false, proxy_protocol: l.config.proxy_protocol }, 'listening');
+        // What the listener speaks: TLS, h2 offered by ALPN (only with TLS), a PROXY header first.
+        this.#log.info({ kind: 'proxy', address: a.address, port: a.port, tls: l.config.tls !== undefined, http2: l.h2Front !== null, proxy_protocol: l.config.proxy_protocol }, 'listening');
       }
       if (this.#withAdmin) {
         const c = this.runtime.config.admin;

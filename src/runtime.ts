@@ -21,6 +21,7 @@ import { CLOSE } from './errors.js';
 import type { Socket } from 'node:net';
 import { TLSSocket } from 'node:tls';
 import { Telemetry } from './metrics/telemetry.js';
+import { http2Counts } from './metrics/source.js';
 import type { KeySpec } from './balancing/hash-key.js';
 import { startBalancers, type BalancerEntry } from './balancing/module.js';
 import { Monitors } from './pool/monitors.js';
@@ -66,6 +67,8 @@ export class Runtime {
   readonly http: HttpFallback;
   readonly routeStats = new Map<string, RouteStats>();
   pendingHandshakes = 0;
+  /** Sessions, tunnels and exchanges that arrived over HTTP/2 (src/edge/h2-front.ts counts them). */
+  readonly http2 = http2Counts();
   /** Admission is closed (shutdown drain): new handshakes get 503. */
   draining = false;
   /**

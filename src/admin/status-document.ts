@@ -51,6 +51,16 @@ export interface PoolStatus {
 
 export interface RouteStatus { name: string; pool: string; algorithm: string; match: RouteMatch }
 
+/** What arrived over HTTP/2 (listeners with `http2: true`), open now and since start; its tunnels and exchanges are in `connections` and the servers' counts too. */
+export interface Http2Status {
+  sessions: number;
+  sessions_total: number;
+  tunnels: number;
+  tunnels_total: number;
+  exchanges: number;
+  exchanges_total: number;
+}
+
 /**
  * `cluster` and `sharing` are the sharing modules' own reports (src/cluster/redis-link.ts,
  * src/cluster/sharing.ts), passed through as they give them: this document does not look inside.
@@ -66,6 +76,8 @@ export interface StatusDocument {
   listeners: ListenerAddress[];
   routes: RouteStatus[];
   pools: Record<string, PoolStatus>;
+  /** A lone process's (a cluster primary's merge leaves it out: each worker's is in its own /status). */
+  http2?: Http2Status;
   cluster?: SharingReport;
   sharing?: SharingReport;
 }

@@ -44,6 +44,11 @@ export function statusDocument(rt: Runtime, listeners: readonly ListenerAddress[
     listeners: listeners.filter((l) => l.kind === 'proxy'),
     routes: rt.routes.map((r) => ({ name: r.config.name, pool: r.pool.name, algorithm: r.balancer.name, match: r.config.match })),
     pools,
+    http2: {
+      sessions: rt.http2.sessions, sessions_total: rt.http2.sessionsTotal,
+      tunnels: rt.http2.tunnels, tunnels_total: rt.http2.tunnelsTotal,
+      exchanges: rt.http2.exchanges, exchanges_total: rt.http2.exchangesTotal,
+    },
     ...part.sections(),   // with `cluster:`: the Redis link and what is shared
   };
 }

@@ -1,4 +1,4 @@
-/** Rules that span entries of balancer.yaml (route -> pool, unique names, servers xor discover, transport: http with http: true, addresses bound twice), run on the raw data. */
+/** Rules that span entries of balancer.yaml (route -> pool, unique names, servers xor discover, transport: http with http: true, http2 with tls, addresses bound twice), run on the raw data. */
 import { isIP } from 'node:net';
 import { parseServerUrl } from './pool-schema.js';
 
@@ -23,6 +23,13 @@ export function crossCheck(raw: unknown): RawIssue[] {
   if (pools) for (const [name, pool] of Object.entries(pools)) checkPool(name, pool, issues);
   if (Array.isArray(raw['routes'])) checkRoutes(raw['routes'], pools, issues);
   checkAddresses(raw, issues);
+  if (Array.isArray(raw['listeners'])) {
+    raw['listeners'].forEach((l, i) => {
+      if (isObj(l) && l['http2'] === true && l['tls'] === undefined) {
+        issues.push({ path: ['listeners', i, 'http2'], message: 'http2: true needs tls (h2 is chosen by ALPN in the TLS handshake; cleartext h2c is not offered)' });
+      }
+    });
+  }
   return issues;
 }
 

@@ -26,6 +26,8 @@ function listenerSchema(ctx: SchemaContext) {
     tls: z.strictObject({ cert: filePath(ctx), key: filePath(ctx), ca: filePath(ctx).optional() }).optional(),
     proxy_protocol: z.boolean().default(false),
     trusted_proxies: z.array(cidr).default([]),
+    // h2 and http/1.1 offered by ALPN on a TLS listener (checks.ts refuses it without tls).
+    http2: z.boolean().default(false),
   });
 }
 

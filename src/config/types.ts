@@ -6,6 +6,7 @@ export interface ListenerConfig {
   readonly tls?: { readonly cert: string; readonly key: string; readonly ca?: string };
   readonly proxy_protocol: boolean;
   readonly trusted_proxies: readonly string[];
+  readonly http2: boolean;        // with tls: h2 offered by ALPN (WebSockets by extended CONNECT, plain HTTP)
 }
 
 export interface AdminConfig {

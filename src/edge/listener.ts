@@ -17,6 +17,7 @@ import { respondError } from '../http/respond.js';
 import { findRoute } from './router.js';
 import { UpgradeAttempt } from './upgrade.js';
 import { HeadFront } from './head-front.js';
+import { H2Front } from './h2-front.js';
 import type { RequestHead } from './request-head.js';
 import { listenTcp } from '../listen.js';
 
@@ -44,6 +45,11 @@ export class Listener {
       timeoutMs: () => this.#rt.config.timeouts.handshake,
       onUpgrade: this.frontOnUpgrade,
     });
+    // `http2` (with tls): connections that chose h2 by ALPN go to HTTP/2 sessions, ahead of the head reader (src/edge/h2-front.ts).
+    this.h2Front = config.http2 && config.tls ? new H2Front(rt, this.server as unknown as tls.Server, {
+      maxHeaderBytes: rt.config.limits.max_header_bytes,
+      idleMs: () => this.#rt.config.timeouts.handshake,
+    }) : null;
     this.#hardenAccept();
     this.server.on('upgrade', this.serverOnUpgrade);
     this.server.on('request', this.serverOnRequest);
@@ -53,6 +59,7 @@ export class Listener {
   }
 
   readonly headFront: HeadFront;
+  readonly h2Front: H2Front | null;
 
   frontOnUpgrade = (req: RequestHead, socket: Socket, head: Buffer): void => {
     new UpgradeAttempt(this.#rt, req, socket, head).run();
@@ -71,8 +78,8 @@ export class Listener {
       req.resume();
       return;
     }
-    const route = findRoute(this.#rt.routes, req.headers.host, req.url);
     const upgrade = looksLikeUpgrade(req);
+    const route = findRoute(this.#rt.routes, req.headers.host, req.url, upgrade ? 'websocket' : 'http');
     // `http: true` routes proxy plain HTTP (long-polling, SSE fallbacks: src/http/); others refuse it with 426.
     if (route?.config.http && !upgrade) { this.#rt.http.handle(route, req, res); return; }
     let code: ErrorCode;

@@ -49,9 +49,11 @@ export function loadCertificates(server: tls.Server, t: ListenerTls): void {
 /**
  * The listener's server: plain HTTP, or HTTPS when it has `tls` (its certificates are loaded
  * by loadCertificates before listening). A client that opens TLS and never finishes the
- * handshake is cut after `handshakeTimeoutMs` (Node's default is 120 s).
+ * handshake is cut after `handshakeTimeoutMs` (Node's default is 120 s). With `http2`, ALPN
+ * offers h2 before http/1.1 (the listener hands h2 connections to src/edge/h2-front.ts); a client
+ * that offers no ALPN, or only http/1.1, is served HTTP/1.1 as without it.
  */
 export function createListenerServer(config: ListenerConfig, options: http.ServerOptions, handshakeTimeoutMs: number): http.Server {
   if (!config.tls) return http.createServer(options);
-  return https.createServer({ ...options, handshakeTimeout: handshakeTimeoutMs });
+  return https.createServer({ ...options, handshakeTimeout: handshakeTimeoutMs, ...(config.http2 ? { ALPNProtocols: ['h2', 'http/1.1'] } : {}) });
 }

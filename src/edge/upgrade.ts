@@ -20,9 +20,23 @@ import { originAllowed } from './origin.js';
 import { rejectSocket, writeAndClose } from './respond.js';
 import { findRoute } from './router.js';
 import type { RequestHead } from './request-head.js';
+import type { ResponseHead } from '../tunnel/response-head.js';
 
 /** Client bytes that arrive before the 101: held in order, reading paused past this many. */
 const PENDING_LIMIT = 64 * 1024;
+
+/**
+ * How a client that is not an HTTP/1.1 socket is answered: an HTTP/2 stream (src/edge/h2-connect.ts)
+ * gets HEADERS frames where a socket gets HTTP/1.1 bytes. Absent, the socket's own answers apply.
+ */
+export interface UpgradeReply {
+  /** A refusal before any tunnel: the error table's status and code, then the exchange ends. */
+  reject(code: ErrorCode, extra: readonly [string, string][]): void;
+  /** The server's valid 101: the client's success answer, carrying the 101's end-to-end headers. */
+  accept(res: ResponseHead): void;
+  /** A server's own non-101 answer, relayed, then the exchange ends. */
+  relay(res: IncomingMessage): void;
+}
 
 export class UpgradeAttempt {
   readonly #rt: Runtime;
@@ -33,11 +47,17 @@ export class UpgradeAttempt {
   #clientGone = false;
   #upstream: Socket | null = null;
   readonly #started = performance.now();
+  readonly #reply: UpgradeReply | null;
 
-  constructor(rt: Runtime, req: RequestHead, client: Socket, head: Buffer) {
+  /**
+   * `client` is where the tunnel's client bytes flow: the socket, or an HTTP/2 stream with the socket
+   * members the tunnel uses (then `reply` answers it); `req.socket` is the connection in both cases.
+   */
+  constructor(rt: Runtime, req: RequestHead, client: Socket, head: Buffer, reply: UpgradeReply | null = null) {
     this.#rt = rt;
     this.#req = req;
     this.#client = client;
+    this.#reply = reply;
     client.on('error', this.clientOnError);
     client.on('close', this.clientOnClose);
     client.on('end', this.clientOnEnd);
@@ -73,7 +93,7 @@ export class UpgradeAttempt {
     if (!originAllowed(route.config, req)) return this.#reject('WSLB_ERR_ORIGIN', route.config.name);
     // Edge authentication (routes[].auth, src/auth/): before admission counts a slot and before any server is contacted.
     if (route.config.auth) {
-      return authorize(route.config, req, { upgrade: true, tls: rt.isTls(this.#client), peer: peerAddress(this.#client) }, (refusal) => this.#authorized(route, refusal));
+      return authorize(route.config, req, { upgrade: true, tls: rt.isTls(req.socket), peer: peerAddress(req.socket) }, (refusal) => this.#authorized(route, refusal));
     }
     this.#admit(route);
   }
@@ -159,7 +179,7 @@ export class UpgradeAttempt {
     this.#server = server;
     openServer(server, rt.config.timeouts.connect, {
       tls: upstreamTls(pool.config),
-      proxyHeader: pool.config.send_proxy ? proxyHeader(pool.config.send_proxy, connectionEnds(this.#client)) : undefined,
+      proxyHeader: pool.config.send_proxy ? proxyHeader(pool.config.send_proxy, connectionEnds(this.#req.socket)) : undefined,
     }, this.#onConnect);
   }
 
@@ -203,7 +223,7 @@ export class UpgradeAttempt {
     startServerHandshake(upstream, {
       path: req.url ?? '/',
       // X-Forwarded-For gets the immediate peer (the PROXY header's source, if any): the chain before it is the client's to vouch for.
-      headers: upstreamRequestHeaders(req, { clientAddress: peerAddress(this.#client), proto: rt.isTls(this.#client) ? 'wss' : 'ws' }),
+      headers: upstreamRequestHeaders(req, { clientAddress: peerAddress(req.socket), proto: rt.isTls(req.socket) ? 'wss' : 'ws' }),
       timeoutMs: rt.config.timeouts.handshake,
     }, this.#onHandshake);
   }
@@ -264,9 +284,12 @@ export class UpgradeAttempt {
     client.off('end', this.clientOnEnd);
     client.off('close', this.clientOnClose);
     client.off('error', this.clientOnError);
-    client.setNoDelay(true);
-    // Latin-1 both ways: header bytes past ASCII (obs-text) reach the client as the server sent them.
-    client.write(switchingProtocolsHead(outcome.res), 'latin1');
+    if (this.#reply !== null) this.#reply.accept(outcome.res);
+    else {
+      client.setNoDelay(true);
+      // Latin-1 both ways: header bytes past ASCII (obs-text) reach the client as the server sent them.
+      client.write(switchingProtocolsHead(outcome.res), 'latin1');
+    }
     const tunnel = new Tunnel({
       client,
       upstream: outcome.socket,
@@ -287,6 +310,7 @@ export class UpgradeAttempt {
 
   /** A server's own non-101 answer goes to the client as HTTP, then the connection closes: never a tunnel. */
   #relay(res: IncomingMessage): void {
+    if (this.#reply !== null) return this.#reply.relay(res);
     const client = this.#client;
     client.write(relayedResponseHead(res), 'latin1');
     const timer = setTimeout(() => { res.destroy(); client.destroy(); }, this.#rt.config.timeouts.handshake);
@@ -304,7 +328,8 @@ export class UpgradeAttempt {
     this.#rt.onRejected(route, code, this.#clientAddress());
     if (this.#clientGone) { this.#client.destroy(); return; }
     this.#client.off('data', this.clientOnData);
-    rejectSocket(this.#client, code, extra);
+    if (this.#reply !== null) this.#reply.reject(code, extra);
+    else rejectSocket(this.#client, code, extra);
   }
 
   #address: string | undefined;

@@ -2,7 +2,7 @@
 
 import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
 import type { Server, ServerState } from '../pool/server.js';
-import type { TelemetrySource } from './source.js';
+import type { Http2Counts, TelemetrySource } from './source.js';
 import { VERSION } from '../version.js';
 import type { CloseBy } from '../tunnel/tunnel.js';
 import { ANSWER_CLASSES } from './answers.js';
@@ -206,6 +206,14 @@ export class Metrics {
       registers,
       collect() { this.set(rt.pendingHandshakes); },
     });
+    // HTTP/2 (listeners with http2: true): what arrived over it. Its tunnels and exchanges are counted in the series above too.
+    const h2 = (read: (c: Http2Counts) => number): number => (rt.http2 ? read(rt.http2) : 0);
+    new Gauge({ name: 'wslb_http2_sessions_active', help: 'HTTP/2 connections open (TLS listeners with http2: true).', registers, collect() { this.set(h2((c) => c.sessions)); } });
+    new Counter({ name: 'wslb_http2_sessions_total', help: 'HTTP/2 connections accepted.', registers, collect() { this.reset(); this.inc(h2((c) => c.sessionsTotal)); } });
+    new Gauge({ name: 'wslb_http2_tunnels_active', help: 'Tunnels open whose client came over HTTP/2 (extended CONNECT).', registers, collect() { this.set(h2((c) => c.tunnels)); } });
+    new Counter({ name: 'wslb_http2_tunnels_total', help: 'Tunnels established over HTTP/2 (:status 200 sent for the server\'s 101).', registers, collect() { this.reset(); this.inc(h2((c) => c.tunnelsTotal)); } });
+    new Gauge({ name: 'wslb_http2_exchanges_active', help: 'Plain-HTTP requests over HTTP/2 on http: true routes, open now.', registers, collect() { this.set(h2((c) => c.exchanges)); } });
+    new Counter({ name: 'wslb_http2_exchanges_total', help: 'Plain-HTTP requests over HTTP/2 handed to the proxy on http: true routes.', registers, collect() { this.reset(); this.inc(h2((c) => c.exchangesTotal)); } });
   }
 
   /** Every server that may hold tunnels: pool members and removed ones still draining (also of a removed pool). */

@@ -12,7 +12,7 @@ const repo = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 t.test('an empty file gives every default, no pools and no routes', async (t) => {
   const c = loadConfigText('# nothing here\n', 'b.yaml', {});
   t.equal(c.file, resolve('b.yaml'));
-  t.same(c.listeners, [{ port: 8080, host: '0.0.0.0', proxy_protocol: false, trusted_proxies: [] }]);
+  t.same(c.listeners, [{ port: 8080, host: '0.0.0.0', proxy_protocol: false, trusted_proxies: [], http2: false }]);
   t.same(c.admin, { port: 9090, host: '127.0.0.1', token: '' });
   t.same(c.timeouts, { connect: 3000, handshake: 10_000, idle: 3_600_000, fin: 10_000, http: 60_000, drain: 30_000, shutdown_grace: 0 });
   t.same(c.limits, {
@@ -130,7 +130,7 @@ t.test('a full example using every key loads', async (t) => {
     name: 'route-1', match: { path: '/socket.io/' }, pool: 'chat', http: true,
     affinity: { kind: 'engine.io' }, allow_missing_origin: true,
   });
-  t.same(c.listeners[1], { port: 8443, host: '0.0.0.0', proxy_protocol: true, trusted_proxies: ['10.0.0.0/8'] });
+  t.same(c.listeners[1], { port: 8443, host: '0.0.0.0', proxy_protocol: true, trusted_proxies: ['10.0.0.0/8'], http2: false });
   t.same(c.cluster, { redis: 'redis://127.0.0.1:6379', name: 'wslb-a' });
   t.same(c.log, { level: 'info' });
 });
