@@ -21,6 +21,7 @@ import { CLOSE } from './errors.js';
 import type { Socket } from 'node:net';
 import { TLSSocket } from 'node:tls';
 import { Telemetry } from './metrics/telemetry.js';
+import type { TunnelAccess } from './metrics/access-log.js';
 import { http2Counts } from './metrics/source.js';
 import type { KeySpec } from './balancing/hash-key.js';
 import { startBalancers, type BalancerEntry } from './balancing/module.js';
@@ -335,10 +336,10 @@ export class Runtime {
     this.telemetry.upgraded(route.config.name, server, ms);
   }
 
-  /** Runs once per tunnel, after both sockets are gone. */
-  onTunnelClosed(route: RouteRuntime, t: Tunnel): void {
+  /** Runs once per tunnel, after both sockets are gone; `access` (taken at the 101 while log.access was on) gets its line unless a reload turned the log off. */
+  onTunnelClosed(route: RouteRuntime, t: Tunnel, access?: TunnelAccess | null): void {
     t.server.tunnels.delete(t);
-    this.telemetry.closed(route.config.name, t);
+    this.telemetry.closed(route.config.name, t, this.config.log.access ? access : null);
   }
 
   #stats(route: string): RouteStats {

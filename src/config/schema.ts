@@ -5,6 +5,7 @@ import { algorithmSchema, KNOWN_ALGORITHMS } from './algorithm.js';
 import { authSchema } from './auth-schema.js';
 import { count, duration, filePath, httpPath, name, port, rate, size, type SchemaContext } from './fields.js';
 import { poolSchema } from './pool-schema.js';
+import { byteRate, messageRate, routeLimitsSchema } from './traffic-limits.js';
 import { parseOriginEntry } from '../edge/origin.js';
 import type { AffinityConfig, PoolConfig, RouteConfig } from './types.js';
 
@@ -59,6 +60,9 @@ const limitsSchema = z.strictObject({
   max_buffered_bytes: size().prefault('1MiB'),
   // A tunnel direction held at max_buffered_bytes this long closes with 1008; 0s = never.
   stall: duration().prefault('30s'),
+  // Per connection, client -> server (src/tunnel/rate-limit.ts); 0 = off.
+  messages_per_second: messageRate().default(0),
+  bytes_per_second: byteRate().default(0),
 });
 
 const HOST_RE = /^(\*\.)?[a-z0-9_]([a-z0-9_-]*[a-z0-9_])?(\.[a-z0-9_]([a-z0-9_-]*[a-z0-9_])?)*$/;
@@ -105,6 +109,7 @@ function routeSchema(ctx: SchemaContext) {
     affinity: affinity.optional(),
     http: z.boolean().default(false),
     auth: authSchema(ctx).optional(),
+    limits: routeLimitsSchema.optional(),
   });
 }
 
@@ -129,6 +134,8 @@ export function configSchema(ctx: SchemaContext) {
       routes.map((r, i): RouteConfig => ({ ...r, name: r.name ?? `route-${i}` }))),
     log: z.strictObject({
       level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
+      // One "access" line (info) per finished tunnel or plain-HTTP exchange (src/metrics/access-log.ts).
+      access: z.boolean().default(false),
     }).prefault({}),
     workers: z.union([count(1), z.literal('auto')], { error: 'expected a number of workers (>= 1) or "auto"' }).default(1),
     cluster: z.strictObject({

@@ -33,6 +33,8 @@ export interface Limits {
   readonly max_message_bytes: number;
   readonly max_buffered_bytes: number;
   readonly stall: number;                 // ms a direction may stay at max_buffered_bytes (extension); 0 = never
+  readonly messages_per_second: number;   // per connection, client -> server data messages (bucket of that many); 0 = off
+  readonly bytes_per_second: number;      // per connection, client -> server bytes (bucket of one second's worth); 0 = off
 }
 
 /** `algorithm: NAME` or `{ name: NAME, ...options }` or `{ module: PATH, ...options }`, normalized. */
@@ -129,6 +131,8 @@ export interface RouteConfig {
   readonly affinity?: AffinityConfig;
   readonly http: boolean;         // default false: plain HTTP on the route -> 426
   readonly auth?: AuthConfig;     // edge authentication before admission (src/auth/)
+  /** The route's own client -> server rate limits; a key left out keeps limits.* */
+  readonly limits?: { readonly messages_per_second?: number; readonly bytes_per_second?: number };
 }
 
 export interface Config {
@@ -139,7 +143,7 @@ export interface Config {
   readonly limits: Limits;
   readonly pools: Readonly<Record<string, PoolConfig>>;
   readonly routes: readonly RouteConfig[];
-  readonly log: { readonly level: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent' };
+  readonly log: { readonly level: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent'; readonly access: boolean };
   readonly workers: number | 'auto';
   readonly cluster?: { readonly redis: string; readonly name: string };
 }

@@ -21,6 +21,7 @@ import { rejectSocket, writeAndClose } from './respond.js';
 import { findRoute } from './router.js';
 import type { RequestHead } from './request-head.js';
 import type { ResponseHead } from '../tunnel/response-head.js';
+import { tunnelAccess } from '../metrics/access-log.js';
 
 /** Client bytes that arrive before the 101: held in order, reading paused past this many. */
 const PENDING_LIMIT = 64 * 1024;
@@ -290,15 +291,21 @@ export class UpgradeAttempt {
       // Latin-1 both ways: header bytes past ASCII (obs-text) reach the client as the server sent them.
       client.write(switchingProtocolsHead(outcome.res), 'latin1');
     }
+    const limits = rt.config.limits;
+    // The access line's facts the tunnel does not know (client address, user, HTTP version), kept only while log.access is on.
+    const access = rt.config.log.access ? tunnelAccess(req, this.#clientAddress()) : null;
     const tunnel = new Tunnel({
       client,
       upstream: outcome.socket,
       server,
       lease: selection.handOff(),
-      maxMessageBytes: rt.config.limits.max_message_bytes,
-      maxBufferedBytes: rt.config.limits.max_buffered_bytes,
+      maxMessageBytes: limits.max_message_bytes,
+      maxBufferedBytes: limits.max_buffered_bytes,
       finTimeout: rt.config.timeouts.fin,
-      onClose: (t) => rt.onTunnelClosed(route, t),
+      // The route's own rate limits, key by key, else the global ones (fixed for the tunnel's life).
+      messagesPerSecond: route.config.limits?.messages_per_second ?? limits.messages_per_second,
+      bytesPerSecond: route.config.limits?.bytes_per_second ?? limits.bytes_per_second,
+      onClose: (t) => rt.onTunnelClosed(route, t, access),
     });
     rt.tunnels.add(tunnel);
     closeOnExpiry(req, tunnel);

@@ -15,6 +15,7 @@ import type { Affinity } from './affinity.js';
 import { HANDSHAKE_SNIFF_BYTES, sidFromHandshake } from './presets.js';
 import { respondError } from './respond.js';
 import { authorize, type AuthRefusal } from '../auth/authorize.js';
+import { ExchangeTally } from './access.js';
 
 /** What an exchange needs from the HttpFallback that runs it. */
 export interface ExchangeHost {
@@ -60,6 +61,8 @@ export class HttpExchange {
   #connectTimer: NodeJS.Timeout | null = null;
   /** Engine.IO handshake body seen so far, while looking for the new sid. */
   #sniff: string | null = null;
+  /** Bytes, who ended it and the server reached, for the access log (src/http/access.ts). */
+  readonly #tally = new ExchangeTally();
   /** An SSE response under way: drains end it cleanly (chunked terminator) so EventSource reconnects. */
   streaming = false;
   finished = false;
@@ -155,12 +158,14 @@ export class HttpExchange {
     this.#clearConnectTimer();
     if (upReq !== this.#upReq) return;
     this.#connected = true;
+    this.#tally.reached = this.server;
     this.#meter(this.server!);
     // Idle, not total: the socket timer restarts with every byte either way.
     upReq.setTimeout(this.#host.rt.config.timeouts.http);
     if (this.#hasBody) {
       const server = this.server!;
-      this.#req.on('data', (chunk: Buffer) => { server.bytesIn += chunk.length; });
+      const tally = this.#tally;
+      this.#req.on('data', (chunk: Buffer) => { server.bytesIn += chunk.length; tally.bytesIn += chunk.length; });
       this.#req.pipe(upReq);
     }
   }
@@ -170,7 +175,7 @@ export class HttpExchange {
     this.#clearConnectTimer();
     const server = this.server!;
     const selection = this.#selection!;
-    if (this.#upRes) { this.#abort(); return; }   // failed mid-response: the client sees the cut
+    if (this.#upRes) { this.#tally.endedBy ??= 'server'; this.#abort(); return; }   // failed mid-response: the client sees the cut
     if (!this.#connected) {
       selection.connectFailed(err.code);
       this.#unbind();
@@ -185,11 +190,13 @@ export class HttpExchange {
       return;
     }
     selection.failed(server, err.message);
+    this.#tally.endedBy ??= 'server';
     this.#fail('WSLB_ERR_UPSTREAM_CLOSED');
   }
 
   #upstreamTimeout(upReq: ClientRequest): void {
     if (upReq !== this.#upReq || this.finished) return;
+    this.#tally.endedBy ??= 'balancer';
     if (this.#upRes) { this.#abort(); return; }
     this.#selection!.failed(this.server!, `no answer in ${this.#host.rt.config.timeouts.http} ms`);
     this.#fail('WSLB_ERR_UPSTREAM_TIMEOUT');
@@ -216,12 +223,13 @@ export class HttpExchange {
     upRes.on('data', (chunk: Buffer) => {
       if (upReq !== this.#upReq) return;
       server.bytesOut += chunk.length;
+      this.#tally.bytesOut += chunk.length;
       if (this.#sniff !== null) this.#sniffChunk(chunk, server);
       if (!res.write(chunk)) upRes.pause();
     });
     res.on('drain', () => upRes.resume());
-    upRes.on('end', () => { if (upReq === this.#upReq) res.end(); });
-    upRes.on('close', () => { if (!upRes.complete && upReq === this.#upReq) this.#abort(); });
+    upRes.on('end', () => { if (upReq === this.#upReq) { this.#tally.endedBy ??= 'server'; res.end(); } });
+    upRes.on('close', () => { if (!upRes.complete && upReq === this.#upReq) { this.#tally.endedBy ??= 'server'; this.#abort(); } });
   }
 
   /** Learns the Engine.IO session before the client can see it (and send its next request). */
@@ -236,13 +244,17 @@ export class HttpExchange {
 
   /** The response finished or the client went away: a client gone early aborts the upstream at once. */
   clientOnClose = (): void => {
-    if (!this.#res.writableFinished) this.#abortUpstream();
+    if (!this.#res.writableFinished) {
+      this.#tally.endedBy ??= 'client';
+      this.#abortUpstream();
+    }
     this.#finish();
   };
 
   /** Drain and shutdown: an SSE stream ends with its chunked terminator; the upstream request is abandoned. */
   close(_code?: number): void {
     if (this.finished || !this.streaming) return;
+    this.#tally.endedBy ??= 'balancer';
     if (this.#host.rt.draining) this.#res.shouldKeepAlive = false;
     this.#abortUpstream();
     this.#res.end();
@@ -250,6 +262,7 @@ export class HttpExchange {
 
   /** Cuts both sides now. */
   destroy(): void {
+    this.#tally.endedBy ??= 'balancer';
     this.#abortUpstream();
     this.#res.destroy();
   }
@@ -309,5 +322,10 @@ export class HttpExchange {
     this.#selection?.end();   // the lease taken at the pick
     this.#meter(null);
     if (this.#admitted) { this.#admitted = false; this.#host.released(); }
+    const rt = this.#host.rt;
+    if (rt.config.log.access) {
+      const facts = this.#tally.facts(this.#req, this.#res, this.#route.config.name, this.#address);
+      if (facts !== null) rt.telemetry.exchangeEnded(facts);
+    }
   }
 }

@@ -7,6 +7,7 @@ import type { Config, RouteConfig } from '../config/types.js';
 import type { ErrorCode } from '../errors.js';
 import type { Pool } from '../pool/pool.js';
 import type { Server } from '../pool/server.js';
+import type { ExchangeAccess } from './access.js';
 
 /** A route as an exchange serves it: its config, its pool and the algorithm that picks in it. */
 export interface HttpRoute {
@@ -32,5 +33,7 @@ export interface HttpRuntime {
   readonly telemetry: {
     exchangeOpened(route: string, server: Server): void;
     exchangeClosed(route: string, server: Server): void;
+    /** An exchange whose request reached a server ended (called only while log.access is on). */
+    exchangeEnded(facts: ExchangeAccess): void;
   };
 }

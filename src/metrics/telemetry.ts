@@ -4,6 +4,8 @@ import { ERRORS, type ErrorCode } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { Server } from '../pool/server.js';
 import type { Tunnel } from '../tunnel/tunnel.js';
+import type { ExchangeAccess } from '../http/access.js';
+import { AccessLog, type TunnelAccess } from './access-log.js';
 import { answerClass, AnswerLog } from './answers.js';
 import { Metrics } from './metrics.js';
 import { RejectionLog } from './rejection-log.js';
@@ -15,6 +17,8 @@ export class Telemetry {
   readonly rejections: RejectionLog;
   readonly answers: AnswerLog;
   readonly sampler: Sampler;
+  /** `log.access` lines (src/metrics/access-log.ts). */
+  readonly access: AccessLog;
   readonly #log: Logger;
 
   constructor(rt: TelemetrySource, log: Logger) {
@@ -22,6 +26,7 @@ export class Telemetry {
     this.metrics = new Metrics(rt);
     this.rejections = new RejectionLog(log);
     this.answers = new AnswerLog(log);
+    this.access = new AccessLog(log);
     const logs = { flush: (now: number): void => { this.rejections.flush(now); this.answers.flush(now); } };
     this.sampler = new Sampler(rt, this.metrics, logs);
   }
@@ -64,8 +69,14 @@ export class Telemetry {
     this.answers.note(route, server.pool, server.name, status, cls, why);
   }
 
-  /** Once per tunnel, after both sockets closed. */
-  closed(route: string, t: Tunnel): void {
+  /** A plain-HTTP exchange that reached a server ended (only while log.access is on). */
+  exchangeEnded(facts: ExchangeAccess): void {
+    this.access.exchange(facts);
+  }
+
+  /** Once per tunnel, after both sockets closed; `access`: what the upgrade kept for the access line (taken while log.access was on). */
+  closed(route: string, t: Tunnel, access?: TunnelAccess | null): void {
+    if (access) this.access.tunnel(route, t, access);
     const ms = performance.now() - t.openedAt;
     const close = t.lastClose;
     this.metrics.closed(route, t.server, close, ms / 1000);

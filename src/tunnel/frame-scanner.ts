@@ -5,6 +5,7 @@
 // exactly the per-chunk cost that shows up 1:1 in CPU per message (measured against a bare Node pipe).
 
 import { randomFillSync } from 'node:crypto';
+import type { FrameBudget } from './rate-limit.js';
 
 /** scan() result: nothing to report. */
 export const SCAN_OK = 0;
@@ -12,8 +13,12 @@ export const SCAN_OK = 0;
 export const SCAN_TOO_BIG = 1;
 /** scan() result bit: the header of a close frame (opcode 8) was in this chunk. */
 export const SCAN_CLOSE = 2;
+/** scan() result bit: a data message or ping/pong the budget refused (rate limit); the scanner is now failed. */
+export const SCAN_LIMIT = 4;
 
 const OP_CLOSE = 0x8;
+/** The results after which the scanner stops. */
+const STOP = SCAN_TOO_BIG | SCAN_LIMIT;
 const TWO_32 = 4294967296;
 
 /** Size of a frame header (2..14 bytes) given its second byte. */
@@ -32,10 +37,12 @@ export class FrameScanner {
   closeSeen = false;
   /** Status code of the first close frame, once its 2 payload bytes have passed; 0 before that or when it carries none. */
   closeCode = 0;
-  /** Set on SCAN_TOO_BIG; the scanner then stops, every later call reports SCAN_TOO_BIG again. */
+  /** Set on SCAN_TOO_BIG or SCAN_LIMIT; the scanner then stops, every later call reports the same again. */
   failed = false;
+  /** Asked per data message and per ping/pong when set (client -> server rate limit, src/tunnel/rate-limit.ts). */
+  budget: FrameBudget | null = null;
   /**
-   * After SCAN_TOO_BIG: bytes of that chunk before the offending frame's header, i.e. how much
+   * After SCAN_TOO_BIG or SCAN_LIMIT: bytes of that chunk before the offending frame's header, i.e. how much
    * can still be forwarded with the receiver left at a frame boundary; -1 when the header began
    * in an earlier chunk (the receiver already has part of it).
    */
@@ -52,6 +59,7 @@ export class FrameScanner {
   #codeAcc = 0;
   #mask0 = 0;
   #mask1 = 0;
+  #stop = SCAN_OK;
 
   constructor(maxMessageBytes: number) {
     this.maxMessageBytes = maxMessageBytes;
@@ -62,9 +70,9 @@ export class FrameScanner {
     return this.#remaining === 0 && this.#hdrLen === 0 && !this.failed;
   }
 
-  /** Consumes a whole chunk; returns SCAN_OK or a combination of SCAN_TOO_BIG / SCAN_CLOSE. */
+  /** Consumes a whole chunk; returns SCAN_OK or a combination of SCAN_CLOSE with SCAN_TOO_BIG or SCAN_LIMIT. */
   scan(buf: Buffer): number {
-    if (this.failed) return SCAN_TOO_BIG;
+    if (this.failed) return this.#stop;
     const n = buf.length;
     let status = SCAN_OK;
     let i = 0;
@@ -87,15 +95,21 @@ export class FrameScanner {
         const start = i;
         i += headerSize(buf[i + 1]);
         st = this.#header(buf, start);
-        if (st === SCAN_TOO_BIG) this.errorOffset = start;
+        if ((st & STOP) !== 0) this.errorOffset = start;
       } else {
+        // A header cut by the read: the budget is asked at its first byte, while the receiver
+        // has none of it (its token is taken when the header completes, from the same allowance).
+        if (this.#hdrLen === 0 && this.budget !== null && !this.budget.allows(buf[i]!)) {
+          this.errorOffset = i;
+          return status | this.#limit();
+        }
         i = this.#gather(buf, i);
         if (!this.#headerComplete()) return status;
         st = this.#header(this.#hdr!, 0);
         // A gathered header always began in an earlier chunk.
-        if (st === SCAN_TOO_BIG) this.errorOffset = -1;
+        if ((st & STOP) !== 0) this.errorOffset = -1;
       }
-      if (st === SCAN_TOO_BIG) return status | SCAN_TOO_BIG;
+      if ((st & STOP) !== 0) return status | st;
       status |= st;
     }
     return status;
@@ -114,7 +128,7 @@ export class FrameScanner {
     if (this.#remaining === 0) {
       i = this.#gather(buf, 0);
       if (!this.#headerComplete()) return -1;
-      if (this.#header(this.#hdr!, 0) === SCAN_TOO_BIG) return -2;
+      if ((this.#header(this.#hdr!, 0) & STOP) !== 0) return -2;
       if (this.#remaining === 0) return i;
     }
     if (this.#codeLeft > 0) this.#readCode(buf, i);
@@ -165,6 +179,7 @@ export class FrameScanner {
       // Control frames (RFC caps them at 125 bytes) are checked per frame so a bogus huge
       // "ping" cannot slip past the limit.
       if (len > this.maxMessageBytes) return this.#fail();
+      if (op !== OP_CLOSE && this.budget !== null && !this.budget.control()) return this.#limit();
       this.#dataFin = false;
       if (op === OP_CLOSE) {
         st = SCAN_CLOSE;
@@ -180,7 +195,11 @@ export class FrameScanner {
         }
       }
     } else {
-      if (op !== 0) this.messageBytes = 0;   // text/binary (or reserved data opcode) starts a message
+      if (op !== 0) {
+        // text/binary (or reserved data opcode) starts a message: counted once, however many fragments
+        this.messageBytes = 0;
+        if (this.budget !== null && !this.budget.message()) return this.#limit();
+      }
       this.messageBytes += len;
       if (this.messageBytes > this.maxMessageBytes) return this.#fail();
       this.#dataFin = (b0 & 0x80) !== 0;
@@ -192,7 +211,12 @@ export class FrameScanner {
 
   #fail(): number {
     this.failed = true;
-    return SCAN_TOO_BIG;
+    return (this.#stop = SCAN_TOO_BIG);
+  }
+
+  #limit(): number {
+    this.failed = true;
+    return (this.#stop = SCAN_LIMIT);
   }
 
   #endFrame(): void {

@@ -3,7 +3,8 @@
 import type net from 'node:net';
 import { CLOSE } from '../errors.js';
 import type { Server, ServerLease } from '../pool/server.js';
-import { closeFrame, FrameScanner, SCAN_CLOSE, SCAN_OK, SCAN_TOO_BIG } from './frame-scanner.js';
+import { closeFrame, FrameScanner, SCAN_CLOSE, SCAN_LIMIT, SCAN_OK, SCAN_TOO_BIG } from './frame-scanner.js';
+import { lift, TunnelLimits, type Throttled } from './rate-limit.js';
 import { overTurn, TURN_BYTES, type Reader } from './turns.js';
 
 // Why 'data' + write() + pause/resume and not stream.pipe(): pipe() measured at
@@ -35,6 +36,10 @@ export interface TunnelOptions {
   maxMessageBytes: number;
   maxBufferedBytes: number;
   finTimeout: number;
+  /** Client -> server data messages per second (a bucket of that many); over it: close 1008 at the frame boundary. 0: no limit. */
+  messagesPerSecond?: number;
+  /** Client -> server bytes per second (a bucket of one second's worth); over it reading pauses. 0: no limit. */
+  bytesPerSecond?: number;
   /** Called exactly once, after both sockets are destroyed. */
   onClose?: (t: Tunnel) => void;
 }
@@ -76,10 +81,12 @@ function upstreamOnClose(this: TunnelSocket): void { this.wslbTunnel!.upstreamOn
 function socketOnError(): void {}
 
 /** One direction of the pipe: bytes read from src are written to dst. */
-class Direction implements Reader {
+class Direction implements Reader, Throttled {
   state = FWD;
   paused = false;     // src paused by us for backpressure
   yielded = false;    // src paused until its next read turn (turns.ts)
+  throttled = false;  // src paused until its byte budget refills (rate-limit.ts)
+  bytes = 0;          // client -> server: every byte read from the client; server -> client: every byte written to the client
   taken = 0;          // bytes forwarded since the turn count started
   turn = 0;
   msgs = 0;           // scanner.messages already added to the server counter
@@ -116,6 +123,9 @@ export class Tunnel {
   #closeReason = '';
   #firstClose: CloseBy | null = null;
   #balancerCode = 0;
+  #firstEnd: CloseBy | null = null;   // who ended first when no close frame was read: FIN, reset, or the balancer's destroy
+  /** limits.messages_per_second and bytes_per_second of the client -> server direction; null: neither. */
+  readonly #limits: TunnelLimits | null = null;
   #timer: NodeJS.Timeout | null = null;
 
   constructor(opts: TunnelOptions) {
@@ -128,6 +138,12 @@ export class Tunnel {
     this.#onClose = opts.onClose;
     this.#up = new Direction(opts.client, opts.upstream, new FrameScanner(opts.maxMessageBytes), true);
     this.#down = new Direction(opts.upstream, opts.client, new FrameScanner(opts.maxMessageBytes), false);
+    const messagesPerSecond = opts.messagesPerSecond ?? 0;
+    const bytesPerSecond = opts.bytesPerSecond ?? 0;
+    if (messagesPerSecond > 0 || bytesPerSecond > 0) {
+      this.#limits = new TunnelLimits({ messagesPerSecond, bytesPerSecond }, this.#up);
+      this.#up.scanner.budget = this.#limits.frameBudget;
+    }
     (opts.client as TunnelSocket).wslbTunnel = this;
     (opts.upstream as TunnelSocket).wslbTunnel = this;
   }
@@ -176,6 +192,19 @@ export class Tunnel {
     return { code: code === 0 ? NO_STATUS : code, by };
   }
 
+  /** Who ended the tunnel first when no close frame was read (a FIN, a reset, the balancer's abort); null while open. */
+  get endedBy(): CloseBy | null {
+    return this.#firstEnd;
+  }
+
+  /**
+   * What crossed the tunnel, for the access log: bytes read from the client and written to it
+   * (frame headers and close frames included, the handshake not), and data messages scanned each way.
+   */
+  get traffic(): { bytesIn: number; bytesOut: number; messagesIn: number; messagesOut: number } {
+    return { bytesIn: this.#up.bytes, bytesOut: this.#down.bytes, messagesIn: this.#up.scanner.messages, messagesOut: this.#down.scanner.messages };
+  }
+
   /** Forwards the bytes held during the handshake, then pipes both ways. */
   start(clientPending: Buffer | null, upstreamHead: Buffer | null): void {
     if (this.#started) throw new Error('tunnel already started');
@@ -209,7 +238,7 @@ export class Tunnel {
     c.on('data', clientOnData);
     u.on('data', upstreamOnData);
     // The handshake code may have paused them explicitly; on('data') alone would not resume.
-    if (!this.#up.paused && !this.#up.yielded) c.resume();
+    if (!this.#up.paused && !this.#up.yielded && !this.#up.throttled) c.resume();
     if (!this.#down.paused && !this.#down.yielded) u.resume();
   }
 
@@ -232,6 +261,7 @@ export class Tunnel {
   destroy(): void {
     if (this.#destroying) return;
     this.#destroying = true;
+    this.#firstEnd ??= 'balancer';
     this.#client.destroy();
     this.#upstream.destroy();
     if (!this.#started) {
@@ -241,11 +271,13 @@ export class Tunnel {
     }
   }
 
-  // ---- per-chunk path: one scan, two counter adds, one write ----
+  // ---- per-chunk path: one scan, three counter adds, one write ----
 
   clientOnData(chunk: Buffer): void {
     this.activity = true;
     const d = this.#up;
+    d.bytes += chunk.length;
+    if (this.#limits !== null) this.#limits.read(chunk.length, d.state === FWD);
     const st = d.state === FWD ? d.scanner.scan(chunk) : NOT_FORWARDING;
     if (st !== SCAN_OK) return st === NOT_FORWARDING ? this.#notForwarding(d, chunk) : this.#scanned(d, chunk, st);
     const m = d.scanner.messages;
@@ -265,6 +297,7 @@ export class Tunnel {
     this.#server.messagesOut += m - d.msgs;
     d.msgs = m;
     this.#server.bytesOut += chunk.length;
+    d.bytes += chunk.length;
     if (!this.#client.write(chunk) && this.#client.writableLength >= this.#maxBuffered) this.#pause(d);
     if ((d.taken += chunk.length) >= TURN_BYTES) overTurn(d);
   }
@@ -287,16 +320,17 @@ export class Tunnel {
     } else {
       this.#server.messagesOut += m - d.msgs;
       this.#server.bytesOut += chunk.length;
+      d.bytes += chunk.length;
     }
     d.msgs = m;
     if (!d.dst.write(chunk) && d.dst.writableLength >= this.#maxBuffered) this.#pause(d);
     if ((d.taken += chunk.length) >= TURN_BYTES) overTurn(d);
   }
 
-  /** A chunk whose scan reported a close frame or a message too big. */
+  /** A chunk whose scan reported a close frame, a message too big, or a frame over the message rate. */
   #scanned(d: Direction, chunk: Buffer, st: number): void {
     if ((st & SCAN_CLOSE) !== 0 && this.#firstClose === null) this.#firstClose = d.toServer ? 'client' : 'server';
-    if ((st & SCAN_TOO_BIG) === 0) {
+    if ((st & (SCAN_TOO_BIG | SCAN_LIMIT)) === 0) {
       this.#forward(d, chunk);
       return;
     }
@@ -309,7 +343,8 @@ export class Tunnel {
     }
     if (off > 0) this.#forward(d, chunk.subarray(0, off));
     d.cut = true;
-    this.close(CLOSE.TOO_BIG);
+    if ((st & SCAN_LIMIT) !== 0) this.close(CLOSE.POLICY, 'message rate');
+    else this.close(CLOSE.TOO_BIG);
   }
 
   #notForwarding(d: Direction, chunk: Buffer): void {
@@ -340,8 +375,11 @@ export class Tunnel {
   /** Ends d's destination with the balancer's close frame (unless that side already got one). */
   #sendClose(d: Direction): void {
     d.state = DONE;
+    if (d.throttled) lift(d);   // the rest is read and discarded: the peer's close and FIN come sooner
     if (!d.scanner.closeSeen) {
-      d.dst.write(closeFrame(this.#closeCode, this.#closeReason, d.toServer));
+      const frame = closeFrame(this.#closeCode, this.#closeReason, d.toServer);
+      if (!d.toServer) d.bytes += frame.length;
+      d.dst.write(frame);
       if (this.#firstClose === null) {
         this.#firstClose = 'balancer';
         this.#balancerCode = this.#closeCode;
@@ -360,7 +398,7 @@ export class Tunnel {
   #resume(d: Direction): void {
     if (!d.paused) return;
     d.paused = false;
-    if (!d.yielded) d.src.resume();       // a yielded source resumes at its turn
+    if (!d.yielded && !d.throttled) d.src.resume();       // a yielded source resumes at its turn, a throttled one at the wheel's
   }
 
   // ---- socket lifecycle ----
@@ -384,6 +422,7 @@ export class Tunnel {
   /** d's source sent FIN: propagate it (Node leaves upgraded sockets allowHalfOpen: nothing else closes them) and bound the wait. */
   #sourceEnded(d: Direction): void {
     d.ended = true;
+    this.#firstEnd ??= d.toServer ? 'client' : 'server';
     const other = d === this.#up ? this.#down : this.#up;
     // A server that stops without a close frame (and not in answer to the client's FIN)
     // failed mid-stream: tell the client (1014).
@@ -407,8 +446,10 @@ export class Tunnel {
   /** d's source socket is closed: nothing more can be written to it nor read from it. */
   #sourceClosed(d: Direction): void {
     d.closed = true;
+    this.#firstEnd ??= d.toServer ? 'client' : 'server';
     const other = d === this.#up ? this.#down : this.#up;
     other.state = DONE;
+    if (other.throttled) lift(other);
     this.#resume(other);
     if (!d.ended) {
       // Reset or destroyed without FIN.

@@ -28,6 +28,8 @@ export interface Reader {
   paused: boolean;
   /** Paused here, waiting in the queue for its turn. */
   yielded: boolean;
+  /** Paused until its byte budget refills (src/tunnel/rate-limit.ts): a turn does not resume it. */
+  readonly throttled: boolean;
   /** Bytes forwarded since the count last started. */
   taken: number;
   /** The turn in which the count last passed TURN_BYTES (or the direction was resumed). */
@@ -77,7 +79,7 @@ function endTurn(): void {
     r.turn = turn;
     r.taken = 0;
     turnStats.resumes++;
-    if (!r.paused && !r.src.destroyed) r.src.resume();
+    if (!r.paused && !r.throttled && !r.src.destroyed) r.src.resume();
   }
   if (head === queue.length) {
     if (queue.length > 1024) queue = [];
