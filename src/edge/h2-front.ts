@@ -19,9 +19,10 @@ import { serveRequest } from './h2-request.js';
  */
 export const H2_MAX_STREAMS = 128;
 
-/** What the front keeps per session: its open streams, to close it gracefully when they are gone. */
+/** What the front keeps per session: its open streams, to close it gracefully when they are gone, and its idle check. */
 interface SessionState {
   streams: number;
+  readonly onIdle: () => void;
 }
 
 export interface H2FrontOptions {
@@ -74,7 +75,8 @@ export class H2Front {
 
   readonly #onSession = (session: ServerHttp2Session): void => {
     session.on('error', ignore);   // a reset connection: 'close' follows
-    const state: SessionState = { streams: 0 };
+    // No stream open and nothing received for the idle time: the session goes (GOAWAY), as an idle keep-alive socket would.
+    const state: SessionState = { streams: 0, onIdle: () => { if (state.streams === 0) this.#goAway(session); } };
     this.#sessions.set(session, state);
     const counts = this.#rt.http2;
     counts.sessions++;
@@ -83,10 +85,7 @@ export class H2Front {
       this.#sessions.delete(session);
       counts.sessions--;
     });
-    // No stream open and nothing received for the idle time: the session goes (GOAWAY), as an idle keep-alive socket would.
-    session.setTimeout(this.#opts.idleMs(), () => {
-      if (state.streams === 0) this.#goAway(session);
-    });
+    session.setTimeout(this.#opts.idleMs(), state.onIdle);
     if (this.#closing) this.#goAway(session);
   };
 
@@ -97,8 +96,10 @@ export class H2Front {
     if (state) {
       state.streams++;
       stream.once('close', () => {
-        state.streams--;
-        if (state.streams === 0 && this.#closing) this.#goAway(session);
+        if (--state.streams > 0) return;
+        if (this.#closing) this.#goAway(session);
+        // The idle time counts from the last stream's end (a timeout that fired while streams were open is not re-armed by itself).
+        else if (!session.destroyed) session.setTimeout(this.#opts.idleMs(), state.onIdle);
       });
     }
     if (headers[':method'] === 'CONNECT') {
