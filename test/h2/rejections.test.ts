@@ -3,7 +3,9 @@ import t from 'tap';
 import http2 from 'node:http2';
 import { once } from 'node:events';
 import https from 'node:https';
-import { h2Farm } from './farm.js';
+import { h2Farm, h2Yaml, testCa } from './farm.js';
+import { startBackend } from '../helpers/backend.js';
+import { startBalancer } from '../helpers/balancer.js';
 import { connectWs, echoOver, h2Session } from './client.js';
 import { echo, openWs } from '../helpers/hardening.js';
 
@@ -96,4 +98,23 @@ t.test('the h2 listener advertises extended CONNECT and 128 streams; HTTP/1.1 cl
   });
   t.equal(text, '1.1 e-1');
   t.equal(b.runtime.http2.tunnelsTotal, 0, 'none of that went over h2');
+});
+
+t.test('the server\'s answer is checked as strictly as over HTTP/1.1: a bad Accept is 502, its own 500 is relayed, a 2xx is not a tunnel', async (t) => {
+  const modes = ['bad-accept', 'status-500', 'hello-with-101'] as const;
+  const raws = await Promise.all(modes.map((m) => startBackend({ mode: m })));
+  t.teardown(() => Promise.all(raws.map((r) => r.close())));
+  const routes = modes.map((m) => ({ name: m, match: { path: `/${m}` }, pool: m }));
+  const pools = Object.fromEntries(modes.map((m, i) => [m, { retries: 0, health: { check: 'none' }, servers: [{ name: m, url: raws[i]!.url }] }]));
+  const b = await startBalancer(t, h2Yaml(t, { servers: [{ name: 'x', url: raws[0]!.url }] }, { pools, routes }));
+  const session = await h2Session(t, b.proxyPort(), testCa(t).ca.caPem);
+  const bad = await connectWs(session, '/bad-accept');
+  t.same([bad.status, bad.headers['x-wslb-error']], [502, 'WSLB_ERR_BAD_101'], 'a 101 with a wrong Sec-WebSocket-Accept (for our key) is refused');
+  const boom = await connectWs(session, '/status-500');
+  t.equal(boom.status, 500, 'the server\'s own answer is relayed');
+  t.equal(await boom.body(), 'boom');
+  const good = await connectWs(session, '/hello-with-101');
+  t.equal(good.status, 200);
+  const f = await good.next();
+  t.equal(f.payload.toString(), 'hi', 'bytes the server sent with its 101 arrive first');
 });

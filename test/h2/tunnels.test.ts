@@ -114,3 +114,39 @@ t.test('a stream that does not read: its server is paused at max_buffered_bytes 
   await waitFor(t, () => got > 1024 * 1024, { what: 'the slow stream reads again' });
   await sleep(0);
 });
+
+t.test('a server that does not read: the client\'s stream is paused (its window closes), bounded, and its siblings carry on', async (t) => {
+  const { b, backends, caPem } = await h2Farm(t, 1, { limits: { max_buffered_bytes: '64KiB', stall: '0s' } });
+  const session = await h2Session(t, b.proxyPort(), caPem);
+  const stuck = await connectWs(session, '/stuck');
+  const quick = await connectWs(session, '/quick');
+  const serverSide = [...backends[0]!.wss.clients][0] as WebSocket & { _socket: { pause(): void; resume(): void } };
+  serverSide._socket.pause();
+  const frame = clientFrame(2, Buffer.alloc(16 * 1024, 3));
+  let written = 0;
+  const until = Date.now() + 1500;
+  while (written < 4 * 1024 * 1024 && Date.now() < until) {
+    if (!stuck.stream.write(frame)) await Promise.race([once(stuck.stream, 'drain'), sleep(100)]);
+    written += frame.length;
+  }
+  const tunnel = [...b.runtime.tunnels].find((x) => x.backpressured);
+  t.ok(tunnel, 'the tunnel paused the client stream');
+  const held = tunnel ? tunnel.buffered.toServer : -1;
+  t.ok(held >= 0 && held < 64 * 1024 + 160 * 1024, `queued towards the server is bounded: ${held} bytes`);
+  t.ok(stuck.stream.writableLength > 0 || written < 4 * 1024 * 1024, 'the client is held back by flow control');
+  for (let i = 0; i < 3; i++) t.equal(await echoOver(quick, `q${i}`), `q${i}`, 'the sibling stream echoes');
+  serverSide._socket.resume();
+});
+
+t.test('a stream stalled past limits.stall is closed; its siblings are not', async (t) => {
+  const { b, backends, caPem } = await h2Farm(t, 1, { limits: { max_buffered_bytes: '64KiB', stall: '300ms' } });
+  const session = await h2Session(t, b.proxyPort(), caPem);
+  const slow = await connectWs(session, '/slow');
+  const quick = await connectWs(session, '/quick');
+  slow.stream.pause();
+  const flooder = [...backends[0]!.wss.clients][0] as WebSocket;
+  for (let i = 0; i < 64; i++) flooder.send(Buffer.alloc(16 * 1024));
+  await waitFor(t, () => b.runtime.tunnels.size === 1, { what: 'the stalled tunnel was closed' });
+  t.equal(await echoOver(quick, 'alive'), 'alive');
+  t.equal(backends[0]!.active, 1, 'its server connection went with it');
+});
