@@ -72,7 +72,7 @@ export class RawWs {
   readonly frames: Frame[] = [];
   ended = false;
   closed = false;
-  #buf = Buffer.alloc(0);
+  #buf: Buffer = Buffer.alloc(0);
 
   private constructor(socket: net.Socket, after: Buffer) {
     this.socket = socket;
