@@ -7,7 +7,8 @@ import { rawRequest, upgradeRequest } from '../helpers/raw-client.js';
 import { stillFalseAfter, waitFor } from '../helpers/wait.js';
 import { sign, secret, tempDir } from '../auth/helpers.js';
 import type { Line } from '../helpers/log-capture.js';
-import { FIELDS, startLogged, type Logged } from './helpers.js';
+import { FIELDS, startLogged, yamlWith, type Logged } from './helpers.js';
+import { loadConfigText } from '../../src/config/load.js';
 
 async function backend(t: Test): Promise<EchoBackend> {
   const b = await startEchoBackend({ name: 'b1' });
@@ -129,7 +130,7 @@ t.test('no close frame: the client resets, close_code 1006 by the client', async
   t.same(fields(t, line), { ...base, bytes_in: 8, bytes_out: 4, messages_in: 1, messages_out: 1, close_code: 1006, close_by: 'client' });
 });
 
-t.test('no line with log.access off, none for a refused handshake, and a reload turns it on for new tunnels', async (t) => {
+t.test('no line with log.access off, none for a refused handshake', async (t) => {
   const be = await backend(t);
   const off = await startLogged(t, { servers: [{ name: 'b1', url: be.url }] }, false);
   const ws = await open(t, off);
@@ -141,6 +142,29 @@ t.test('no line with log.access off, none for a refused handshake, and a reload 
   const r = await rawRequest(on.b.proxyPort(0), upgradeRequest('/elsewhere'));
   t.equal(r.status, 404);
   t.ok(await stillFalseAfter(() => on.access().length > 0, 200), 'a refused handshake gets no access line');
+});
+
+t.test('reload: turning log.access on applies to tunnels opened after it; turning it off silences every tunnel at once', async (t) => {
+  const be = await backend(t);
+  const spec = { servers: [{ name: 'b1', url: be.url }] };
+  const l = await startLogged(t, spec, false);
+  const reload = async (access: boolean): Promise<void> => {
+    const out = await l.b.reload(process.env, () => loadConfigText(yamlWith(spec, { log: { level: 'info', access } }), 'test.yaml', {}));
+    t.ok(out.ok, `reloaded with access: ${access}`);
+  };
+  const before = await open(t, l);
+  await reload(true);
+  const after = await open(t, l);
+  const later = await open(t, l);
+  before.write(closeFrame(1000, 'before'));
+  after.write(closeFrame(1000, 'after'));
+  await waitFor(t, () => before.closed && after.closed, { what: 'both closed' });
+  await waitFor(t, () => l.access().length === 1, { what: 'one line' });
+  t.equal(l.access()[0]!.bytes_in, after.sent, 'the line is the tunnel opened after the reload');
+  await reload(false);
+  later.write(closeFrame(1000));
+  await waitFor(t, () => later.closed, { what: 'closed' });
+  t.ok(await stillFalseAfter(() => l.access().length > 1, 200), 'no line once the log is off again');
 });
 
 t.test("user: the verified token's sub", async (t) => {
