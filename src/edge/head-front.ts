@@ -55,9 +55,11 @@ export class HeadFront {
     this.#downstream = server.listeners(event) as ((socket: Socket) => void)[];
     server.removeAllListeners(event);
     server.on(event, (socket: Socket) => this.#accept(socket as FrontSocket));
-    // Node closes connections that have not started a request on close(): so do we, for ours.
-    const closeIdle = server.closeIdleConnections.bind(server);
-    server.closeIdleConnections = () => { this.closeWaiting(); closeIdle(); };
+    // server.close() (which node:http follows with closeIdleConnections) leaves the sockets
+    // waiting here alone: they were accepted a moment ago and their request is on its way, so a
+    // graceful close (a worker leaving a rolling restart, a shutdown) answers them, a 503 while
+    // draining, instead of resetting them; the sweeper still times out any that stay silent.
+    // Only an abort (closeAllConnections) closes them.
     const closeAll = server.closeAllConnections.bind(server);
     server.closeAllConnections = () => { this.closeWaiting(); closeAll(); };
   }
