@@ -6,6 +6,7 @@ import type { Server, ServerLease } from '../pool/server.js';
 import { closeFrame, FrameScanner, SCAN_CLOSE, SCAN_LIMIT, SCAN_OK, SCAN_TOO_BIG } from './frame-scanner.js';
 import { lift, TunnelLimits, type Throttled } from './rate-limit.js';
 import { overTurn, TURN_BYTES, type Reader } from './turns.js';
+import { readsShared, setReader } from './upstream-read.js';
 
 // Why 'data' + write() + pause/resume and not stream.pipe(): pipe() measured at
 // 10.8 KiB per idle connection against 7.0 KiB, for no CPU gain. Socket listeners are shared
@@ -236,7 +237,10 @@ export class Tunnel {
     if (clientPending !== null && clientPending.length > 0) this.clientOnData(clientPending);
     if (upstreamHead !== null && upstreamHead.length > 0) this.upstreamOnData(upstreamHead);
     c.on('data', clientOnData);
-    u.on('data', upstreamOnData);
+    // A server socket that reads through the shared buffer (src/tunnel/upstream-read.ts) has no
+    // 'data' events: the tunnel becomes its reader (bytes it held since the head come now, in order).
+    if (readsShared(u)) setReader(u, this);
+    else u.on('data', upstreamOnData);
     // The handshake code may have paused them explicitly; on('data') alone would not resume.
     if (!this.#up.paused && !this.#up.yielded && !this.#up.throttled) c.resume();
     if (!this.#down.paused && !this.#down.yielded) u.resume();

@@ -9,6 +9,7 @@ import type { Server } from '../pool/server.js';
 import { headEnd, MAX_HEAD_BYTES, parse101, requestHead, type ResponseHead } from './response-head.js';
 import { tlsConnectOptions, type UpstreamTls } from './upstream-tls.js';
 import { deadlines, type Deadline, type Expiring } from '../edge/deadlines.js';
+import { markSharedRead, readsShared, setReader, SHARED_READ, type UpstreamReader } from './upstream-read.js';
 
 export interface ConnectOptions {
   /** `pools.<p>.tls` for wss:// servers (src/tunnel/upstream-tls.ts). */
@@ -32,7 +33,20 @@ export function openServer(server: Server, timeoutMs: number, opts: ConnectOptio
   new ServerConnect(server, timeoutMs, opts, done);
 }
 
-/** One connection attempt: its listeners are its own methods, its timeout a shared deadline (src/edge/deadlines.ts). */
+/** A socket while its connection attempt is under way: the module-level listeners below find the attempt here. */
+interface ConnectSocket extends net.Socket {
+  wslbConnect?: ServerConnect | undefined;
+}
+
+function connectOnError(this: ConnectSocket, err: Error): void { this.wslbConnect?.fail(err); }
+function connectOnConnect(this: ConnectSocket): void { this.wslbConnect?.connected(); }
+function connectOnSecure(this: ConnectSocket): void { this.wslbConnect?.secured(); }
+
+/**
+ * One connection attempt: its listeners are shared functions that reach it through a
+ * back-reference on the socket (no closure per attempt), its timeout a shared deadline
+ * (src/edge/deadlines.ts). Plain TCP reads through the shared buffer (src/tunnel/upstream-read.ts).
+ */
 class ServerConnect implements Expiring {
   readonly #server: Server;
   readonly #opts: ConnectOptions;
@@ -54,18 +68,28 @@ class ServerConnect implements Expiring {
       if (this.#tlsOptions && !opts.proxyHeader) {
         const socket = tls.connect({ host: server.host, port: server.port, ...this.#tlsOptions });
         this.#socket = socket;
-        socket.on('error', this.fail);
-        socket.on('secureConnect', this.secured);
-      } else {
+        this.#listen(socket, 'secureConnect', connectOnSecure);
+      } else if (this.#tlsOptions) {
+        // TLS over this socket later: TLS reads it itself, so no shared read buffer.
         const raw = net.connect({ host: server.host, port: server.port });
         this.#raw = this.#socket = raw;
-        raw.on('error', this.fail);
-        raw.on('connect', this.connected);
+        this.#listen(raw, 'connect', connectOnConnect);
+      } else {
+        const raw = net.connect({ host: server.host, port: server.port, onread: SHARED_READ });
+        markSharedRead(raw);
+        this.#raw = this.#socket = raw;
+        this.#listen(raw, 'connect', connectOnConnect);
       }
     } catch (err) {
       // A synchronous throw is reported like an 'error' event: later, never from inside the call.
-      process.nextTick(this.fail, err as Error);
+      process.nextTick(failLater, this, err as Error);
     }
+  }
+
+  #listen(socket: net.Socket, event: string, fn: (this: ConnectSocket) => void): void {
+    (socket as ConnectSocket).wslbConnect = this;
+    socket.on('error', connectOnError);
+    socket.on(event, fn);
   }
 
   expire(): void {
@@ -73,7 +97,7 @@ class ServerConnect implements Expiring {
     this.fail(Object.assign(new Error(`connect to ${this.#server.url} timed out`), { code: 'ETIMEDOUT' }));
   }
 
-  fail = (err: Error): void => {
+  fail(err: Error): void {
     if (this.#settled) return;
     this.#settled = true;
     if (this.#deadline) deadlines.cancel(this.#deadline);
@@ -81,40 +105,47 @@ class ServerConnect implements Expiring {
     this.#socket?.destroy();
     this.#raw?.destroy();
     this.#done(err, null);
-  };
+  }
 
-  connected = (): void => {
+  connected(): void {
     const raw = this.#raw!;
-    raw.off('connect', this.connected);
+    raw.off('connect', connectOnConnect);
     if (this.#opts.proxyHeader) raw.write(this.#opts.proxyHeader);
     if (!this.#tlsOptions) return this.#succeed();
     try {
       const socket = tls.connect({ ...this.#tlsOptions, socket: raw });
       this.#socket = socket;
-      socket.on('error', this.fail);
-      socket.on('secureConnect', this.secured);
+      this.#listen(socket, 'secureConnect', connectOnSecure);
     } catch (err) {
       this.fail(err as Error);
     }
-  };
+  }
 
-  secured = (): void => {
-    this.#socket!.off('secureConnect', this.secured);
+  secured(): void {
+    this.#socket!.off('secureConnect', connectOnSecure);
     this.#succeed();
-  };
+  }
 
   #succeed(): void {
     if (this.#settled) return;
     this.#settled = true;
     if (this.#deadline) deadlines.cancel(this.#deadline);
-    const socket = this.#socket!;
-    const raw = this.#raw;
-    socket.off('error', this.fail);
+    const socket = this.#socket! as ConnectSocket;
+    const raw = this.#raw as ConnectSocket | null;
+    socket.off('error', connectOnError);
+    socket.wslbConnect = undefined;
     // A wrapped raw socket's errors surface on the TLS socket; this one only must not throw.
-    if (raw && raw !== socket) raw.off('error', this.fail).on('error', noop);
+    if (raw && raw !== socket) {
+      raw.off('error', connectOnError).on('error', noop);
+      raw.wslbConnect = undefined;
+    }
     socket.setNoDelay(true);
     this.#done(null, socket);
   }
+}
+
+function failLater(c: ServerConnect, err: Error): void {
+  c.fail(err);
 }
 
 function noop(): void {}
@@ -135,8 +166,9 @@ export interface HandshakeRequest {
  * Fast path: a well-formed `101` is read by hand (src/tunnel/response-head.ts); any other answer
  * is replayed into Node's HTTP client, which parses it as it always did (relay, interim 1xx,
  * malformed heads). The 101 is checked by the caller (checkUpgradeResponse). Resolves exactly
- * once; on failure or timeout the socket is destroyed. On 'upgraded' the socket is paused, with
- * no listener of ours left on it (the tunnel resumes it).
+ * once; on failure or timeout the socket is destroyed. On 'upgraded' no listener of ours is left on
+ * the socket and no byte is lost: a socket read the usual way is paused (the tunnel resumes it); one
+ * that reads through the shared buffer holds what comes for its next reader (the tunnel).
  */
 export function serverHandshake(socket: net.Socket, hs: HandshakeRequest): Promise<HandshakeOutcome> {
   return new Promise((resolve) => startServerHandshake(socket, hs, resolve));
@@ -147,11 +179,21 @@ export function startServerHandshake(socket: net.Socket, hs: HandshakeRequest, d
   new ServerHandshake(socket, hs, done).start();
 }
 
-/** One handshake on a connected socket: its listeners are its own methods, its timeout a shared deadline. */
-class ServerHandshake implements Expiring {
-  readonly #socket: net.Socket;
+/** A socket during its server handshake: the module-level listeners below find the handshake here. */
+interface HandshakeSocket extends net.Socket {
+  wslbHandshake?: ServerHandshake | undefined;
+}
+
+function handshakeOnData(this: HandshakeSocket, chunk: Buffer): void { this.wslbHandshake?.upstreamOnData(chunk); }
+function handshakeOnError(this: HandshakeSocket, err: Error): void { this.wslbHandshake?.failed(err.message); }
+function handshakeOnEnd(this: HandshakeSocket): void { this.wslbHandshake?.failed('socket hang up'); }
+
+/** One handshake on a connected socket: shared listeners with a back-reference (no closure per handshake), its timeout a shared deadline. */
+class ServerHandshake implements Expiring, UpstreamReader {
+  readonly #socket: HandshakeSocket;
   readonly #hs: HandshakeRequest;
   readonly #done: (o: HandshakeOutcome) => void;
+  readonly #shared: boolean;
   #deadline: Deadline | null = null;
   #buffered: Buffer | null = null;
   #settled = false;
@@ -160,16 +202,23 @@ class ServerHandshake implements Expiring {
     this.#socket = socket;
     this.#hs = hs;
     this.#done = done;
+    this.#shared = readsShared(socket);
   }
 
   start(): void {
     const socket = this.#socket;
     this.#deadline = deadlines.arm(this.#hs.timeoutMs, this);
-    socket.on('data', this.onData);
-    socket.on('error', this.onError);
-    socket.on('end', this.onEnd);
-    socket.on('close', this.onEnd);
-    socket.write(requestHead(this.#hs.path, this.#hs.headers), 'latin1');
+    socket.wslbHandshake = this;
+    socket.on('error', handshakeOnError);
+    socket.on('end', handshakeOnEnd);
+    socket.on('close', handshakeOnEnd);
+    if (this.#shared) {
+      setReader(socket, this);
+      if (socket.isPaused() && !this.#settled) socket.resume();   // paused while it held bytes for nobody
+    } else {
+      socket.on('data', handshakeOnData);
+    }
+    if (!this.#settled) socket.write(requestHead(this.#hs.path, this.#hs.headers), 'latin1');
   }
 
   expire(): void {
@@ -177,16 +226,21 @@ class ServerHandshake implements Expiring {
     this.settle({ kind: 'failed', code: 'WSLB_ERR_UPSTREAM_TIMEOUT', detail: `no answer in ${this.#hs.timeoutMs} ms` });
   }
 
-  settle = (o: HandshakeOutcome): void => {
+  failed(detail: string): void {
+    this.settle({ kind: 'failed', code: 'WSLB_ERR_UPSTREAM_CLOSED', detail });
+  }
+
+  settle(o: HandshakeOutcome): void {
     if (this.#settled) return;
     this.#settled = true;
     if (this.#deadline) deadlines.cancel(this.#deadline);
     this.#detach();
     if (o.kind === 'failed') this.#socket.destroy();
     this.#done(o);
-  };
+  }
 
-  onData = (chunk: Buffer): void => {
+  upstreamOnData(chunk: Buffer): void {
+    if (this.#settled) return;
     const buffered = this.#buffered ? Buffer.concat([this.#buffered, chunk]) : chunk;
     this.#buffered = buffered;
     const end = headEnd(buffered);
@@ -196,26 +250,27 @@ class ServerHandshake implements Expiring {
     }
     const res = parse101(buffered.toString('latin1', 0, end));
     if (!res) return this.#handOver(buffered);
-    this.#socket.pause();
+    // A shared-read socket keeps reading (stopping and restarting costs two epoll calls per
+    // connection): what comes before the tunnel takes it is held for it (src/tunnel/upstream-read.ts).
+    if (!this.#shared) this.#socket.pause();
     this.settle({ kind: 'upgraded', res, socket: this.#socket, head: buffered.subarray(end) });
-  };
-
-  onError = (err: Error): void => this.settle({ kind: 'failed', code: 'WSLB_ERR_UPSTREAM_CLOSED', detail: err.message });
-  onEnd = (): void => this.settle({ kind: 'failed', code: 'WSLB_ERR_UPSTREAM_CLOSED', detail: 'socket hang up' });
+  }
 
   #detach(): void {
     const socket = this.#socket;
-    socket.off('data', this.onData);
-    socket.off('error', this.onError);
-    socket.off('end', this.onEnd);
-    socket.off('close', this.onEnd);
+    socket.wslbHandshake = undefined;
+    if (this.#shared) setReader(socket, null);
+    else socket.off('data', handshakeOnData);
+    socket.off('error', handshakeOnError);
+    socket.off('end', handshakeOnEnd);
+    socket.off('close', handshakeOnEnd);
   }
 
   /** Not a plain 101: Node's client parses what came (and what follows) with its usual rules. */
   #handOver(bytes: Buffer): void {
     this.#detach();
     this.#socket.pause();
-    nodeParse(this.#socket, bytes, this.#hs.path, this.settle);
+    nodeParse(this.#socket, bytes, this.#hs.path, (o) => this.settle(o));
   }
 }
 
@@ -232,7 +287,10 @@ function nodeParse(socket: net.Socket, first: Buffer, path: string, settle: (o: 
     destroy(err, cb) { socket.destroy(); cb(err); },
   });
   replay.push(first);
-  socket.on('data', (chunk: Buffer) => { if (!replay.push(chunk)) socket.pause(); });
+  const onData = (chunk: Buffer): void => { if (!replay.push(chunk)) socket.pause(); };
+  const shared = readsShared(socket);
+  if (shared) setReader(socket, { upstreamOnData: onData });
+  else socket.on('data', onData);
   socket.on('end', () => replay.push(null));
   socket.on('error', (err) => replay.destroy(err));
   socket.on('close', () => { if (!replay.destroyed) replay.destroy(); });
@@ -242,6 +300,7 @@ function nodeParse(socket: net.Socket, first: Buffer, path: string, settle: (o: 
     socket.removeAllListeners('data');
     socket.removeAllListeners('end');
     socket.pause();
+    if (shared) setReader(socket, null);   // later bytes are held for the tunnel
     const unread = replay.readableLength ? (replay.read() as Buffer | null) : null;
     settle({ kind: 'upgraded', res, socket, head: unread ? Buffer.concat([head, unread]) : head });
   });

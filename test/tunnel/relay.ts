@@ -10,6 +10,7 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import { Server } from '../../src/pool/server.js';
 import { Tunnel } from '../../src/tunnel/tunnel.js';
 import { TunnelSet } from '../../src/tunnel/tunnel-set.js';
+import { markSharedRead, setReader, SHARED_READ } from '../../src/tunnel/upstream-read.js';
 
 const GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11';
 const noop = (): void => {};
@@ -28,6 +29,8 @@ export interface RelayOptions {
   maxBufferedBytes?: number;
   finTimeout?: number;
   idleMs?: number;
+  /** Server sockets read through the shared buffer, as the balancer's plain-TCP ones are (default true); false: 'data' events, as over TLS. */
+  sharedRead?: boolean;
 }
 
 export interface Relay {
@@ -57,6 +60,21 @@ export function readHead(sock: net.Socket, cb: (head: Buffer, rest: Buffer) => v
   sock.on('data', onData);
 }
 
+/** readHead for a socket that reads through the shared buffer (no 'data' events): its reader collects the head. */
+export function readHeadShared(sock: net.Socket, cb: (head: Buffer, rest: Buffer) => void): void {
+  let acc = Buffer.alloc(0);
+  setReader(sock, {
+    upstreamOnData(chunk: Buffer): void {
+      acc = Buffer.concat([acc, chunk]);
+      const i = acc.indexOf('\r\n\r\n');
+      if (i < 0) return;
+      sock.pause();
+      setReader(sock, null);
+      cb(acc.subarray(0, i + 4), acc.subarray(i + 4));
+    },
+  });
+}
+
 export async function startRelay(opts: RelayOptions): Promise<Relay> {
   const server = new Server('test', {
     name: 's1', url: `ws://127.0.0.1:${opts.backendPort}`, host: '127.0.0.1',
@@ -76,10 +94,12 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
   const lsn = net.createServer({ allowHalfOpen: true }, (client) => {
     client.on('error', noop);
     readHead(client, (head, pending) => {
-      const upstream = net.connect({ port: opts.backendPort, host: '127.0.0.1', allowHalfOpen: true });
+      const shared = opts.sharedRead ?? true;
+      const upstream = net.connect({ port: opts.backendPort, host: '127.0.0.1', allowHalfOpen: true, ...(shared ? { onread: SHARED_READ } : {}) });
+      if (shared) markSharedRead(upstream);
       upstream.on('error', noop);
       upstream.write(head);
-      readHead(upstream, (resHead, upHead) => {
+      (shared ? readHeadShared : readHead)(upstream, (resHead, upHead) => {
         client.write(resHead);
         const tunnel = new Tunnel({
           client, upstream, server,

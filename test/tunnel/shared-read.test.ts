@@ -1,0 +1,120 @@
+/** Server sockets that read through the one shared buffer (src/tunnel/upstream-read.ts): bytes stay exact while many tunnels share it under backpressure, bytes with no reader are held in order, and the balancer's plain-TCP connects use it. */
+
+import t, { type Test } from 'tap';
+import net from 'node:net';
+import { createHash, randomBytes } from 'node:crypto';
+import { once } from 'node:events';
+import { Server } from '../../src/pool/server.js';
+import { connectServer } from '../../src/tunnel/upstream.js';
+import { markSharedRead, readsShared, setReader, SHARED_READ } from '../../src/tunnel/upstream-read.js';
+import { FrameScanner } from '../../src/tunnel/frame-scanner.js';
+import { frame, rawClient, sleep, startRawBackend, startRelay } from './relay.js';
+import { waitFor } from '../helpers/wait.js';
+
+const POOL = randomBytes(1024 * 1024);
+
+/** Frames of random bytes (30 of 256 KiB among 60 small ones: ~7.7 MiB, more than the kernel's buffers take for a client that does not read), and the SHA-1 of all their bytes. */
+function randomFrames(seed: number): { frames: Buffer[]; digest: string } {
+  const frames: Buffer[] = [];
+  const h = createHash('sha1');
+  for (let i = 0; i < 90; i++) {
+    const size = i % 3 === 0 ? 256 * 1024 : 1 + ((i * 31 + seed) % 300);
+    const at = (i * 7919 + seed * 104729) % (POOL.length - size);
+    const f = frame(2, POOL.subarray(at, at + size));
+    frames.push(f);
+    h.update(f);
+  }
+  return { frames, digest: h.digest('hex') };
+}
+
+t.test('tunnels share the read buffer while their clients stall and read in bites: every byte arrives as sent', async (t) => {
+  const TUNNELS = 4;
+  const sets = Array.from({ length: TUNNELS }, (_, i) => randomFrames(i + 1));
+  let next = 0;
+  // Each server writes its frames as fast as its socket takes them (the relay reads them into the shared buffer).
+  const backend = await startRawBackend((s) => {
+    const { frames } = sets[next++]!;
+    let i = 0;
+    const pump = (): void => {
+      while (i < frames.length) if (!s.write(frames[i++]!)) return void s.once('drain', pump);
+    };
+    pump();
+  });
+  const relay = await startRelay({ backendPort: backend.port, maxBufferedBytes: 64 * 1024, finTimeout: 200 });
+  t.teardown(async () => { await relay.stop(); await backend.stop(); });
+  const clients = [];
+  for (let i = 0; i < TUNNELS; i++) clients.push(await rawClient(relay.port));
+  t.ok(relay.hops.every((h) => readsShared(h.upstream)), 'the relay reads its server sockets through the shared buffer');
+  // The clients read nothing until every tunnel holds writes that the kernel did not take at once
+  // (pending writes of bytes that came through the shared buffer), then read in bites.
+  await waitFor(t, () => relay.hops.length === TUNNELS && relay.hops.every((h) => h.tunnel.pauses > 0), { ms: 10_000, what: 'backpressure in every tunnel' })
+  const results = clients.map(({ sock, rest }, i) => new Promise<string>((resolve) => {
+    const h = createHash('sha1');
+    const count = new FrameScanner(Infinity);
+    h.update(rest);
+    count.scan(rest);
+    sock.on('data', (d: Buffer) => {
+      h.update(d);
+      count.scan(d);
+      if (count.messages === sets[i]!.frames.length) resolve(h.digest('hex'));
+      sock.pause();
+      setImmediate(() => sock.resume());
+    });
+    sock.resume();
+  }));
+  const digests = await Promise.all(results)
+  for (let i = 0; i < TUNNELS; i++) t.equal(digests[i], sets[i]!.digest, `tunnel ${i}: the bytes as the server sent them`);
+  for (const { sock } of clients) sock.destroy();
+  await relay.idle();
+});
+
+/** A server that writes `bytes` as soon as a client connects, then keeps the connection open. */
+async function talker(t: Test, bytes: Buffer): Promise<number> {
+  const srv = net.createServer((s) => { s.on('error', () => {}); s.write(bytes); });
+  srv.listen(0, '127.0.0.1');
+  await once(srv, 'listening');
+  t.teardown(() => new Promise<void>((r) => { srv.close(() => r()); }));
+  return (srv.address() as net.AddressInfo).port;
+}
+
+t.test('bytes that come while the socket has no reader are held in order, and reading pauses past 64 KiB', async (t) => {
+  const sent = randomBytes(300 * 1024);
+  const port = await talker(t, sent);
+  const sock = net.connect({ port, host: '127.0.0.1', onread: SHARED_READ });
+  markSharedRead(sock);
+  sock.on('error', () => {});
+  t.teardown(() => sock.destroy());
+  await waitFor(t, () => sock.isPaused(), { what: 'reading paused with no reader' });
+  await sleep(50);
+  const parts: Buffer[] = [];
+  let handedOn = false;
+  // The first reader takes one held chunk and hands the socket on; the second gets the rest, in order.
+  setReader(sock, {
+    upstreamOnData(c: Buffer) {
+      parts.push(c);
+      handedOn = true;
+      setReader(sock, null);
+    },
+  });
+  t.ok(handedOn, 'held bytes went to the reader at once');
+  t.ok(parts[0]!.length < 300 * 1024, 'only part of the bytes had been read while paused');
+  setReader(sock, { upstreamOnData(c: Buffer) { parts.push(c); } });
+  sock.resume();
+  await waitFor(t, () => parts.reduce((n, p) => n + p.length, 0) === sent.length, { what: 'the rest after resume' });
+  t.ok(Buffer.concat(parts).equals(sent), 'every byte, in order');
+  t.equal(sock.listenerCount('data'), 0);
+});
+
+t.test('the balancer connects plain-TCP servers through the shared buffer, TLS ones not', async (t) => {
+  const port = await talker(t, Buffer.from('hello'));
+  const server = new Server('p', { name: 's', url: `ws://127.0.0.1:${port}`, host: '127.0.0.1', port, tls: false, weight: 1 });
+  const sock = await connectServer(server, 2000);
+  t.teardown(() => sock.destroy());
+  t.equal(readsShared(sock), true);
+  const got: Buffer[] = [];
+  setReader(sock, { upstreamOnData(c: Buffer) { got.push(c); } });
+  await waitFor(t, () => Buffer.concat(got).toString() === 'hello', { what: 'the greeting, held for the reader' });
+  const plain = net.connect({ port, host: '127.0.0.1' });
+  t.teardown(() => plain.destroy());
+  t.equal(readsShared(plain), false, 'a socket opened without it reads as usual');
+});
