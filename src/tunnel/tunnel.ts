@@ -7,6 +7,7 @@ import { closeFrame, FrameScanner, SCAN_CLOSE, SCAN_LIMIT, SCAN_OK, SCAN_TOO_BIG
 import { lift, TunnelLimits, type Throttled } from './rate-limit.js';
 import { overTurn, TURN_BYTES, type Reader } from './turns.js';
 import { readsShared, setReader } from './upstream-read.js';
+import { deadlines, type Deadline, type Expiring } from '../edge/deadlines.js';
 
 // Why 'data' + write() + pause/resume and not stream.pipe(): pipe() measured at
 // 10.8 KiB per idle connection against 7.0 KiB, for no CPU gain. Socket listeners are shared
@@ -27,6 +28,11 @@ import { readsShared, setReader } from './upstream-read.js';
 // Fairness: a direction that forwards more than TURN_BYTES within one event-loop turn pauses
 // its source and waits for its turn (src/tunnel/turns.ts), so tunnels whose servers push flat
 // out cannot fill whole loop turns while the other tunnels wait.
+//
+// Per-connection cost: a tunnel that never meets backpressure never listens for 'drain' (the
+// listener is added at the first pause); a server socket opened by the balancer over plain TCP
+// reads through the shared buffer (src/tunnel/upstream-read.ts), so it has no 'data' listener
+// either; the close wait is a shared deadline (src/edge/deadlines.ts), not a Node timer each.
 
 export interface TunnelOptions {
   client: net.Socket;
@@ -61,10 +67,6 @@ const NOT_FORWARDING = -1;     // pseudo scan status: the direction is closing o
 const MAX_CLOSE_WAIT = 2000;
 const NO_STATUS = 1005;
 
-function destroyTunnel(t: Tunnel): void {
-  t.destroy();
-}
-
 /** A socket joined to a tunnel: the listeners below find their tunnel here. */
 interface TunnelSocket extends net.Socket {
   wslbTunnel?: Tunnel;
@@ -81,8 +83,8 @@ function upstreamOnClose(this: TunnelSocket): void { this.wslbTunnel!.upstreamOn
 // 'close' follows every socket error: the close listeners do the work.
 function socketOnError(): void {}
 
-/** One direction of the pipe: bytes read from src are written to dst. */
-class Direction implements Reader, Throttled {
+/** One direction of the pipe: bytes read from src are written to dst, scanned on the way (a FrameScanner itself: one object per direction, not two). */
+class Direction extends FrameScanner implements Reader, Throttled {
   state = FWD;
   paused = false;     // src paused by us for backpressure
   yielded = false;    // src paused until its next read turn (turns.ts)
@@ -90,19 +92,23 @@ class Direction implements Reader, Throttled {
   bytes = 0;          // client -> server: every byte read from the client; server -> client: every byte written to the client
   taken = 0;          // bytes forwarded since the turn count started
   turn = 0;
-  msgs = 0;           // scanner.messages already added to the server counter
+  msgs = 0;           // messages already added to the server counter
   cut = false;        // forwarding stopped at a boundary the scanner cannot see (message too big)
   ended = false;      // src will send nothing more (FIN, reset or closed)
   closed = false;     // src emitted 'close'
-  constructor(
-    readonly src: net.Socket,
-    readonly dst: net.Socket,
-    readonly scanner: FrameScanner,
-    readonly toServer: boolean,
-  ) {}
+  drainHeard = false; // dst has our 'drain' listener (added at the first pause)
+  readonly src: net.Socket;
+  readonly dst: net.Socket;
+  readonly toServer: boolean;
+  constructor(src: net.Socket, dst: net.Socket, maxMessageBytes: number, toServer: boolean) {
+    super(maxMessageBytes);
+    this.src = src;
+    this.dst = dst;
+    this.toServer = toServer;
+  }
 }
 
-export class Tunnel {
+export class Tunnel implements Expiring {
   /** Set on every chunk in either direction; read and cleared by the idle sweeper. */
   activity = false;
   owner: TunnelOwner | null = null;
@@ -125,9 +131,9 @@ export class Tunnel {
   #firstClose: CloseBy | null = null;
   #balancerCode = 0;
   #firstEnd: CloseBy | null = null;   // who ended first when no close frame was read: FIN, reset, or the balancer's destroy
+  #timer: Deadline | null = null;
   /** limits.messages_per_second and bytes_per_second of the client -> server direction; null: neither. */
   readonly #limits: TunnelLimits | null = null;
-  #timer: NodeJS.Timeout | null = null;
 
   constructor(opts: TunnelOptions) {
     this.#client = opts.client;
@@ -137,13 +143,13 @@ export class Tunnel {
     this.#maxBuffered = opts.maxBufferedBytes;
     this.#finTimeout = opts.finTimeout;
     this.#onClose = opts.onClose;
-    this.#up = new Direction(opts.client, opts.upstream, new FrameScanner(opts.maxMessageBytes), true);
-    this.#down = new Direction(opts.upstream, opts.client, new FrameScanner(opts.maxMessageBytes), false);
+    this.#up = new Direction(opts.client, opts.upstream, opts.maxMessageBytes, true);
+    this.#down = new Direction(opts.upstream, opts.client, opts.maxMessageBytes, false);
     const messagesPerSecond = opts.messagesPerSecond ?? 0;
     const bytesPerSecond = opts.bytesPerSecond ?? 0;
     if (messagesPerSecond > 0 || bytesPerSecond > 0) {
       this.#limits = new TunnelLimits({ messagesPerSecond, bytesPerSecond }, this.#up);
-      this.#up.scanner.budget = this.#limits.frameBudget;
+      this.#up.budget = this.#limits.frameBudget;
     }
     (opts.client as TunnelSocket).wslbTunnel = this;
     (opts.upstream as TunnelSocket).wslbTunnel = this;
@@ -189,7 +195,7 @@ export class Tunnel {
     const by = this.#firstClose;
     if (by === null) return undefined;
     const code = by === 'balancer' ? this.#balancerCode
-      : (by === 'client' ? this.#up : this.#down).scanner.closeCode;
+      : (by === 'client' ? this.#up : this.#down).closeCode;
     return { code: code === 0 ? NO_STATUS : code, by };
   }
 
@@ -203,11 +209,15 @@ export class Tunnel {
    * (frame headers and close frames included, the handshake not), and data messages scanned each way.
    */
   get traffic(): { bytesIn: number; bytesOut: number; messagesIn: number; messagesOut: number } {
-    return { bytesIn: this.#up.bytes, bytesOut: this.#down.bytes, messagesIn: this.#up.scanner.messages, messagesOut: this.#down.scanner.messages };
+    return { bytesIn: this.#up.bytes, bytesOut: this.#down.bytes, messagesIn: this.#up.messages, messagesOut: this.#down.messages };
   }
 
-  /** Forwards the bytes held during the handshake, then pipes both ways. */
-  start(clientPending: Buffer | null, upstreamHead: Buffer | null): void {
+  /**
+   * Forwards the bytes held during the handshake, then pipes both ways. `clientHead` (the 101 for
+   * the client, latin1) is written first, in the same write as the server's bytes that came with
+   * its 101 (a greeting, usually): one system call instead of two on every such connection.
+   */
+  start(clientPending: Buffer | null, upstreamHead: Buffer | null, clientHead?: string): void {
     if (this.#started) throw new Error('tunnel already started');
     if (this.#destroying) return;            // destroyed before start: sockets gone, nothing counted
     this.#started = true;
@@ -230,15 +240,18 @@ export class Tunnel {
     u.on('close', upstreamOnClose);
     c.on('end', clientOnEnd);
     u.on('end', upstreamOnEnd);
-    c.on('drain', clientOnDrain);
-    u.on('drain', upstreamOnDrain);
     c.setNoDelay(true);
     u.setNoDelay(true);
     if (clientPending !== null && clientPending.length > 0) this.clientOnData(clientPending);
-    if (upstreamHead !== null && upstreamHead.length > 0) this.upstreamOnData(upstreamHead);
+    const withHead = upstreamHead !== null && upstreamHead.length > 0;
+    if (clientHead !== undefined) {
+      if (withHead) c.cork();
+      c.write(clientHead, 'latin1');
+    }
+    if (withHead) this.upstreamOnData(upstreamHead);
+    if (clientHead !== undefined && withHead) c.uncork();
     c.on('data', clientOnData);
-    // A server socket that reads through the shared buffer (src/tunnel/upstream-read.ts) has no
-    // 'data' events: the tunnel becomes its reader (bytes it held since the head come now, in order).
+    // Bytes the server socket read while it had no reader (past the head) come now, in order.
     if (readsShared(u)) setReader(u, this);
     else u.on('data', upstreamOnData);
     // The handshake code may have paused them explicitly; on('data') alone would not resume.
@@ -282,9 +295,9 @@ export class Tunnel {
     const d = this.#up;
     d.bytes += chunk.length;
     if (this.#limits !== null) this.#limits.read(chunk.length, d.state === FWD);
-    const st = d.state === FWD ? d.scanner.scan(chunk) : NOT_FORWARDING;
+    const st = d.state === FWD ? d.scan(chunk) : NOT_FORWARDING;
     if (st !== SCAN_OK) return st === NOT_FORWARDING ? this.#notForwarding(d, chunk) : this.#scanned(d, chunk, st);
-    const m = d.scanner.messages;
+    const m = d.messages;
     this.#server.messagesIn += m - d.msgs;
     d.msgs = m;
     this.#server.bytesIn += chunk.length;
@@ -295,9 +308,9 @@ export class Tunnel {
   upstreamOnData(chunk: Buffer): void {
     this.activity = true;
     const d = this.#down;
-    const st = d.state === FWD ? d.scanner.scan(chunk) : NOT_FORWARDING;
+    const st = d.state === FWD ? d.scan(chunk) : NOT_FORWARDING;
     if (st !== SCAN_OK) return st === NOT_FORWARDING ? this.#notForwarding(d, chunk) : this.#scanned(d, chunk, st);
-    const m = d.scanner.messages;
+    const m = d.messages;
     this.#server.messagesOut += m - d.msgs;
     d.msgs = m;
     this.#server.bytesOut += chunk.length;
@@ -317,7 +330,7 @@ export class Tunnel {
   // ---- slower paths: status bits, closing, discarding ----
 
   #forward(d: Direction, chunk: Buffer): void {
-    const m = d.scanner.messages;
+    const m = d.messages;
     if (d.toServer) {
       this.#server.messagesIn += m - d.msgs;
       this.#server.bytesIn += chunk.length;
@@ -338,7 +351,7 @@ export class Tunnel {
       this.#forward(d, chunk);
       return;
     }
-    const off = d.scanner.errorOffset;
+    const off = d.errorOffset;
     if (off < 0 || this.#closeCode !== 0) {
       // The receiver already holds part of the offending header (no boundary to close at),
       // or a close is already under way: abort.
@@ -357,7 +370,7 @@ export class Tunnel {
       if ((d.taken += chunk.length) >= TURN_BYTES) overTurn(d);
       return;
     }
-    const n = d.scanner.scanToBoundary(chunk);
+    const n = d.scanToBoundary(chunk);
     if (n === -1) {
       this.#forward(d, chunk);
       return;
@@ -372,7 +385,7 @@ export class Tunnel {
 
   #closeAtBoundary(d: Direction): void {
     if (d.state !== FWD) return;
-    if (d.scanner.atBoundary || d.cut) this.#sendClose(d);
+    if (d.atBoundary || d.cut) this.#sendClose(d);
     else d.state = CLOSING;
   }
 
@@ -380,7 +393,7 @@ export class Tunnel {
   #sendClose(d: Direction): void {
     d.state = DONE;
     if (d.throttled) lift(d);   // the rest is read and discarded: the peer's close and FIN come sooner
-    if (!d.scanner.closeSeen) {
+    if (!d.closeSeen) {
       const frame = closeFrame(this.#closeCode, this.#closeReason, d.toServer);
       if (!d.toServer) d.bytes += frame.length;
       d.dst.write(frame);
@@ -397,6 +410,11 @@ export class Tunnel {
     d.paused = true;
     this.#pauses++;
     d.src.pause();
+    if (!d.drainHeard) {
+      // 'drain' comes later (after this write's callback), never from inside write(): in time.
+      d.drainHeard = true;
+      d.dst.on('drain', d.toServer ? upstreamOnDrain : clientOnDrain);
+    }
   }
 
   #resume(d: Direction): void {
@@ -430,7 +448,7 @@ export class Tunnel {
     const other = d === this.#up ? this.#down : this.#up;
     // A server that stops without a close frame (and not in answer to the client's FIN)
     // failed mid-stream: tell the client (1014).
-    if (!d.toServer && d.state === FWD && !other.ended && !d.scanner.closeSeen && d.scanner.atBoundary && this.#closeCode === 0) {
+    if (!d.toServer && d.state === FWD && !other.ended && !d.closeSeen && d.atBoundary && this.#closeCode === 0) {
       this.#closeCode = CLOSE.BAD_GATEWAY;
       this.#sendClose(d);
     }
@@ -472,7 +490,7 @@ export class Tunnel {
   #upstreamGone(): void {
     const d = this.#down;
     this.#resume(d);
-    if (d.state === FWD && d.scanner.atBoundary && !this.#client.writableEnded) {
+    if (d.state === FWD && d.atBoundary && !this.#client.writableEnded) {
       this.#closeCode = CLOSE.BAD_GATEWAY;
       this.#sendClose(d);
       if (this.#timer === null) this.#setTimer(Math.min(this.#finTimeout, MAX_CLOSE_WAIT));
@@ -482,8 +500,14 @@ export class Tunnel {
   }
 
   #setTimer(ms: number): void {
-    if (this.#timer !== null) clearTimeout(this.#timer);
-    this.#timer = setTimeout(destroyTunnel, ms, this);
+    if (this.#timer !== null) deadlines.cancel(this.#timer);
+    this.#timer = deadlines.arm(ms, this);
+  }
+
+  /** The close wait ran out (its deadline): abort. */
+  expire(): void {
+    this.#timer = null;
+    this.destroy();
   }
 
   /** The one close path: runs once, when both sockets have closed. */
@@ -491,7 +515,7 @@ export class Tunnel {
     if (!this.#up.closed || !this.#down.closed || this.#finished) return;
     this.#finished = true;
     if (this.#timer !== null) {
-      clearTimeout(this.#timer);
+      deadlines.cancel(this.#timer);
       this.#timer = null;
     }
     this.#lease?.release();   // the upgrade's lease ends here even when the tunnel never started

@@ -31,6 +31,8 @@ export interface RelayOptions {
   idleMs?: number;
   /** Server sockets read through the shared buffer, as the balancer's plain-TCP ones are (default true); false: 'data' events, as over TLS. */
   sharedRead?: boolean;
+  /** The 101 goes to the client through tunnel.start (in one write with the server's first bytes) rather than written before it. */
+  headInStart?: boolean;
 }
 
 export interface Relay {
@@ -100,7 +102,7 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
       upstream.on('error', noop);
       upstream.write(head);
       (shared ? readHeadShared : readHead)(upstream, (resHead, upHead) => {
-        client.write(resHead);
+        if (!opts.headInStart) client.write(resHead);
         const tunnel = new Tunnel({
           client, upstream, server,
           maxMessageBytes: opts.maxMessageBytes ?? 16 * 1024 * 1024,
@@ -111,7 +113,7 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
         set.add(tunnel);
         const h: Hop = { tunnel, client, upstream };
         hops.push(h);
-        tunnel.start(pending.length > 0 ? pending : null, upHead.length > 0 ? upHead : null);
+        tunnel.start(pending.length > 0 ? pending : null, upHead.length > 0 ? upHead : null, opts.headInStart ? resHead.toString('latin1') : undefined);
         for (let i = waiting.length - 1; i >= 0; i--) {
           if (waiting[i].n === hops.length - 1) waiting.splice(i, 1)[0].resolve(h);
         }
