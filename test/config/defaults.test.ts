@@ -18,11 +18,11 @@ t.test('an empty file gives every default, no pools and no routes', async (t) =>
   t.same(c.limits, {
     max_connections: 100_000, max_connections_per_ip: 1000, handshakes_per_ip: 50,
     max_header_bytes: 16 * 1024, max_message_bytes: 16 * 1024 * 1024, max_buffered_bytes: 1024 * 1024,
-    stall: 30_000,
+    stall: 30_000, messages_per_second: 0, bytes_per_second: 0,
   });
   t.same(c.pools, {});
   t.same(c.routes, []);
-  t.same(c.log, { level: 'info' });
+  t.same(c.log, { level: 'info', access: false });
   t.equal(c.workers, 1);
   t.equal(c.cluster, undefined);
   t.equal(summarize(c), 'ok: 0 routes, 0 pools, 0 servers');
@@ -132,7 +132,7 @@ t.test('a full example using every key loads', async (t) => {
   });
   t.same(c.listeners[1], { port: 8443, host: '0.0.0.0', proxy_protocol: true, trusted_proxies: ['10.0.0.0/8'], http2: false });
   t.same(c.cluster, { redis: 'redis://127.0.0.1:6379', name: 'wslb-a' });
-  t.same(c.log, { level: 'info' });
+  t.same(c.log, { level: 'info', access: false });
 });
 
 t.test('JSON Schema for editors', async (t) => {
