@@ -54,6 +54,9 @@ export function toOptions(scenario: ScenarioName, raw: Raw): BenchOptions {
     publishPrefix: raw.publishPrefix ?? d.publishPrefix,
     tsField: raw.tsField ?? d.tsField,
     raw: raw.raw === true,
+    http2: raw.http2 === true,
+    h2Sessions: Math.max(1, raw.h2Sessions ?? d.h2Sessions),
+    insecure: raw.insecure === true,
     heavy: raw.heavy ?? d.heavy,
     probeRate: raw.probeRate ?? d.probeRate,
     processes: raw.processes ?? d.processes,
@@ -68,8 +71,10 @@ export function toOptions(scenario: ScenarioName, raw: Raw): BenchOptions {
   if (scenario === 'rate' && !(o.rate > 0)) throw new Error('rate: --rate is required, e.g. --rate 10000/s');
   if (o.size < 1) throw new Error('--size must be at least 1 byte');
   if (scenario === 'flood' && !(o.probeRate > 0)) throw new Error('flood: --probe-rate must be above 0');
+  if (o.http2 && o.raw) throw new Error('--http2 and --raw: choose one (--raw is HTTP/1.1 over bare TCP)');
   if (o.raw) for (const u of o.urls) if (!u.startsWith('ws://')) throw new Error(`--raw: only ws:// URLs, got "${u}"`);
   for (const u of o.urls) if (!/^wss?:\/\//.test(u)) throw new Error(`--url: expected ws:// or wss://, got "${u}"`);
+  if (o.http2) for (const u of o.urls) if (!u.startsWith('wss://')) throw new Error(`--http2: h2 is chosen in the TLS handshake, so wss:// URLs only, got "${u}"`);
   return o;
 }
 

@@ -5,6 +5,7 @@ import { WebSocket } from 'ws';
 import type { BenchOptions } from './options.js';
 import type { Stats } from './stats.js';
 import type { WorkerJob } from './protocol.js';
+import { openH2Ws } from './h2-client.js';
 
 export interface Opened {
   ws: WebSocket;
@@ -22,6 +23,7 @@ export function endpointFor(opts: Pick<BenchOptions, 'urls' | 'localAddresses'>,
 /** One connection attempt; resolves with the socket or an error kind (`http 503`, `ECONNREFUSED`, `timeout`), never rejects. */
 export function openWs(opts: BenchOptions, i: number): Promise<Opened | { error: string }> {
   const { url, localAddress } = endpointFor(opts, i);
+  if (opts.http2) return openH2Ws(opts, url, i);
   const t0 = performance.now();
   return new Promise((resolve) => {
     let settled = false;
@@ -34,6 +36,7 @@ export function openWs(opts: BenchOptions, i: number): Promise<Opened | { error:
       perMessageDeflate: opts.perMessageDeflate,
       handshakeTimeout: opts.handshakeTimeoutMs,
       ...(localAddress ? { localAddress } : {}),
+      ...(opts.insecure ? { rejectUnauthorized: false } : {}),
     });
     ws.on('unexpected-response', (req: ClientRequest, res: IncomingMessage) => {
       settle({ error: `http ${res.statusCode ?? '?'}` });

@@ -8,7 +8,7 @@ import { parseCount, parseDuration, parseRate, parseSize, type BenchOptions, typ
 export interface Raw {
   url?: string[]; connections?: number; ramp?: number; concurrency?: number; duration?: number; warmup?: number; drain?: number;
   size?: number; binary?: boolean; perMessageDeflate?: boolean; inflight?: number; rate?: number; late?: number;
-  maxBuffered?: number; maxMessages?: number; raw?: boolean; heavy?: number; probeRate?: number; ping?: number; publish?: number; publishPrefix?: string; tsField?: string;
+  maxBuffered?: number; maxMessages?: number; raw?: boolean; http2?: boolean; h2Sessions?: number; insecure?: boolean; heavy?: number; probeRate?: number; ping?: number; publish?: number; publishPrefix?: string; tsField?: string;
   processes?: number; localAddresses?: string[]; handshakeTimeout?: number; watchPid?: number[]; targetPids?: number[];
   status?: string; json?: string; html?: string; quiet?: boolean; allowFailures?: boolean;
 }
@@ -70,6 +70,11 @@ export function addFlags(cmd: Command, scenario: ScenarioName, d: Omit<BenchOpti
   add(new Option('-p, --processes <n>', 'generator processes').argParser(arg(parseCount))
     .default(0, handshake ? '1' : 'one per 8,000 connections'));
   add(new Option('--per-message-deflate', 'offer permessage-deflate (costs ~10x CPU and memory)'));
+  add(new Option('--insecure', 'wss:// and --http2: accept any server certificate (a test CA, a self-signed one)'));
+  if (scenario === 'echo' || handshake) {
+    add(new Option('--http2', 'WebSockets over HTTP/2 (RFC 8441): each connection an extended CONNECT stream on a few shared h2 connections; wss:// URLs'));
+    add(new Option('--h2-sessions <n>', 'with --http2: h2 connections per generator process and target').argParser(arg(parseCount)).default(d.h2Sessions));
+  }
 
   group = 'Timing:';
   add(time('-d, --duration <time>', scenario === 'idle' ? 'the hold (the measured window)' : 'measured window', d.durationMs));

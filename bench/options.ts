@@ -38,6 +38,12 @@ export interface BenchOptions {
   tsField: string;
   /** handshake: raw-TCP cycles (upgrade, close handshake, FIN) instead of the ws client (bench/raw-upgrade.ts). */
   raw: boolean;
+  /** echo, handshake: WebSockets over HTTP/2 (RFC 8441 extended CONNECT streams, bench/h2-client.ts); wss:// only. */
+  http2: boolean;
+  /** --http2: h2 connections per generator process and target origin, the streams spread over them. */
+  h2Sessions: number;
+  /** wss:// and --http2: accept any server certificate (a test CA, a self-signed one). */
+  insecure: boolean;
   /** flood: heavy downloaders, each asking the server for 64 KiB messages and then not reading. */
   heavy: number;
   /** flood: the probe's echo round trips per second. */
@@ -73,6 +79,9 @@ export const DEFAULTS: Omit<BenchOptions, 'scenario'> = {
   publishPrefix: 'broadcast:',
   tsField: 'ts',
   raw: false,
+  http2: false,
+  h2Sessions: 4,
+  insecure: false,
   heavy: 100,
   probeRate: 50,
   processes: 0,

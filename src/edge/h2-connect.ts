@@ -5,7 +5,7 @@
  * (`:status 200` for the server's 101), and its stream then the Tunnel's client side.
  */
 
-import { randomBytes } from 'node:crypto';
+import { randomFillSync } from 'node:crypto';
 import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
 import type { ServerHttp2Stream } from 'node:http2';
 import type { Socket } from 'node:net';
@@ -20,6 +20,17 @@ import type { RequestHead } from './request-head.js';
 import { UpgradeAttempt, type UpgradeReply } from './upgrade.js';
 
 const EMPTY = Buffer.alloc(0);
+
+/** Random bytes for the keys sent to servers, refilled 256 keys at a time (one call into crypto per 256 handshakes, not one each). */
+const keyPool = Buffer.alloc(16 * 256);
+let keyAt = keyPool.length;
+
+/** A fresh Sec-WebSocket-Key: base64 of 16 random bytes. */
+function freshKey(): string {
+  if (keyAt === keyPool.length) { randomFillSync(keyPool); keyAt = 0; }
+  keyAt += 16;
+  return keyPool.toString('base64', keyAt - 16, keyAt);
+}
 
 /** The upgrade head an extended CONNECT stands for: GET, HTTP/1.1, on the session's TLS socket. */
 class ConnectHead implements RequestHead {
@@ -55,7 +66,7 @@ export function serveConnect(rt: Runtime, stream: ServerHttp2Stream, raw: readon
   const rawHeaders: string[] = [];
   const from = view.rawHeaders;
   for (let i = 0; i < from.length; i += 2) if (from[i] !== 'sec-websocket-key') rawHeaders.push(from[i]!, from[i + 1]!);
-  rawHeaders.push('upgrade', 'websocket', 'connection', 'Upgrade', 'sec-websocket-key', randomBytes(16).toString('base64'));
+  rawHeaders.push('upgrade', 'websocket', 'connection', 'Upgrade', 'sec-websocket-key', freshKey());
   const head = new ConnectHead(view.url, joinHeaders(rawHeaders), rawHeaders, socket);
   new UpgradeAttempt(rt, head, asTunnelClient(stream), EMPTY, new StreamReply(rt, stream)).run();
 }
