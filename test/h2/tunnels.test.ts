@@ -150,3 +150,18 @@ t.test('a stream stalled past limits.stall is closed; its siblings are not', asy
   t.equal(await echoOver(quick, 'alive'), 'alive');
   t.equal(backends[0]!.active, 1, 'its server connection went with it');
 });
+
+t.test('half-close: the client\'s END_STREAM reaches the server as FIN; its closing ends the stream', async (t) => {
+  const { b, backends, caPem } = await h2Farm(t, 1);
+  const session = await h2Session(t, b.proxyPort(), caPem);
+  const tunnel = await connectWs(session, '/');
+  t.equal(await echoOver(tunnel, 'before FIN'), 'before FIN');
+  const serverSocket = ([...backends[0]!.wss.clients][0] as WebSocket & { _socket: { once(e: string, f: () => void): void } })._socket;
+  const fin = new Promise<void>((resolve) => serverSocket.once('end', resolve));
+  const ended = once(tunnel.stream, 'close');
+  tunnel.stream.end();
+  await fin;
+  t.pass('the server read end-of-stream');
+  await ended;
+  await waitFor(t, () => b.runtime.tunnels.size === 0 && backends[0]!.active === 0, { what: 'tunnel and server connection closed' });
+});
