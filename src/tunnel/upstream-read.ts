@@ -30,19 +30,22 @@ interface ReadSocket extends net.Socket {
 
 const shared = Buffer.allocUnsafeSlow(READ_BYTES);
 
-/** Always true: reading stops only through pause(), which the readers call. */
+/**
+ * Returns false (stop reading) when the socket is paused: Node's Socket.read() restarts the reads
+ * of an onread socket even when paused, so a read that comes anyway is the last one until resume().
+ */
 function onRead(this: ReadSocket, n: number, buf: Buffer): boolean {
   const chunk = Buffer.allocUnsafe(n);
   buf.copy(chunk, 0, 0, n);
   const reader = this.wslbReader;
   if (reader) {
     reader.upstreamOnData(chunk);
-    return true;
+    return this.readableFlowing !== false;
   }
   // No reader (between two owners): held in order, like a paused stream's buffer.
   (this.wslbHeld ??= []).push(chunk);
   if ((this.wslbHeldBytes = (this.wslbHeldBytes ?? 0) + n) >= HOLD_LIMIT) this.pause();
-  return true;
+  return this.readableFlowing !== false;
 }
 
 /** The `onread` option for net.connect: every socket opened with it reads through the shared buffer. */

@@ -118,3 +118,34 @@ t.test('the balancer connects plain-TCP servers through the shared buffer, TLS o
   t.teardown(() => plain.destroy());
   t.equal(readsShared(plain), false, 'a socket opened without it reads as usual');
 });
+
+t.test('a paused socket whose reading is restarted underneath (Node\'s Socket.read() does that) takes one read, then stops again', async (t) => {
+  // A server that writes as fast as its socket takes it, until the client goes.
+  const srv = net.createServer((s) => {
+    s.on('error', () => {});
+    const b = Buffer.alloc(64 * 1024, 7);
+    const pump = (): void => { while (!s.destroyed && s.write(b)); if (!s.destroyed) s.once('drain', pump); };
+    pump();
+  });
+  srv.listen(0, '127.0.0.1');
+  await once(srv, 'listening');
+  t.teardown(() => new Promise<void>((r) => { srv.close(() => r()); }));
+  const sock = net.connect({ port: (srv.address() as net.AddressInfo).port, host: '127.0.0.1', onread: SHARED_READ });
+  markSharedRead(sock);
+  sock.on('error', () => {});
+  t.teardown(() => sock.destroy());
+  let got = 0;
+  setReader(sock, { upstreamOnData(c: Buffer) { got += c.length; } });
+  sock.resume();
+  await waitFor(t, () => got > 1024 * 1024, { what: 'the first MiB' });
+  sock.pause();
+  await sleep(50);
+  const atPause = got;
+  sock.read(0);   // restarts the handle's reads although the stream is paused
+  await sleep(100);
+  t.ok(got - atPause <= 64 * 1024, `at most one read after the restart (${got - atPause} bytes)`);
+  t.equal(sock.isPaused(), true);
+  const atResume = got;
+  sock.resume();
+  await waitFor(t, () => got > atResume + 1024 * 1024, { what: 'reading again after resume' });
+});
