@@ -64,7 +64,7 @@ export class WslbError extends Error {
 /** WebSocket close codes the balancer itself sends (docs/security.md "What clients see"). */
 export const CLOSE = {
   GOING_AWAY: 1001,       // shutdown, idle
-  POLICY: 1008,           // stalled reader, token expired (close_on_expiry)
+  POLICY: 1008,           // stalled reader, token expired (close_on_expiry), over limits.messages_per_second (message rate)
   TOO_BIG: 1009,
   INTERNAL: 1011,
   SERVICE_RESTART: 1012,  // server drained / removed / rebalanced

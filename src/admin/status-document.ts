@@ -16,7 +16,7 @@ export interface ServerStatus {
   reason: string | null;
   /** Present (true) for a server a reload or discovery removed that still drains its tunnels. */
   removed?: true;
-  /** Configured; `effective_weight` is ramped by slow start. */
+  /** Configured, or a load report's agent weight while it gives one; `effective_weight` is that, ramped by slow start. */
   weight: number;
   effective_weight: number;
   /** This process's tunnels (a merge: the tree's). */

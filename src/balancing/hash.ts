@@ -12,8 +12,9 @@
  * weights hold exactly in expectation. Cost is O(N) per handshake (measured on a 2-core machine: 1.5-1.8 M
  * lookups/s over 100 servers), which a per-handshake pick can afford.
  *
- * Options: `key` (ip, path, header:NAME, cookie:NAME, query:NAME; default ip), `fallback`
- * (algorithm used when the request lacks the key; default round-robin), `balance_factor`
+ * Options: `key` (ip, path, header:NAME, cookie:NAME, query:NAME, claim:NAME: a claim of the
+ * token the route's `auth.jwt` verified; default ip), `fallback` (algorithm used when the
+ * request lacks the key; default round-robin), `balance_factor`
  * (c > 1: no server takes a new connection while it holds ceil(c x (active total + 1) x
  * weight / total weight) or more; the key goes to its next choice that has room).
  */
