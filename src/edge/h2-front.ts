@@ -85,7 +85,8 @@ export class H2Front {
       this.#sessions.delete(session);
       counts.sessions--;
     });
-    session.setTimeout(this.#opts.idleMs(), state.onIdle);
+    session.on('timeout', state.onIdle);   // once: setTimeout(ms, callback) would add a listener per call
+    session.setTimeout(this.#opts.idleMs());
     if (this.#closing) this.#goAway(session);
   };
 
@@ -99,7 +100,7 @@ export class H2Front {
         if (--state.streams > 0) return;
         if (this.#closing) this.#goAway(session);
         // The idle time counts from the last stream's end (a timeout that fired while streams were open is not re-armed by itself).
-        else if (!session.destroyed) session.setTimeout(this.#opts.idleMs(), state.onIdle);
+        else if (!session.destroyed) session.setTimeout(this.#opts.idleMs());
       });
     }
     if (headers[':method'] === 'CONNECT') {

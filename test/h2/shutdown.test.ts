@@ -49,3 +49,22 @@ t.test('a session with no stream open is closed after timeouts.handshake', async
   await goaway;
   t.pass('GOAWAY once its last stream was gone for the idle time');
 });
+
+t.test('a long-lived session re-arms its idle check per stream without piling up listeners', async (t) => {
+  const { b, caPem } = await h2Farm(t, 1);
+  const session = await h2Session(t, b.proxyPort(), caPem);
+  const warnings: string[] = [];
+  const onWarning = (w: Error): void => { warnings.push(w.name); };
+  process.on('warning', onWarning);
+  t.teardown(() => { process.off('warning', onWarning); });
+  for (let i = 0; i < 15; i++) {
+    const x = await connectWs(session, '/');
+    t.equal(await echoOver(x, `s${i}`), `s${i}`);
+    const closed = once(x.stream, 'close');
+    x.stream.close();
+    await closed;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  await new Promise((r) => setImmediate(r));
+  t.same(warnings.filter((w) => w === 'MaxListenersExceededWarning'), [], 'no listener leak warning');
+});
