@@ -100,7 +100,18 @@ function options(scenario: ScenarioName, target: string, proxy: Proxy, co: H2Opt
   };
 }
 
+/** The commit measured, "+dirty" when tracked files differ from it. */
+function gitCommit(): string {
+  try {
+    const head = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT }).toString().trim();
+    return execFileSync('git', ['status', '--porcelain', '--untracked-files=no'], { cwd: ROOT }).toString().trim() ? `${head}+dirty` : head;
+  } catch {
+    return 'unknown';
+  }
+}
+
 async function main(co: H2Options): Promise<void> {
+  const loadAtStart = os.loadavg();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'wslb-compare-h2-'));
   const tls = certificate(dir);
   const started = new Date();
@@ -154,7 +165,8 @@ async function main(co: H2Options): Promise<void> {
   const file = path.join(co.out, `compare-h2-${stamp}.json`);
   writeJson(file, {
     tool: 'wslb-bench compare h2', date: started.toISOString(), finished: new Date().toISOString(),
-    machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model ?? '?', node: process.version },
+    machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model ?? '?', node: process.version, loadavgAtStart: loadAtStart, loadavgAtEnd: os.loadavg() },
+    commit: gitCommit(),
     command: `npm run bench:compare:h2${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`,
     reps: co.reps, sizes: SIZES, h2Sessions: co.h2Sessions, versions, skipped, failed, medians: m, table, runs, results,
   });
