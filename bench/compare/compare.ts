@@ -11,7 +11,7 @@ import { writeJson } from '../report/json.js';
 import { runBench, type BenchResult } from '../run.js';
 import { direct, ROOT, Skip, startFarm, startFloor, startHaproxy, startHttpProxy, startNginx, startWslb, type Farm, type Target } from './peers.js';
 import { formatProfile, readProfile, summarizeProfile, type ProfileSummary } from './profile.js';
-import { figuresOf, markdownTable, medians, verdicts, verdictTable, type RunFigures } from './summary.js';
+import { figuresOf, markdownTable, medians, printRunEnd, type FailedRun, verdicts, verdictTable, type RunFigures } from './summary.js';
 
 // floor-l7 and floor-l4 are references, not products: the least a Node proxy pays (floor-main.ts).
 // wslb-base: wslb from another built tree (--base DIR), for a before/after pair in the same run.
@@ -158,7 +158,7 @@ async function main(co: CompareOptions): Promise<void> {
   const results: { target: string; rep: number; result: Omit<BenchResult, 'timeseries'> }[] = [];
   const versions: Record<string, string> = {};
   const skipped: Record<string, string> = {};
-  const failed: { target: string; rep: number; scenario?: string; error: string }[] = [];
+  const failed: FailedRun[] = [];
   let profiles: Record<string, ProfileSummary> = {};
   const farm = await startFarm();
   try {
@@ -218,11 +218,7 @@ async function main(co: CompareOptions): Promise<void> {
     medians: m, verdicts: vs, table, runs, profiles, results,
   });
   process.stdout.write(`\nmedians of ${co.reps} repetition(s), ${co.full ? 'full' : 'quick'} sizes, commit ${commit}:\n\n${table}\n\n${verdictTable(vs)}\n\n`);
-  for (const [k, v] of Object.entries(versions)) process.stdout.write(`${k}: ${v}\n`);
-  for (const [k, v] of Object.entries(skipped)) process.stdout.write(`${k}: skipped (${v})\n`);
-  for (const f of failed) process.stdout.write(`FAILED: rep ${f.rep} ${f.target} ${f.scenario ?? ''}: ${f.error}\n`);
-  process.stdout.write(`results: ${path.relative(process.cwd(), file)}\n`);
-  if (failed.length) process.exitCode = 1;
+  printRunEnd(versions, skipped, failed, file);
 }
 
 const program = new Command('bench-compare')

@@ -16,7 +16,7 @@ import { DEFAULTS, type BenchOptions, type ScenarioName } from '../options.js';
 import { writeJson } from '../report/json.js';
 import { runBench, type BenchResult } from '../run.js';
 import { Child, freePort, ROOT, Skip, startFarm, which, type Farm } from './peers.js';
-import { figuresOf, markdownTable, medians, type RunFigures } from './summary.js';
+import { figuresOf, markdownTable, medians, printRunEnd, type FailedRun, type RunFigures } from './summary.js';
 
 // `wslb` and `haproxy` speak h2 to the generator; `-h1` are the same listeners taken by HTTP/1.1 clients (a TLS handshake per WebSocket).
 const TARGETS = ['wslb', 'haproxy', 'wslb-h1', 'haproxy-h1'] as const;
@@ -119,7 +119,7 @@ async function main(co: H2Options): Promise<void> {
   const results: { target: string; rep: number; result: Omit<BenchResult, 'timeseries'> }[] = [];
   const versions: Record<string, string> = {};
   const skipped: Record<string, string> = {};
-  const failed: { target: string; rep: number; scenario?: string; error: string }[] = [];
+  const failed: FailedRun[] = [];
   const farm = await startFarm();
   try {
     for (let rep = 1; rep <= co.reps; rep++) {
@@ -171,11 +171,7 @@ async function main(co: H2Options): Promise<void> {
     reps: co.reps, sizes: SIZES, h2Sessions: co.h2Sessions, versions, skipped, failed, medians: m, table, runs, results,
   });
   process.stdout.write(`\nmedians of ${co.reps} repetition(s); wslb and haproxy over h2 (${co.h2Sessions} h2 connections per generator process), -h1 over wss:// HTTP/1.1:\n\n${table}\n\n`);
-  for (const [k, v] of Object.entries(versions)) process.stdout.write(`${k}: ${v}\n`);
-  for (const [k, v] of Object.entries(skipped)) process.stdout.write(`${k}: skipped (${v})\n`);
-  for (const f of failed) process.stdout.write(`FAILED: rep ${f.rep} ${f.target} ${f.scenario ?? ''}: ${f.error}\n`);
-  process.stdout.write(`results: ${path.relative(process.cwd(), file)}\n`);
-  if (failed.length) process.exitCode = 1;
+  printRunEnd(versions, skipped, failed, file);
 }
 
 const program = new Command('bench-compare-h2')

@@ -1,5 +1,6 @@
 /** bench:compare's arithmetic: per-run figures, medians over repetitions, ratios, and the targets with a verdict. */
 
+import path from 'node:path';
 import type { BenchResult } from '../run.js';
 
 export interface RunFigures {
@@ -183,4 +184,16 @@ export function verdictTable(vs: Verdict[]): string {
   const lines = ['| target | measured | met |', '|---|---|---|'];
   for (const v of vs) lines.push(`| ${v.target} | ${v.measured} | ${v.met === null ? 'n/a' : v.met ? 'yes' : '**no**'} |`);
   return lines.join('\n');
+}
+
+/** A repetition of one target (and scenario) that failed to start or run. */
+export interface FailedRun { target: string; rep: number; scenario?: string; error: string }
+
+/** The end of a comparison's console report: versions, skipped targets, failures and the results file; a failure sets exit code 1. */
+export function printRunEnd(versions: Record<string, string>, skipped: Record<string, string>, failed: readonly FailedRun[], file: string): void {
+  for (const [k, v] of Object.entries(versions)) process.stdout.write(`${k}: ${v}\n`);
+  for (const [k, v] of Object.entries(skipped)) process.stdout.write(`${k}: skipped (${v})\n`);
+  for (const f of failed) process.stdout.write(`FAILED: rep ${f.rep} ${f.target} ${f.scenario ?? ''}: ${f.error}\n`);
+  process.stdout.write(`results: ${path.relative(process.cwd(), file)}\n`);
+  if (failed.length) process.exitCode = 1;
 }

@@ -16,7 +16,7 @@ import type { ResponseHead } from '../tunnel/response-head.js';
 import { clientAddress } from './client-address.js';
 import { h1View, h2ResponseHeaders, joinHeaders } from './h2-headers.js';
 import { answerStream, endExchange } from './h2-respond.js';
-import type { RequestHead } from './request-head.js';
+import { ParsedHead } from './request-head.js';
 import { UpgradeAttempt, type UpgradeReply } from './upgrade.js';
 
 const EMPTY = Buffer.alloc(0);
@@ -30,19 +30,6 @@ function freshKey(): string {
   if (keyAt === keyPool.length) { randomFillSync(keyPool); keyAt = 0; }
   keyAt += 16;
   return keyPool.toString('base64', keyAt - 16, keyAt);
-}
-
-/** The upgrade head an extended CONNECT stands for: GET, HTTP/1.1, on the session's TLS socket. */
-class ConnectHead implements RequestHead {
-  readonly method = 'GET';
-  readonly httpVersionMajor = 1;
-  readonly httpVersionMinor = 1;
-  constructor(
-    readonly url: string,
-    readonly headers: IncomingHttpHeaders,
-    readonly rawHeaders: string[],
-    readonly socket: Socket,
-  ) {}
 }
 
 /**
@@ -67,7 +54,7 @@ export function serveConnect(rt: Runtime, stream: ServerHttp2Stream, raw: readon
   const from = view.rawHeaders;
   for (let i = 0; i < from.length; i += 2) if (from[i] !== 'sec-websocket-key') rawHeaders.push(from[i]!, from[i + 1]!);
   rawHeaders.push('upgrade', 'websocket', 'connection', 'Upgrade', 'sec-websocket-key', freshKey());
-  const head = new ConnectHead(view.url, joinHeaders(rawHeaders), rawHeaders, socket);
+  const head = new ParsedHead(view.url, joinHeaders(rawHeaders), rawHeaders, socket);
   new UpgradeAttempt(rt, head, asTunnelClient(stream), EMPTY, new StreamReply(rt, stream)).run();
 }
 

@@ -57,7 +57,8 @@ const FIRST_ONLY = new Set([
   'max-forwards', 'retry-after', 'etag', 'last-modified', 'server', 'age', 'expires',
 ]);
 
-class ParsedHead implements RequestHead {
+/** A GET HTTP/1.1 upgrade head: read by hand here, or translated from an HTTP/2 extended CONNECT (h2-connect.ts). */
+export class ParsedHead implements RequestHead {
   readonly method = 'GET';
   readonly httpVersionMajor = 1;
   readonly httpVersionMinor = 1;
