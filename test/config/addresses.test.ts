@@ -1,16 +1,11 @@
 // Two listeners, or a listener and the admin listener, that want the same host:port: refused at load, at the later port.
 import t from 'tap';
 import { loadConfigText } from '../../src/config/load.js';
-import { ConfigError, type ConfigIssue } from '../../src/config/types.js';
+import type { ConfigIssue } from '../../src/config/types.js';
+import { configIssues } from '../helpers/config-issues.js';
 
 function issues(lines: string[]): readonly ConfigIssue[] {
-  try {
-    loadConfigText(lines.join('\n') + '\n', 'b.yaml', {});
-  } catch (e) {
-    if (e instanceof ConfigError) return e.issues;
-    throw e;
-  }
-  return [];
+  return configIssues(() => loadConfigText(lines.join('\n') + '\n', 'b.yaml', {}));
 }
 const where = (list: readonly ConfigIssue[]) => list.map((i) => `${i.line}:${i.col} ${i.path}`);
 

@@ -2,18 +2,13 @@
 import t from 'tap';
 import path from 'node:path';
 import { loadConfigText } from '../../src/config/load.js';
-import { ConfigError, type ConfigIssue } from '../../src/config/types.js';
+import type { ConfigIssue } from '../../src/config/types.js';
+import { configIssues } from '../helpers/config-issues.js';
 import { runCli } from '../helpers/cli.js';
 import { rsaPair, tempDir } from '../auth/helpers.js';
 
 function issues(lines: string[], opts: { files?: boolean; file?: string } = {}): readonly ConfigIssue[] {
-  try {
-    loadConfigText(lines.join('\n') + '\n', opts.file ?? 'b.yaml', {}, { files: opts.files ?? false });
-  } catch (e) {
-    if (e instanceof ConfigError) return e.issues;
-    throw e;
-  }
-  return [];
+  return configIssues(() => loadConfigText(lines.join('\n') + '\n', opts.file ?? 'b.yaml', {}, { files: opts.files ?? false }));
 }
 const where = (list: readonly ConfigIssue[]) => list.map((i) => `${i.line}:${i.col} ${i.path}`);
 const POOL = ['pools:', '  p:', '    servers: [{ url: "ws://127.0.0.1:9001" }]', 'routes:'];

@@ -1,18 +1,13 @@
 // routes[].match.transport: websocket | http | any, located errors for a bad value and for transport: http without http: true.
 import t from 'tap';
 import { loadConfigText } from '../../src/config/load.js';
-import { ConfigError, type ConfigIssue } from '../../src/config/types.js';
+import type { ConfigIssue } from '../../src/config/types.js';
+import { configIssues } from '../helpers/config-issues.js';
 
 const POOL = ['pools:', '  p:', '    servers: [{ name: s1, url: "ws://127.0.0.1:9001" }]'];
 
 function issues(lines: string[]): readonly ConfigIssue[] {
-  try {
-    loadConfigText(lines.join('\n') + '\n', 'b.yaml', {});
-  } catch (e) {
-    if (e instanceof ConfigError) return e.issues;
-    throw e;
-  }
-  throw new Error('expected a ConfigError');
+  return configIssues(() => loadConfigText(lines.join('\n') + '\n', 'b.yaml', {}), { expectError: true });
 }
 
 t.test('accepted values; absent stays absent (any)', async (t) => {

@@ -1,20 +1,15 @@
 // listeners[].http2: off by default, refused without tls at its key, a restart-only key, named in the "listening" line.
 import t from 'tap';
 import { loadConfigText } from '../../src/config/load.js';
-import { ConfigError, type ConfigIssue } from '../../src/config/types.js';
+import type { ConfigIssue } from '../../src/config/types.js';
+import { configIssues } from '../helpers/config-issues.js';
 import { restartRequired } from '../../src/config/restart-required.js';
 import { Balancer } from '../../src/main.js';
 import { captureLog, tick } from '../helpers/log-capture.js';
 import { h2Yaml } from './farm.js';
 
 function issues(text: string): readonly ConfigIssue[] {
-  try {
-    loadConfigText(text, 'b.yaml', {});
-  } catch (e) {
-    if (e instanceof ConfigError) return e.issues;
-    throw e;
-  }
-  throw new Error('expected a ConfigError');
+  return configIssues(() => loadConfigText(text, 'b.yaml', {}), { expectError: true });
 }
 
 t.test('default off; without tls it is an error at the key', async (t) => {

@@ -1,7 +1,8 @@
 // limits.messages_per_second, limits.bytes_per_second, routes[].limits and log.access: defaults, accepted forms, and errors located at file:line:col.
 import t from 'tap';
 import { loadConfigText } from '../../src/config/load.js';
-import { ConfigError, type ConfigIssue } from '../../src/config/types.js';
+import type { ConfigIssue } from '../../src/config/types.js';
+import { configIssues } from '../helpers/config-issues.js';
 
 const POOL = ['pools:', '  p:', '    servers: [{ name: s1, url: "ws://127.0.0.1:9001" }]', 'routes:', '  - pool: p'];
 
@@ -10,13 +11,7 @@ function load(lines: string[]) {
 }
 
 function issues(lines: string[]): readonly ConfigIssue[] {
-  try {
-    load(lines);
-  } catch (e) {
-    if (e instanceof ConfigError) return e.issues;
-    throw e;
-  }
-  throw new Error('expected a ConfigError');
+  return configIssues(() => load(lines), { expectError: true });
 }
 
 const at = (got: readonly ConfigIssue[]): string[] => got.map((i) => `${i.file}:${i.line}:${i.col} ${i.path}`);
