@@ -11,7 +11,9 @@ import { MUTATORS, MUTATOR_NAMES, prng, validUpgrade } from './mutate.js';
 
 const VARIANTS = 2400;
 const IN_FLIGHT = 48;
-const ANSWER_MS = 1000;
+// The handshake timeout is 400 ms; the rest is slack for a loaded machine (the bound is that every
+// connection ends, answered or closed, not that it ends fast).
+const ANSWER_MS = 2500;
 const SEED = Number(process.env.WSLB_FUZZ_SEED ?? 0x5eed);
 
 interface Outcome { status: number; ms: number; answered: boolean }
@@ -42,7 +44,7 @@ function send(port: number, bytes: Buffer): Promise<Outcome> {
 t.test('handshake mutation fuzzing', async (t) => {
   const backend = await startBackend({ name: 'b1' });
   t.teardown(() => backend.close());
-  // A short handshake timeout so a truncated head is answered (408) well within the 1 s bound.
+  // A short handshake timeout so a truncated head is answered (408) well within the bound.
   const b = await startBalancer(t, { servers: [{ name: 'b1', url: backend.url }], timeouts: { handshake: '400ms' } });
   const port = b.proxyPort();
   (await openWs(`ws://127.0.0.1:${port}/`)).close();
