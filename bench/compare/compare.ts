@@ -22,7 +22,7 @@ const SCENARIOS: ScenarioName[] = ['idle', 'echo', 'rate', 'handshake', 'broadca
 type Sizes = Record<ScenarioName, Partial<BenchOptions>>;
 
 /**
- * Default run: a few minutes. The issue's sizes except idle connections (2,000), window lengths
+ * Default run: a few minutes. The target sizes (--full) except idle connections (2,000), window lengths
  * and the rate: 10,000 msg/s saturates a 2-core machine that also runs the generator and the
  * farm (hundreds of late sends even direct), so the default measures at half of it.
  */

@@ -15,8 +15,9 @@ export interface LoadOptions {
   /** Algorithm names accepted in `algorithm:`; the balancing registry passes its own. */
   readonly algorithms?: readonly string[];
   /**
-   * Also read the TLS files the config names and check them (files.ts): `wslb check` and the
-   * start of `run` do. A reload does not: a broken certificate then keeps the current one.
+   * Also read the TLS files the config names and check them (files.ts): `wslb check`, the
+   * start of `run` and every reload do (a reload whose certificate does not load fails, and the
+   * running certificates stay).
    */
   readonly files?: boolean;
 }

@@ -74,7 +74,7 @@ t.test('not PEM: cert, key and CA each say which', async (t) => {
   t.match(got[5]!.message, 'certificate 1 of 1');
 });
 
-t.test('file checks run next to schema errors elsewhere, and only when asked (a reload keeps them off)', async (t) => {
+t.test('file checks run next to schema errors elsewhere, and only when asked (loadConfigText without files: true)', async (t) => {
   const text = `listeners: [{ port: 0, tls: { cert: /nonexistent/a.crt, key: ${good.key} } }]\ntimeouts: { idle: forever }\n${POOL}\n`;
   t.same(where(issues(text, 'b.yaml')), ['1:37 listeners[0].tls.cert', '2:19 timeouts.idle']);
   const without = (() => { try { loadConfigText(text, 'b.yaml', {}); return []; } catch (e) { return (e as ConfigError).issues.map((i) => i.path); } })();
