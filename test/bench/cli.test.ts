@@ -51,6 +51,16 @@ t.test('a run where every connection opens exits 0 and says nothing on stderr', 
   t.match(r.stdout, /latency\s+count\s+p50 \(ms\)\s+p90 \(ms\)\s+p99 \(ms\)/, 'latency columns carry their unit');
 });
 
+t.test("the documented example against the demo's per-IP default (50 handshakes/s): 100 connections paced at --ramp 50/s all open", async (t) => {
+  const backends = await startEchoBackends(1, 'doc');
+  t.teardown(() => Promise.all(backends.map((b) => b.close())));
+  const b = await startBalancer(t, { servers: backends.map((x) => ({ name: x.name, url: x.url })), limits: { handshakes_per_ip: '50/s' } });
+  // docs/benchmarks.md gives `-c 100 --ramp 50/s -d 10s`; the window is shortened, the opening is the same.
+  const r = await bench(['echo', '-u', `ws://127.0.0.1:${b.proxyPort()}/`, '-c', '100', '--ramp', '50/s', '-d', '1s', '--drain', '200ms', '-q']);
+  t.equal(r.stderr, '', 'no connection refused');
+  t.equal(r.code, 0);
+});
+
 t.test('nothing listening: exit 1 even with --allow-failures', async (t) => {
   const r = await bench(['echo', '-u', 'ws://127.0.0.1:1/', '-c', '2', '-w', '0', '-d', '100ms', '--drain', '100ms', '-q', '--allow-failures']);
   t.equal(r.code, 1);
