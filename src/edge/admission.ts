@@ -7,13 +7,25 @@ import { limitKey } from './client-address.js';
 
 /** Addresses remembered without a live connection; past it the least recently seen idle ones are forgotten. */
 export const MAX_IDLE_ENTRIES = 65_536;
-/** Entries looked at per admission for expiry or eviction: the table is trimmed a little at a time, never in one long pass. */
+/** Idle entries looked at per admission for expiry or eviction: the table is trimmed a little at a time, never in one long pass. */
 const TRIM_STEPS = 4;
 
-interface Entry {
-  conns: number;       // live connections (handshakes in flight and tunnels)
-  tokens: number;      // handshake tokens left at `at`
-  at: number;          // ms, last refill
+/** One address's state; an idle one (no live connection) is also a link of the idle list. */
+class Entry {
+  conns = 0;                  // live connections (handshakes in flight and tunnels)
+  older: Entry | null = null; // idle list neighbours; null at its ends and while live
+  newer: Entry | null = null;
+  constructor(
+    readonly key: string,
+    readonly owner: Admission,
+    public tokens: number,    // handshake tokens left at `at`
+    public at: number,        // ms, last refill
+  ) {}
+}
+
+/** A socket counted against an entry: the shared 'close' listener finds the entry here. */
+interface AdmittedSocket extends Socket {
+  wslbAdmitted?: Entry | undefined;
 }
 
 /** Cluster-wide caps (src/cluster/ip-share.ts): the rest of the farm's count per key, and each change of a local count. */
@@ -33,12 +45,17 @@ export interface AdmissionOptions {
  * Memory bound: an entry with live connections is kept (there are at most max_connections of
  * those); an idle one is dropped as soon as its bucket would be full again (it then says nothing
  * a fresh entry would not), or, under an address spray, when the table holds more than
- * `maxIdleEntries`, least recently seen first. Both happen a few entries per admission, in
- * Map insertion order (an entry is re-inserted whenever it is used, so the order is LRU).
+ * `maxIdleEntries`, least recently seen first. Both happen a few entries per admission, from the
+ * old end of the idle list: the entries without a live connection, least recently seen first
+ * (an idle entry moves to its new end when checked, a live one joins it when its last connection
+ * closes). The list is links in the entries, so an admission never re-inserts a Map key: the
+ * Map is touched only to look up, add and drop addresses.
  * Keys are IPv4 addresses or IPv6 /64 prefixes (limitKey).
  */
 export class Admission {
   readonly #table = new Map<string, Entry>();
+  #oldest: Entry | null = null;
+  #newest: Entry | null = null;
   readonly #now: () => number;
   readonly #maxIdle: number;
   readonly shared: SharedCounts | null;
@@ -69,9 +86,14 @@ export class Admission {
     this.#trim(now, limits.handshakes_per_ip);   // first: it may drop this very entry, which is then as good as new
     const key = limitKey(address);
     let e = this.#table.get(key);
-    if (e) this.#table.delete(key);
-    else e = { conns: 0, tokens: burstOf(limits.handshakes_per_ip), at: now };
-    this.#table.set(key, e);   // most recently seen last
+    if (e === undefined) {
+      e = new Entry(key, this, burstOf(limits.handshakes_per_ip), now);
+      this.#table.set(key, e);
+      this.#append(e);
+    } else if (e.conns === 0 && e !== this.#newest) {
+      this.#unlink(e);   // most recently seen last
+      this.#append(e);
+    }
     if (e.conns + (this.shared?.remote(key) ?? 0) >= limits.max_connections_per_ip) return 'WSLB_ERR_IP_CAP';
     if (!handshake || limits.handshakes_per_ip <= 0) return null;
     refill(e, now, limits.handshakes_per_ip);
@@ -84,10 +106,19 @@ export class Admission {
   track(address: string, socket: Socket): void {
     const key = limitKey(address);
     let e = this.#table.get(key);
-    if (!e) this.#table.set(key, (e = { conns: 0, tokens: 0, at: this.#now() }));
+    if (e === undefined) this.#table.set(key, (e = new Entry(key, this, 0, this.#now())));
+    else if (e.conns === 0) this.#unlink(e);   // live: off the idle list
     e.conns++;
     this.shared?.changed(key, e.conns);
-    socket.once('close', () => this.#release(key));
+    const s = socket as AdmittedSocket;
+    if (s.wslbAdmitted === undefined) {
+      s.wslbAdmitted = e;
+      s.on('close', Admission.#releaseOnClose);
+    } else {
+      // The same socket counted again (the upgrade path never does): one release per count all the same.
+      const again = e;
+      s.once('close', () => this.#release(again));
+    }
   }
 
   /** Seconds a refused client should wait: until its next token for the rate, 1 otherwise. */
@@ -99,27 +130,50 @@ export class Admission {
     return Math.max(1, Math.ceil((1 - e.tokens) / rate));
   }
 
-  #release(key: string): void {
-    const e = this.#table.get(key);
-    if (e && e.conns > 0) { e.conns--; this.shared?.changed(key, e.conns); }
+  /** The one 'close' listener of every tracked socket (no closure per connection); runs once per socket. */
+  static readonly #releaseOnClose = function (this: AdmittedSocket): void {
+    const e = this.wslbAdmitted;
+    if (e === undefined) return;
+    this.wslbAdmitted = undefined;
+    e.owner.#release(e);
+  };
+
+  /** A live entry is never dropped from the table, so `e` is still the one its key finds. */
+  #release(e: Entry): void {
+    if (e.conns <= 0) return;
+    e.conns--;
+    this.shared?.changed(e.key, e.conns);
+    if (e.conns === 0) this.#append(e);   // idle again, seen now
   }
 
-  /** Drops up to TRIM_STEPS of the least recently seen entries that are idle and expired (or over the cap). */
+  /** Drops up to TRIM_STEPS of the least recently seen idle entries that are expired (or over the cap). */
   #trim(now: number, rate: number): void {
-    const table = this.#table;
-    let steps = 0;
-    for (const [key, e] of table) {
-      if (steps++ >= TRIM_STEPS) break;
-      if (e.conns > 0) {
-        // Live: keep, and move it out of the way of the idle ones behind it.
-        table.delete(key);
-        table.set(key, e);
-        continue;
-      }
+    for (let steps = 0; steps < TRIM_STEPS; steps++) {
+      const e = this.#oldest;
+      if (e === null) return;
       const expired = rate <= 0 || e.tokens + ((now - e.at) / 1000) * rate >= burstOf(rate);
-      if (expired || table.size > this.#maxIdle) table.delete(key);
-      else break;   // the oldest idle entry is still fresh: so are the ones behind it
+      if (!expired && this.#table.size <= this.#maxIdle) return;   // the oldest idle entry is still fresh: so are the ones behind it
+      this.#unlink(e);
+      this.#table.delete(e.key);
     }
+  }
+
+  #append(e: Entry): void {
+    const last = this.#newest;
+    e.older = last;
+    e.newer = null;
+    if (last === null) this.#oldest = e;
+    else last.newer = e;
+    this.#newest = e;
+  }
+
+  #unlink(e: Entry): void {
+    const { older, newer } = e;
+    if (older === null) this.#oldest = newer;
+    else older.newer = newer;
+    if (newer === null) this.#newest = older;
+    else newer.older = older;
+    e.older = e.newer = null;
   }
 }
 
