@@ -15,6 +15,9 @@ export interface RawRequestOptions {
   host?: string;
   timeoutMs?: number;                   // default 2000
   endAfterWrite?: boolean;              // half-close after writing (default false)
+  /** Resolve as soon as a whole response head has arrived (for a 101, whose connection stays open),
+   *  rather than waiting for the server to close; `timeoutMs` is then only the bound on a missing answer. */
+  untilHead?: boolean;
 }
 
 const WS_GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11';
@@ -84,7 +87,10 @@ export function rawRequest(port: number, text: string | Buffer, opts: RawRequest
       clearTimeout(timer);
       reject(err);
     });
-    socket.on('data', (chunk: Buffer) => chunks.push(chunk));
+    socket.on('data', (chunk: Buffer) => {
+      chunks.push(chunk);
+      if (opts.untilHead && Buffer.concat(chunks).includes('\r\n\r\n')) finish(false);
+    });
     socket.on('close', () => finish(false));
     socket.on('connect', () => {
       if (opts.endAfterWrite) socket.end(text);

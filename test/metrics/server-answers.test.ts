@@ -66,7 +66,7 @@ t.test('round robin over a good server, a 5xx server and an invalid-101 server: 
   t.teardown(() => b.destroy());
   t.ok(b.runtime.pools.get('p')!.servers.every((s) => s.state === 'up'), 'tcp checks pass on all three');
 
-  const answers = await Promise.all(Array.from({ length: 6 }, () => rawRequest(b.proxyPort(), upgradeRequest('/'), { timeoutMs: 500 })));
+  const answers = await Promise.all(Array.from({ length: 6 }, () => rawRequest(b.proxyPort(), upgradeRequest('/'), { untilHead: true })));
   const statuses = answers.map((a) => a.status).sort();
   t.same(statuses, [101, 101, 500, 500, 502, 502], 'two clients each: tunnelled, the server\'s 500, the balancer\'s 502');
 
@@ -102,7 +102,7 @@ t.test('a malformed answer (not HTTP) and a bare 101 count as invalid', async (t
   const b = new Balancer(loadConfigText(yaml, 'test.yaml', {}), log);
   await b.start();
   t.teardown(() => b.destroy());
-  const answers = await Promise.all(Array.from({ length: 4 }, () => rawRequest(b.proxyPort(), upgradeRequest('/'), { timeoutMs: 1000 })));
+  const answers = await Promise.all(Array.from({ length: 4 }, () => rawRequest(b.proxyPort(), upgradeRequest('/'), { untilHead: true })));
   t.same(answers.map((a) => a.status), [502, 502, 502, 502]);
   const servers = b.runtime.pools.get('p')!.servers;
   t.same(servers.map((s) => [s.name, s.answers]), [['garbage', { invalid: 2 }], ['bare', { invalid: 2 }]]);
