@@ -12,7 +12,8 @@ t.test('pass, 401, 403, timeout and the cache per credentials', async (t) => {
   const svc = await startAuthService(t);
   const b = await startBalancer(t, {
     servers: [{ name: 'b1', url: `ws://127.0.0.1:${backend.port}` }],
-    route: { auth: { forward: { url: svc.url, copy: ['X-User-Id'], timeout: '300ms', cache: '1m' } } },
+    // 2 s: a local service answers at once, and a loaded machine must not turn its slow answer into a 503.
+    route: { auth: { forward: { url: svc.url, copy: ['X-User-Id'], timeout: '2s', cache: '1m' } } },
   });
   const port = b.proxyPort();
 
@@ -25,8 +26,8 @@ t.test('pass, 401, 403, timeout and the cache per credentials', async (t) => {
   t.equal(forbidden.headers['x-wslb-error'], 'WSLB_ERR_AUTH_FORBIDDEN');
   t.equal(forbidden.headers['www-authenticate'], undefined);
 
-  svc.decide(() => ({ status: 200, delayMs: 2000 }));
-  const slow = await rawRequest(port, upgradeRequest('/', ['Authorization: Bearer slow']));
+  svc.decide(() => ({ status: 200, delayMs: 30_000 }));   // silent far past the 2 s timeout
+  const slow = await rawRequest(port, upgradeRequest('/', ['Authorization: Bearer slow']), { timeoutMs: 10_000 });
   t.equal(slow.status, 503, 'a silent service: 503');
   t.equal(slow.headers['x-wslb-error'], 'WSLB_ERR_AUTH_UNAVAILABLE');
   svc.decide(() => ({ status: 500 }));
