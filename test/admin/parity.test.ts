@@ -131,7 +131,8 @@ async function storm(t: Test, inst: Instance, n: number): Promise<void> {
 /** SIGTERM with a shutdown grace: /healthz 503 `shutting down` while /status says so. */
 async function graceHealth(t: Test, inst: Instance): Promise<void> {
   inst.cli.child.kill('SIGTERM');
-  await waitFor(t, async () => (await request(inst.admin, 'GET', '/healthz')).status === 503, { ms: 1000, what: '/healthz turns 503' });
+  // Inside the 4 s grace, with room for a loaded machine: /status below must still find the grace phase.
+  await waitFor(t, async () => (await request(inst.admin, 'GET', '/healthz')).status === 503, { ms: 2000, what: '/healthz turns 503' });
   const health = await request(inst.admin, 'GET', '/healthz');
   t.same({ status: health.status, body: health.body }, { status: 503, body: 'shutting down\n' });
   const doc = JSON.parse((await request(inst.admin, 'GET', '/status')).body) as { draining: boolean; shutting_down: { phase: string } | null };
@@ -141,7 +142,7 @@ async function graceHealth(t: Test, inst: Instance): Promise<void> {
 
 async function start(t: Test, workers: number): Promise<Instance> {
   const back = await startChildServer(t, 's1');
-  const extra = { ...(workers > 1 ? { workers } : {}), admin: { port: 0, host: '127.0.0.1', token: TOKEN }, timeouts: { drain: '200ms', shutdown_grace: '1500ms' } };
+  const extra = { ...(workers > 1 ? { workers } : {}), admin: { port: 0, host: '127.0.0.1', token: TOKEN }, timeouts: { drain: '200ms', shutdown_grace: '4s' } };
   return startInstance(t, clusterYaml([{ name: back.name, url: back.url }], extra), workers);
 }
 

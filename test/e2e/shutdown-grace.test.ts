@@ -11,8 +11,9 @@ async function lone(t: Test, grace: string) {
   return startInstance(t, yaml);
 }
 
-t.test('SIGTERM: 2 s of /healthz 503 with new clients still proxied, then 1001 over the drain, exit 0', async (t) => {
-  await checkShutdownGrace(t, await lone(t, '2s'), 2000);
+// 5 s: the checks made during the grace (connects, fetches, an echo) must fit in it on a loaded machine.
+t.test('SIGTERM: 5 s of /healthz 503 with new clients still proxied, then 1001 over the drain, exit 0', async (t) => {
+  await checkShutdownGrace(t, await lone(t, '5s'), 5000);
 });
 
 t.test('a second SIGTERM during the grace aborts with exit 1', async (t) => {
@@ -24,6 +25,7 @@ t.test('shutdown_grace 0s (the default): the drain starts at once', async (t) =>
   const t0 = Date.now();
   x.cli.child.kill('SIGTERM');
   t.equal(await x.cli.exited, 0);
-  t.ok(Date.now() - t0 < 3000, 'no grace');
+  // An exit with nothing to drain; a grace would be seconds more (the bound leaves room for a loaded machine).
+  t.ok(Date.now() - t0 < 5000, 'no grace');
   t.notOk(x.cli.lines.some((l) => l['msg'] === 'shutdown grace'));
 });

@@ -28,7 +28,8 @@ async function launch(name: string, port: number, mode: ChildMode): Promise<{ ch
   });
   let out = '';
   const bound = await new Promise<number>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${name} did not start`)), 5000);
+    // Generous: a Node process start on a loaded 2-core machine can take seconds.
+    const timer = setTimeout(() => reject(new Error(`${name} did not start`)), 20_000);
     child.stdout!.on('data', (chunk: Buffer) => {
       out += chunk.toString();
       const m = /\{"listening":(\d+)\}/.exec(out);

@@ -32,7 +32,8 @@ export async function checkShutdownGrace(t: Test, x: GraceTarget, graceMs: numbe
 
   const t0 = Date.now();
   x.cli.child.kill('SIGTERM');
-  await waitFor(t, async () => (await get(x.admin, '/healthz')).status === 503, { ms: 1000, what: '/healthz turns 503 at once' });
+  // "At once" is: well inside the grace, whatever the load on the machine (the checks below must fit in it too).
+  await waitFor(t, async () => (await get(x.admin, '/healthz')).status === 503, { ms: graceMs / 2, what: '/healthz turns 503 at once' });
   const health = await get(x.admin, '/healthz');
   t.same(health, { status: 503, body: 'shutting down\n' });
   const status = JSON.parse((await get(x.admin, '/status')).body) as { draining: boolean; shutting_down: { phase: string; grace_ends_in_ms: number } | null };
@@ -69,6 +70,7 @@ export async function checkSecondSignalAborts(t: Test, x: GraceTarget, graceMs: 
   await x.cli.waitFor((l) => l['msg'] === 'shutdown grace');
   x.cli.child.kill('SIGTERM');
   t.equal(await x.cli.exited, 1, 'exit 1');
-  t.ok(Date.now() - t0 < graceMs / 2, 'long before the grace would have ended');
+  // Ignoring the second signal would exit 0 after the whole grace and the drain.
+  t.ok(Date.now() - t0 < graceMs, 'before the grace would have ended');
   t.ok(x.cli.lines.some((l) => l['msg'] === 'second signal: aborting'));
 }
