@@ -1,6 +1,7 @@
 // The shared deadline queue: fires each uncancelled deadline once, never before it is due, in due order.
 import t from 'tap';
 import { Deadlines } from '../../src/edge/deadlines.js';
+import { waitFor } from '../helpers/wait.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -49,7 +50,9 @@ t.test('the queue works again after it emptied, and an expire may arm and cancel
     },
   });
   victim = q.arm(25, { expire: () => fired.push('victim') });
-  await sleep(100);
+  // Waited for rather than slept: 'rearmed' is armed 10 ms after 'first' fires, so after a stall of the
+  // process it can come later than any fixed sleep begun before it. A victim that fired would come first (due at 25 ms).
+  await waitFor(t, () => fired.includes('rearmed'), { what: 'the deadline armed from an expire fired' });
   t.same(fired, ['first', 'rearmed']);
   t.equal(q.size, 0);
 });
