@@ -12,13 +12,16 @@ const CHUNK = Buffer.alloc(64 * KiB, 0x5a);
 
 /**
  * Sends 64 KiB messages while the sender's own queue is small, until that queue has stayed
- * full for 300 ms (everything downstream is stuck) or 64 MiB went out (backpressure broken).
+ * full for 300 ms and 60 checks (everything downstream is stuck) or 64 MiB went out (backpressure
+ * broken). The count of checks matters on a loaded machine: after a stall the 300 ms have passed
+ * at the first check, before the relay had an event-loop turn to move the bytes queued meanwhile.
  * Samples `watch()` every 5 ms; returns messages sent and the largest sample.
  */
 async function flood(send: () => void, queued: () => number, watch: () => number): Promise<{ sent: number; max: number }> {
   let sent = 0;
   let max = 0;
   let fullSince = 0;
+  let fullChecks = 0;
   const deadline = Date.now() + 20_000;
   while (sent < 1024 && Date.now() < deadline) {
     max = Math.max(max, watch());
@@ -26,11 +29,12 @@ async function flood(send: () => void, queued: () => number, watch: () => number
       send();
       sent++;
       fullSince = 0;
+      fullChecks = 0;
       if (sent % 8 === 0) await sleep(0);
       continue;
     }
     if (fullSince === 0) fullSince = Date.now();
-    else if (Date.now() - fullSince > 300) break;
+    else if (++fullChecks >= 60 && Date.now() - fullSince > 300) break;
     await sleep(5);
   }
   return { sent, max: Math.max(max, watch()) };

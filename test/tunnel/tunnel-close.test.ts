@@ -36,7 +36,7 @@ function maskedCloseCode(data: Buffer): number | undefined {
 }
 
 for (const how of ['terminate', 'reset'] as const) {
-  t.test(`server killed mid-stream (${how}) -> client gets 1014 within 2 s`, async (t) => {
+  t.test(`server killed mid-stream (${how}) -> client gets 1014 at once`, async (t) => {
     const backend = await startBackend();
     const relay = await startRelay({ backendPort: backend.port });
     t.teardown(async () => { await relay.stop(); await backend.stop(); });
@@ -50,7 +50,8 @@ for (const how of ['terminate', 'reset'] as const) {
     if (how === 'terminate') backend.conns[0].terminate();
     else backend.sockets[0].resetAndDestroy();
     t.equal(await c, 1014);
-    t.ok(Date.now() - t0 < 2000, 'within 2 s');
+    // Caused by the server's death, not by the 10 s finTimeout (the bound leaves room for a loaded machine).
+    t.ok(Date.now() - t0 < 5000, 'long before finTimeout');
     await relay.idle();
     t.same(relay.hops[0].tunnel.lastClose, { code: 1014, by: 'balancer' });
     t.equal(relay.server.active, 0);
@@ -98,7 +99,8 @@ t.test('message too big -> 1009 both ways, whichever side sends it', async (t) =
 
 t.test('half-close: client FIN reaches the server, tunnel closes well within finTimeout', async (t) => {
   const backend = await startBackend();
-  const relay = await startRelay({ backendPort: backend.port, finTimeout: 1000 });
+  // 10 s: the server's answering FIN must be what closes the tunnel, even when a loaded machine takes a while.
+  const relay = await startRelay({ backendPort: backend.port, finTimeout: 10_000 });
   t.teardown(async () => { await relay.stop(); await backend.stop(); });
   const { sock, rest } = await rawClient(relay.port);
   const got = collect(sock, rest);
@@ -109,7 +111,7 @@ t.test('half-close: client FIN reaches the server, tunnel closes well within fin
   await serverSawFin;
   t.pass('server got FIN');
   await relay.idle();
-  t.ok(Date.now() - t0 < 1000, 'closed before finTimeout');
+  t.ok(Date.now() - t0 < 5000, 'closed well before finTimeout');
   await got.ended;
   t.equal(findCloseCode(got.data()), undefined, 'no 1014 in answer to the client\'s own FIN');
   const h = relay.hops[0];
@@ -133,7 +135,8 @@ t.test('half-close: a server that never answers the FIN is cut at finTimeout', a
   await relay.idle();
   const took = Date.now() - t0;
   t.equal(ends.length, 1, 'FIN propagated');
-  t.ok(took >= 250 && took < 1500, `destroyed at finTimeout (${took} ms)`);
+  // Never before finTimeout; the upper bound leaves room for a loaded machine (nothing else would end it).
+  t.ok(took >= 250 && took < 3000, `destroyed at finTimeout (${took} ms)`);
   t.equal(relay.server.active, 0);
 });
 
@@ -226,9 +229,13 @@ t.test('too-big header split across reads: no boundary to close at, both connect
   const got = collect(sock, rest);
   await waitFor(t, () => backend.conns.length === 1, { what: 'the server holds the connection' });
   const srvClose = new Promise<number>((r) => backend.conns[0].once('close', (code: number) => r(code)));
+  const hop = await relay.hop(0);
   const f = frame(0x2, Buffer.alloc(5000), { mask: true });
+  // The rest goes once the relay has read the first byte: after a sleep alone, a stalled process could
+  // read both writes at once, and the header would not be split across reads.
+  const read = hop.client.bytesRead;
   sock.write(f.subarray(0, 1));
-  await sleep(50);
+  await waitFor(t, () => hop.client.bytesRead > read, { what: 'the first header byte read alone' });
   sock.write(f.subarray(1, 200));
   t.equal(await srvClose, 1006, 'server aborted');
   await got.ended;
@@ -245,8 +252,9 @@ t.test('close() while a header is half-read, and that frame is too big: abort', 
   const got = collect(sock, rest);
   const hop = await relay.hop(0);
   const f = frame(0x2, Buffer.alloc(5000), { mask: true });
+  const read = hop.client.bytesRead;
   sock.write(f.subarray(0, 1));
-  await sleep(50);
+  await waitFor(t, () => hop.client.bytesRead > read, { what: 'the first header byte read: close() finds a header half-read' });
   hop.tunnel.close(1001);
   await waitFor(t, () => findCloseCode(got.data()) === 1001, { what: 'the client got 1001' });
   sock.write(f.subarray(1, 200));

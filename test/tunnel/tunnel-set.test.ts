@@ -17,14 +17,17 @@ const open = (url: string): Promise<WebSocket> =>
   });
 
 t.test('idle sweep closes quiet tunnels with 1001, leaves busy ones', async (t) => {
+  // 1.5 s: the busy tunnel's 40 ms sends keep it active unless the process stalls for longer than that.
+  const IDLE_MS = 1500;
   const backend = await startBackend();
-  const relay = await startRelay({ backendPort: backend.port, idleMs: 200 });
+  const relay = await startRelay({ backendPort: backend.port, idleMs: IDLE_MS });
   t.teardown(async () => { await relay.stop(); await backend.stop(); });
-  t.equal(relay.set.sweepPeriod, 50);
+  t.equal(relay.set.sweepPeriod, IDLE_MS / 4);
+  // Before the quiet tunnel opens: its last byte (the 101) comes after this.
+  const t0 = Date.now();
   const quiet = await open(relay.url);
   const busy = await open(relay.url);
   t.equal(relay.set.size, 2);
-  const t0 = Date.now();
   const quietClosed = new Promise<{ code: number; at: number }>((r) =>
     quiet.once('close', (code: number) => r({ code, at: Date.now() })));
   let busyClosed = false;
@@ -34,12 +37,12 @@ t.test('idle sweep closes quiet tunnels with 1001, leaves busy ones', async (t) 
   const q = await quietClosed;
   t.equal(q.code, 1001);
   const after = q.at - t0;
-  // idleMs 200, period 50: closed between 200 and 300 ms after the last byte (+ slack for a busy box).
-  t.ok(after >= 150 && after < 1000, `quiet tunnel closed after ${after} ms`);
+  // Never before idleMs after the last byte; at most two sweep periods late, plus room for a loaded machine.
+  t.ok(after >= IDLE_MS - 10 && after < IDLE_MS * 3, `quiet tunnel closed after ${after} ms`);
   await sleep(300);
   t.notOk(busyClosed, 'busy tunnel still open');
   clearInterval(keep);
-  await waitFor(t, () => busyClosed, { ms: 2000, what: 'closed once it goes quiet' });
+  await waitFor(t, () => busyClosed, { ms: IDLE_MS * 6, what: 'closed once it goes quiet' });
   await relay.idle();
   t.equal(relay.set.size, 0);
   t.equal(relay.server.active, 0);
@@ -81,20 +84,22 @@ t.test('drain spreads 1001 closes over the window, then resolves empty', async (
   const N = 10;
   const clients = await Promise.all(Array.from({ length: N }, () => open(relay.url)));
   await waitFor(t, () => relay.set.size === N, { what: `all ${N} tunnels in the set` });
+  const WINDOW = 2000;
   const closes: Array<{ code: number; at: number }> = [];
   for (const c of clients) c.once('close', (code: number) => closes.push({ code, at: Date.now() }));
   const t0 = Date.now();
-  await relay.set.drain(1000);
+  await relay.set.drain(WINDOW);
   const took = Date.now() - t0;
   await waitFor(t, () => closes.length === N, { what: `all ${N} clients closed` });
   t.equal(relay.set.size, 0);
   t.ok(closes.every((c) => c.code === 1001), 'all 1001');
   const times = closes.map((c) => c.at - t0).sort((a, b) => a - b);
-  t.ok(times[0] < 200, `first close right away (${times[0]} ms)`);
-  t.ok(times[N - 1] >= 700, `last close late in the window (${times[N - 1]} ms)`);
-  const gaps = times.slice(1).map((x, i) => x - times[i]);
-  t.ok(gaps.filter((g) => g >= 40).length >= N - 3, `spaced out, not all at once (gaps ${gaps.join(',')})`);
-  t.ok(took < 1500, `drain resolved when the set emptied (${took} ms)`);
+  // Spaced out: the i-th close is due i x WINDOW/N into the window and never comes earlier (a loaded
+  // machine only delays closes, so this holds under load and fails for closes sent all at once).
+  t.ok(times.every((at, i) => at >= (i * WINDOW) / N - 20), `none ahead of its turn (${times.join(',')} ms)`);
+  t.ok(times[0] < WINDOW / 2, `first close right away, not at the end of the window (${times[0]} ms)`);
+  // Resolved when the set emptied: at the window's end, not at the 10 s finTimeout.
+  t.ok(took < WINDOW + 3000, `drain resolved when the set emptied (${took} ms)`);
   t.equal(relay.server.active, 0);
 });
 
@@ -110,7 +115,8 @@ t.test('drain destroys what is left at the end of the window', async (t) => {
   const t0 = Date.now();
   await relay.set.drain(400);
   const took = Date.now() - t0;
-  t.ok(took >= 350 && took < 2000, `resolved at the end of the window (${took} ms)`);
+  // At the end of the 400 ms window, not at the 30 s finTimeout (the upper bound leaves room for a loaded machine).
+  t.ok(took >= 350 && took < 5000, `resolved at the end of the window (${took} ms)`);
   t.equal(relay.set.size, 0);
   t.equal(relay.server.active, 0);
   ws.terminate();
