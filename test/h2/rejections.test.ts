@@ -8,6 +8,7 @@ import { startBackend } from '../helpers/backend.js';
 import { startBalancer } from '../helpers/balancer.js';
 import { connectWs, echoOver, h2Session } from './client.js';
 import { echo, openWs } from '../helpers/hardening.js';
+import { waitFor } from '../helpers/wait.js';
 
 t.test('bad pseudo-headers, versions and bodies: 400/426/501 before any route; nothing reaches a server', async (t) => {
   const { b, backends, caPem } = await h2Farm(t, 1, { route: { match: { path: '/ws' } } });
@@ -65,7 +66,8 @@ t.test('per-IP caps count streams, not connections', async (t) => {
   t.ok(three.headers['retry-after'], 'with Retry-After');
   t.equal(backends[0]!.accepted, 2, 'the third stream reached no server');
   one.stream.close(http2.constants.NGHTTP2_CANCEL);
-  await new Promise((r) => setTimeout(r, 100));
+  // Waited for rather than a 100 ms sleep: the balancer must have seen the reset first.
+  await waitFor(t, () => b.runtime.admission.connections('127.0.0.1') === 1, { what: 'the cancelled stream left the per-IP count' });
   const four = await connectWs(session, '/');
   t.equal(four.status, 200, 'a closed stream frees its slot');
 });

@@ -38,12 +38,13 @@ t.test('while draining, a new stream on an open session is answered 503', async 
 });
 
 t.test('a session with no stream open is closed after timeouts.handshake', async (t) => {
-  const { b, caPem } = await h2Farm(t, 1, { timeouts: { handshake: '300ms' } });
+  // 1 s: the session is idle between its connect and its first stream, which a stalled machine can stretch past a short timeout.
+  const { b, caPem } = await h2Farm(t, 1, { timeouts: { handshake: '1s' } });
   const session = await h2Session(t, b.proxyPort(), caPem);
   const tunnel = await connectWs(session, '/');
   t.equal(await echoOver(tunnel, 'x'), 'x');
   const goaway = once(session, 'goaway');
-  await new Promise((r) => setTimeout(r, 700));
+  await new Promise((r) => setTimeout(r, 1500));   // past the idle time
   t.notOk(session.closed || session.destroyed, 'a session with a tunnel open stays, idle or not');
   tunnel.stream.close();
   await goaway;

@@ -102,8 +102,10 @@ t.test('a stream that does not read: its server is paused at max_buffered_bytes 
     };
     push();
   });
-  const slowTunnel = [...b.runtime.tunnels].find((x) => x.server.name === 'e-1' && x.backpressured);
-  t.ok(slowTunnel, 'the slow stream\'s tunnel paused its server');
+  // Waited for: after a stall the push loop can end before the balancer had a turn to take the bytes it sent.
+  const backpressured = () => [...b.runtime.tunnels].find((x) => x.server.name === 'e-1' && x.backpressured);
+  await waitFor(t, () => backpressured() !== undefined, { ms: 10_000, what: 'the slow stream\'s tunnel paused its server' });
+  const slowTunnel = backpressured();
   const queued = slowTunnel ? slowTunnel.buffered.toClient : -1;
   t.ok(queued >= 0 && queued < 64 * 1024 + 160 * 1024, `queued towards the client is bounded: ${queued} bytes`);
   for (let i = 0; i < 5; i++) t.equal(await echoOver(quick, `q${i}`), `q${i}`, 'the sibling stream echoes');
@@ -129,8 +131,9 @@ t.test('a server that does not read: the client\'s stream is paused (its window 
     if (!stuck.stream.write(frame)) await Promise.race([once(stuck.stream, 'drain'), sleep(100)]);
     written += frame.length;
   }
+  // Waited for: after a stall the write loop can end before the balancer had a turn to take what was written.
+  await waitFor(t, () => [...b.runtime.tunnels].some((x) => x.backpressured), { ms: 10_000, what: 'the tunnel paused the client stream' });
   const tunnel = [...b.runtime.tunnels].find((x) => x.backpressured);
-  t.ok(tunnel, 'the tunnel paused the client stream');
   const held = tunnel ? tunnel.buffered.toServer : -1;
   t.ok(held >= 0 && held < 64 * 1024 + 160 * 1024, `queued towards the server is bounded: ${held} bytes`);
   t.ok(stuck.stream.writableLength > 0 || written < 4 * 1024 * 1024, 'the client is held back by flow control');
