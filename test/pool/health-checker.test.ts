@@ -39,7 +39,7 @@ t.test('start: every first check fires at once; start resolves with first result
   t.teardown(() => hc.destroy());
   const t0 = performance.now();
   await hc.start();
-  t.ok(performance.now() - t0 < 1000, 'did not wait for an interval');
+  t.ok(performance.now() - t0 < 30_000, 'did not wait for an interval (60 s)');
   t.same(calls, { a: 1, b: 1 });
   t.equal(a.state, 'up', 'one passing check at start marks a server up');
   t.equal(a.rtt, 2, 'probe round trips feed rtt');
