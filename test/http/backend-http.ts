@@ -18,6 +18,8 @@ export interface HttpBackend {
   readonly streams: SseStream[];
   /** Held requests (`/hold`) whose client went away, with the time it did. */
   readonly abandoned: number[];
+  /** Body bytes received so far by `/upload` requests, finished or not. */
+  readonly uploaded: number;
   /** Writes one SSE event `{ t: Date.now(), data }` to every open stream. */
   emit(data: string): void;
   close(): Promise<void>;
@@ -32,6 +34,7 @@ export async function startHttpBackend(name: string): Promise<HttpBackend> {
   const requests: HttpBackend['requests'] = [];
   const streams: SseStream[] = [];
   const abandoned: number[] = [];
+  let uploaded = 0;
   let seq = 0;
   const server = http.createServer((req, res) => {
     requests.push({ method: req.method ?? '', url: req.url ?? '', headers: req.headers, rawHeaders: req.rawHeaders });
@@ -57,7 +60,7 @@ export async function startHttpBackend(name: string): Promise<HttpBackend> {
     if (url.pathname.endsWith('/upload')) {
       let bytes = 0;
       let firstChunkAt = 0;
-      req.on('data', (c: Buffer) => { if (!bytes) firstChunkAt = Date.now(); bytes += c.length; });
+      req.on('data', (c: Buffer) => { if (!bytes) firstChunkAt = Date.now(); bytes += c.length; uploaded += c.length; });
       req.on('end', () => {
         const body = JSON.stringify({ server: name, bytes, firstChunkAt });
         res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) });
@@ -78,6 +81,7 @@ export async function startHttpBackend(name: string): Promise<HttpBackend> {
   const port = (server.address() as { port: number }).port;
   return {
     name, port, url: `ws://127.0.0.1:${port}`, requests, streams, abandoned,
+    get uploaded() { return uploaded; },
     emit(data: string): void {
       const id = ++seq;
       for (const s of streams) if (s.closedAt === null) s.res.write(`id: ${id}\ndata: ${JSON.stringify({ t: Date.now(), data })}\n\n`);
