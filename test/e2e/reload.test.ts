@@ -52,15 +52,16 @@ t.test('500 live tunnels and ~200 handshakes/s through 10 reloads adding and rem
     }));
   }
 
-  // Background handshakes at ~200/s: open, one echo, close.
+  // Background handshakes at ~200/s: open, one echo, close. Each says when it was started (x-churn-seq).
   let failed = 0;
   let ok = 0;
   let stop = false;
+  let seq = 0;
   const churn = (async () => {
     const deadline = Date.now() + 15_000;
     while (!stop && Date.now() < deadline) {
       const batch = Array.from({ length: 10 }, async () => {
-        const ws = new WebSocket(url, { perMessageDeflate: false });
+        const ws = new WebSocket(url, { perMessageDeflate: false, headers: { 'x-churn-seq': String(seq++) } });
         try {
           await new Promise<void>((resolve, reject) => { ws.once('open', () => resolve()); ws.once('error', reject); ws.once('unexpected-response', (_q, res) => reject(new Error(`HTTP ${res.statusCode}`))); });
           ws.close();
@@ -72,20 +73,21 @@ t.test('500 live tunnels and ~200 handshakes/s through 10 reloads adding and rem
   })();
 
   // 10 reloads alternating {a,b} -> {a,c} -> {a,b}: each adds one server and removes another.
-  const removedAt: { server: EchoBackend; at: number; seen: number }[] = [];
   for (let i = 0; i < 10; i++) {
     const [keep, drop] = i % 2 === 0 ? [c!, b1!] : [b1!, c!];
     write(spec([a!, keep]));
     const out = await b.reload({});
     t.ok(out.ok, `reload ${i + 1} ok`);
-    removedAt.push({ server: drop, at: Date.now(), seen: drop.handshakes.length });
+    const from = seq;
     await new Promise((r) => setTimeout(r, 400));
-    // Nothing new reached the removed server after the reload (handshakes in flight may still land within 100 ms).
-    const late = drop.handshakes.length - removedAt.at(-1)!.seen;
-    t.ok(late <= 2, `reload ${i + 1}: ${late} handshakes reached the removed server after it left`);
+    // No handshake started after the reload reached the removed server. Counted by start, not by
+    // arrival: handshakes routed before the reload may land after it, more of them on a loaded machine.
+    const late = drop.handshakes.filter((h) => Number(h['x-churn-seq']) >= from).length;
+    t.equal(late, 0, `reload ${i + 1}: ${late} handshakes started after it reached the removed server`);
   }
   stop = true;
   await churn;
+  t.ok(all.some((x) => x.handshakes.some((h) => h['x-churn-seq'] !== undefined)), 'the servers see each handshake\'s start number');
   t.equal(failed, 0, `no failed handshake (${ok} succeeded)`);
   t.ok(ok >= 300, `the churn ran (${ok} handshakes)`);
   const dropped = live.filter((e) => e.code !== null && e.code !== 1012);
@@ -95,7 +97,7 @@ t.test('500 live tunnels and ~200 handshakes/s through 10 reloads adding and rem
   for (const e of live) e.ws.terminate();
 });
 
-t.test('a drain spreads closes over the window: no 1-second bucket over 20% of closes', async (t) => {
+t.test('a drain spreads closes over the window: none ahead of an even spread, half of them in its first three quarters', async (t) => {
   const [a, c] = await startEchoBackends(2, 'd');
   t.teardown(() => Promise.all([a!.close(), c!.close()]));
   const { b } = await startBalancerFromFile(t, spec([a!, c!], { algorithm: 'round-robin' }));
@@ -113,10 +115,15 @@ t.test('a drain spreads closes over the window: no 1-second bucket over 20% of c
   const t0 = Date.now();
   const newOnDrained = server.total;
   await b.runtime.drainServer(server, 6000);
-  t.equal(closes.length, 100, 'every tunnel of the drained server got 1012');
-  const buckets = new Map<number, number>();
-  for (const at of closes) buckets.set(Math.floor((at - t0) / 1000), (buckets.get(Math.floor((at - t0) / 1000)) ?? 0) + 1);
-  t.ok(Math.max(...buckets.values()) <= 20, `largest 1 s bucket: ${Math.max(...buckets.values())} of 100`);
+  // The drain ends with the balancer's side; the clients see their closes a little later.
+  await waitFor(t, () => closes.length === 100, { what: () => `every tunnel of the drained server got 1012 (${closes.length})` });
+  // The i-th close of 100 is due i x 60 ms into the 6 s window and never comes earlier: a storm fails
+  // this, while a loaded machine only delays closes (a stall used to pile a second's closes into the
+  // next 1 s bucket). The median bound rules out closes held back to the end of the window.
+  const times = closes.map((at) => at - t0).sort((a, b) => a - b);
+  const early = times.findIndex((at, i) => at < i * 60 - 20);
+  t.equal(early, -1, early === -1 ? 'no close ahead of an even spread' : `close ${early} at ${times[early]} ms, due at ${early * 60} ms`);
+  t.ok(times[49]! < 4500, `half of them in the first three quarters of the window (the 50th at ${times[49]} ms)`);
   t.equal(server.active, 0);
   const ws = new WebSocket(url, { perMessageDeflate: false });
   await once(ws, 'open');
