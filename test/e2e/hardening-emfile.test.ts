@@ -8,7 +8,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { startBackend } from '../helpers/backend.js';
 import { startCli } from '../helpers/cli.js';
-import { echo, openWs, sleep } from '../helpers/hardening.js';
+import { echo, openWs } from '../helpers/hardening.js';
+import { waitFor } from '../helpers/wait.js';
 
 const hasPrlimit = (() => { try { execFileSync('prlimit', ['--version'], { stdio: 'ignore' }); return true; } catch { return false; } })();
 
@@ -36,23 +37,27 @@ t.test('EMFILE on accept', { skip: hasPrlimit ? false : 'needs util-linux prlimi
 
   // Fill the descriptor table with idle connections until the balancer can no longer take one (libuv then
   // accepts and drops it at once), then free exactly one descriptor.
+  // Each connection is known held once the balancer's descriptor count grows, dropped once it closes:
+  // waited for either, not guessed from a fixed 300 ms that a loaded machine could outlast.
+  const fds = (): number => fs.readdirSync(`/proc/${pid}/fd`).length;
   const held: net.Socket[] = [];
   t.teardown(() => { for (const s of held) s.destroy(); });
   let full = false;
   for (let i = 0; i < 40 && !full; i++) {
+    const before = fds();
     const s = net.connect(port, '127.0.0.1');
     s.on('error', () => {});
-    const dropped = await new Promise<boolean>((resolve) => {
-      s.once('close', () => resolve(true));
-      setTimeout(resolve, 300, false).unref();
-    });
-    if (dropped) full = true;
+    let closed = false;
+    s.once('close', () => { closed = true; });
+    if (!await waitFor(t, () => closed || fds() > before, { ms: 10_000, what: `connection ${i + 1} held or dropped` })) break;
+    if (closed) full = true;
     else held.push(s);
   }
   t.ok(full, `the table filled after ${held.length} idle connections`);
   t.equal(cli.child.exitCode, null, 'connections dropped for want of descriptors did not crash the balancer');
+  const fullCount = fds();
   held.pop()!.destroy();
-  await sleep(200);
+  await waitFor(t, () => fds() < fullCount, { what: 'the balancer closed the freed connection' });
 
   // The next client is accepted with the last descriptor; its server connect fails with EMFILE.
   const refused = await openWs(`ws://127.0.0.1:${port}/`).then(() => null, (e: { status?: number; headers?: Record<string, string> }) => e);
