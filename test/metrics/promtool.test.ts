@@ -85,6 +85,22 @@ t.test('server state, health-check failures, ejections, build info', async (t) =
   t.ok(doc['gone']!.check_failures >= 2, '/status check_failures');
 });
 
+t.test('an admin-disabled server: state="disabled" is 1 and the other four 0; /status says disabled', async (t) => {
+  const echo = await startEchoBackends(2, 'ok');
+  t.teardown(() => Promise.all(echo.map((e) => e.close())));
+  const b = await startBalancer(t, { servers: [{ name: 'ok-1', url: echo[0]!.url }, { name: 'ok-2', url: echo[1]!.url }] });
+  const res = await fetch(`http://127.0.0.1:${b.adminPort()}/pools/p/servers/ok-2/disable`, { method: 'POST' });
+  t.equal(res.status, 204, 'disable answered 204');
+  const m = parseProm(await metricsText(b));
+  for (const state of ['up', 'down', 'draining', 'disabled', 'ejected']) {
+    t.equal(m.get('wslb_server_state', { pool: 'p', server: 'ok-2', state }), state === 'disabled' ? 1 : 0, `ok-2 state="${state}"`);
+    t.equal(m.get('wslb_server_state', { pool: 'p', server: 'ok-1', state }), state === 'up' ? 1 : 0, `ok-1 state="${state}"`);
+  }
+  t.equal(m.get('wslb_server_up', { pool: 'p', server: 'ok-2' }), 0, 'wslb_server_up 0 while disabled');
+  const st = await (await fetch(`http://127.0.0.1:${b.adminPort()}/status`)).json() as { pools: { p: { servers: { name: string; state: string; reason: string | null }[] } } };
+  t.match(st.pools.p.servers, [{ name: 'ok-1', state: 'up' }, { name: 'ok-2', state: 'disabled', reason: 'disabled by admin' }]);
+});
+
 t.test('promtool check metrics passes on a live /metrics with every family sampled', { skip: PROMTOOL ? false : 'promtool is not installed (Debian package prometheus)' }, async (t) => {
   const b = await busyFarm(t);
   const text = await metricsText(b);
