@@ -80,7 +80,9 @@ t.test('N concurrent /metrics and /status requests: one render each, and the ans
   const backends = await startEchoBackends(2, 'g');
   t.teardown(() => Promise.all(backends.map((be) => be.close())));
   const b = await startBalancer(t, { servers: backends.map((be) => ({ name: be.name, url: be.url })) });
-  const { admin, port } = await adminOn(t, b, 300, 100);
+  // 1 s: the 80 concurrent requests below must all arrive before the next render is due; at 300 ms a
+  // stall of this process split them over two renders.
+  const { admin, port } = await adminOn(t, b, 1000, 100);
 
   t.equal((await get(port, '/metrics')).status, 200);
   t.equal((await get(port, '/status')).status, 200);
@@ -101,7 +103,7 @@ t.test('N concurrent /metrics and /status requests: one render each, and the ans
   t.same(admin.renders, { metrics: 2, status: 3 });
 
   // Past the interval with nothing waiting: the next request renders at once, the previous text is not reused.
-  await sleep(350);
+  await sleep(1050);
   const before = admin.renders.metrics;
   t.equal((await get(port, '/metrics')).status, 200);
   t.equal(admin.renders.metrics, before + 1, 'a new render after the interval');
@@ -113,11 +115,15 @@ t.test('past maxRenderRequests waiting: 503 WSLB_ERR_ADMIN_OVERLOADED with Retry
   const b = await startBalancer(t, { servers: [{ name: 'h-1', url: backends[0]!.url }] });
   const { admin, port } = await adminOn(t, b, 1000, 3);
 
+  const warmedAt = Date.now();   // before the renders: the next ones are due 1 s after this at the earliest
   t.equal((await get(port, '/metrics')).status, 200, 'warm: the next render is 1 s away');
   t.equal((await get(port, '/status')).status, 200);
-  const storm = Array.from({ length: 5 }, (_, i) => get(port, i % 2 ? '/status' : '/metrics'));
-  const refused = await Promise.race([Promise.all(storm), sleep(700).then(() => null)]);
-  t.equal(refused, null, 'three wait for the next render, the two refused with them');
+  const answeredAt: number[] = [];
+  const storm = Array.from({ length: 5 }, (_, i) => get(port, i % 2 ? '/status' : '/metrics').then((a) => { answeredAt.push(Date.now()); return a; }));
+  // Every answer, refused ones included, waits for the next render: dated rather than raced against
+  // a 700 ms sleep that a loaded machine could start after the render.
+  await Promise.all(storm);
+  t.ok(answeredAt.every((at) => at - warmedAt >= 990), `three wait for the next render, the two refused with them (answered ${answeredAt.map((at) => at - warmedAt).join(', ')} ms after the warm-up)`);
   t.equal((await get(port, '/healthz')).status, 200, '/healthz is not bounded');
   const answers = await Promise.all(storm);
   const over = answers.filter((a) => a.status === 503);

@@ -38,19 +38,23 @@ t.test('a client writing flat out gets the rate, and stays open', async (t) => {
   const rate = 64 * KIB;
   const s = await sink(t);
   const b = await startBalancer(t, { servers: [{ name: 's', url: s.url }], limits: { bytes_per_second: '64KiB/s' } });
+  const started = performance.now();   // before the tunnel exists: its bucket has refilled for less than the time since
   const ws = await RawWs.open(b.proxyPort(0));
   t.teardown(() => ws.socket.destroy());
   const windowMs = 2500;
   await flood(ws, 8 * KIB, windowMs);
+  const elapsed = performance.now() - started;
+  const total = s.arrivals.reduce((n, [, len]) => n + len, 0);
+  // The bucket starts full (one second), refills at the rate, and may be overdrawn by one read. Over the
+  // time that actually passed: a loaded machine stretches the run, and the bucket refills meanwhile.
+  const most = rate + (rate * elapsed) / 1000 + 64 * KIB;
+  t.ok(total <= most, `at most ${Math.round(most)} bytes in ${Math.round(elapsed)} ms, got ${total}`);
   const first = s.arrivals[0]?.[0] ?? 0;
   const inWindow = s.arrivals.filter(([at]) => at - first <= windowMs).reduce((n, [, len]) => n + len, 0);
-  // The bucket starts full (one second), refills at the rate, and may be overdrawn by one read.
-  const most = rate + (rate * windowMs) / 1000 + 64 * KIB;
-  t.ok(inWindow <= most, `at most ${most} bytes in ${windowMs} ms, got ${inWindow}`);
   t.ok(inWindow >= 0.6 * (rate * windowMs) / 1000, `near the rate: at least 60% of it, got ${inWindow}`);
   const steady = s.arrivals.filter(([at]) => at - first > 1000 && at - first <= windowMs).reduce((n, [, len]) => n + len, 0);
   t.comment(`server received ${inWindow} B in ${windowMs} ms; after the first second ${Math.round(steady / ((windowMs - 1000) / 1000))} B/s (limit ${rate})`);
-  t.ok(ws.sent > 4 * most, `the client wanted to send far more (${ws.sent} bytes)`);
+  t.ok(ws.sent > 4 * (rate + (rate * windowMs) / 1000 + 64 * KIB), `the client wanted to send far more (${ws.sent} bytes)`);
   t.notOk(ws.closed, 'the client is not closed');
   t.equal(ws.close, undefined, 'no close frame');
   t.equal(s.open(), 1, 'the server connection is open');
@@ -72,11 +76,13 @@ t.test("a route's own bytes_per_second replaces the global one", async (t) => {
     limits: { bytes_per_second: '100MiB/s' },
     route: { limits: { bytes_per_second: '16KiB/s' } },
   });
+  const started = performance.now();
   const ws = await RawWs.open(b.proxyPort(0));
   t.teardown(() => ws.socket.destroy());
   await flood(ws, 4 * KIB, 1000);
   const got = s.arrivals.reduce((n, [, len]) => n + len, 0);
-  const most = 16 * KIB + 16 * KIB * 1.5 + 64 * KIB;   // bucket + the rate over the flood and its tail + one read
+  // The bucket + the rate over the time that actually passed (a loaded machine stretches it) + one read.
+  const most = 16 * KIB + (16 * KIB * (performance.now() - started)) / 1000 + 64 * KIB;
   t.ok(got <= most, `the route's 16 KiB/s holds: ${got} <= ${most}`);
   t.notOk(ws.closed);
 });
