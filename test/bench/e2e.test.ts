@@ -39,9 +39,13 @@ t.test('every scenario against the demo farm behind wslb', async (t) => {
   });
 
   await t.test('rate: open loop sends on schedule; latency from intended time >= service time', async (t) => {
-    const r = await runBench(base({ scenario: 'rate', connections: 5, rate: 200, durationMs: 1000, size: 32, binary: true }));
+    const r = await runBench(base({ scenario: 'rate', connections: 5, rate: 200, durationMs: 3000, size: 32, binary: true }));
     const sent = r.counts.sent ?? 0;
-    t.ok(sent >= 150 && sent <= 250, `about 200 sent in the 1 s window (${sent})`);
+    // About rate x the window as measured; the generator's own window may be shifted against it by up to
+    // a second on a loaded machine (the open loop then sends what was due in one burst): +-200. A loop at
+    // half or twice the rate is still far out.
+    const expected = (200 * r.window.measuredMs) / 1000;
+    t.ok(Math.abs(sent - expected) <= 200, `about ${Math.round(expected)} sent in the ${r.window.measuredMs} ms window (${sent})`);
     t.equal((r.totals.received ?? 0), r.totals.sent, 'every message answered');
     t.equal((r.counts.dropped ?? 0), 0);
     const l = r.latency.latency!;
@@ -85,7 +89,8 @@ t.test('every scenario against the demo farm behind wslb', async (t) => {
 
   await t.test('broadcast: server ticks and published fan-out, lag from ts', async (t) => {
     const room = url.replace(/\/$/, '/room');
-    const ticks = await runBench(base({ scenario: 'broadcast', urls: [room], connections: 6, durationMs: 1000 }));
+    // 2 s of 100 ms ticks to 6 clients, ~120: at least 30 leaves 1.5 s for stalls of a loaded machine (ticks missed are not made up).
+    const ticks = await runBench(base({ scenario: 'broadcast', urls: [room], connections: 6, durationMs: 2000 }));
     t.ok((ticks.counts.received ?? 0) >= 6 * 5, `ticks received ${ticks.counts.received}`);
     t.equal(ticks.latency.latency!.count, ticks.counts.received);
     const pub = await runBench(base({ scenario: 'broadcast', urls: [url], connections: 6, publish: 20, maxMessages: 10, durationMs: 1500 }));
