@@ -66,9 +66,9 @@ t.test('chromium is installed', async (t) => {
 t.test('loads with no console errors, shows the farm, follows connections live', async (t) => {
   const { b, backends } = await farm(t);
   const { page, errors } = await openPage(t, b);
-  await page.locator('#live.on').waitFor({ timeout: 5000 });
+  await page.locator('#live.on').waitFor({ timeout: 10_000 });
   for (const be of backends) {
-    await cell(page, be.name, 'state').filter({ hasText: 'up' }).waitFor({ timeout: 5000 });
+    await cell(page, be.name, 'state').filter({ hasText: 'up' }).waitFor({ timeout: 10_000 });
     t.equal(await cell(page, be.name, 'active').textContent(), '0', `${be.name} idle`);
     t.equal(await cell(page, be.name, 'url').textContent(), be.url);
   }
@@ -78,15 +78,15 @@ t.test('loads with no console errors, shows the farm, follows connections live',
   const clients = [];
   for (let i = 0; i < 6; i++) clients.push(await connect(b.proxyPort()));
   // Pushed within about a second; round-robin spreads 6 tunnels 2-2-2.
-  await page.locator('#connections').filter({ hasText: /^6$/ }).waitFor({ timeout: 4000 });
-  for (const be of backends) await cell(page, be.name, 'active').filter({ hasText: /^2$/ }).waitFor({ timeout: 4000 });
+  await page.locator('#connections').filter({ hasText: /^6$/ }).waitFor({ timeout: 10_000 });
+  for (const be of backends) await cell(page, be.name, 'active').filter({ hasText: /^2$/ }).waitFor({ timeout: 10_000 });
   // The charts drew one line per server.
-  await page.waitForFunction(() => document.querySelectorAll('section[data-pool="p"] svg[data-chart="active"] polyline').length === 3, undefined, { timeout: 4000 });
+  await page.waitForFunction(() => document.querySelectorAll('section[data-pool="p"] svg[data-chart="active"] polyline').length === 3, undefined, { timeout: 10_000 });
   t.equal(await page.locator('section[data-pool="p"] svg[data-chart="bandwidth"] polyline').count(), 3);
 
   for (const ws of clients) ws.close(1000);
-  await page.locator('#connections').filter({ hasText: /^0$/ }).waitFor({ timeout: 4000 });
-  await page.locator('#closes li[data-key="1000"]').waitFor({ timeout: 4000 });
+  await page.locator('#connections').filter({ hasText: /^0$/ }).waitFor({ timeout: 10_000 });
+  await page.locator('#closes li[data-key="1000"]').waitFor({ timeout: 10_000 });
   t.match(await page.locator('#closes li[data-key="1000"] .total').textContent(), /^6$/);
   t.same(errors, [], 'no console or page errors');
 });
@@ -96,7 +96,7 @@ t.test('the drain button drains a server: 1012 to its clients, state draining, n
   const { page, errors } = await openPage(t, b);
   const clients = [];
   for (let i = 0; i < 4; i++) clients.push(await connect(b.proxyPort()));
-  await cell(page, 'web-1', 'active').filter({ hasText: /^2$/ }).waitFor({ timeout: 4000 });
+  await cell(page, 'web-1', 'active').filter({ hasText: /^2$/ }).waitFor({ timeout: 10_000 });
   const codes = clients.map((ws) => new Promise<number>((r) => ws.on('close', (code: number) => r(code))));
 
   const drain = page.locator('tr[data-server="web-1"] button[data-action="drain"]');
@@ -104,18 +104,19 @@ t.test('the drain button drains a server: 1012 to its clients, state draining, n
   t.equal(await drain.textContent(), 'Confirm?', 'asks for a second click');
   t.equal(b.runtime.pools.get('p')!.server('web-1')!.state, 'up', 'nothing happens on the first click');
   await drain.click();
-  await cell(page, 'web-1', 'state').filter({ hasText: 'draining' }).waitFor({ timeout: 4000 });
+  // The toast first: it is removed 5 s after it appears, which the waits below could outlast on a loaded machine.
+  await page.locator('#toasts .toast.ok').filter({ hasText: 'drain: p/web-1' }).waitFor({ timeout: 10_000 });
+  await cell(page, 'web-1', 'state').filter({ hasText: 'draining' }).waitFor({ timeout: 10_000 });
   t.equal(await cell(page, 'web-1', 'reason').textContent(), 'drained by admin');
-  await cell(page, 'web-1', 'active').filter({ hasText: /^0$/ }).waitFor({ timeout: 4000 });
+  await cell(page, 'web-1', 'active').filter({ hasText: /^0$/ }).waitFor({ timeout: 10_000 });
   t.equal(await cell(page, 'web-2', 'active').textContent(), '2', 'the other server keeps its tunnels');
-  await page.locator('#toasts .toast.ok').filter({ hasText: 'drain: p/web-1' }).waitFor({ timeout: 2000 });
-  const closed = await Promise.race([Promise.all(codes.filter((_, i) => i % 2 === 0)), new Promise<number[]>((r) => setTimeout(() => r([]), 3000))]);
+  const closed = await Promise.race([Promise.all(codes.filter((_, i) => i % 2 === 0)), new Promise<number[]>((r) => setTimeout(() => r([]), 10_000))]);
   t.same(closed, [1012, 1012], 'web-1 clients closed with 1012');
   t.ok(await drain.isDisabled(), 'drain disabled while draining');
 
   const enable = page.locator('tr[data-server="web-1"] button[data-action="enable"]');
   await enable.click();
-  await cell(page, 'web-1', 'state').filter({ hasText: 'up' }).waitFor({ timeout: 4000 });
+  await cell(page, 'web-1', 'state').filter({ hasText: 'up' }).waitFor({ timeout: 10_000 });
   t.equal(backends.length, 2);
   for (const ws of clients) ws.terminate();
   t.same(errors, [], 'no console or page errors');
@@ -124,26 +125,26 @@ t.test('the drain button drains a server: 1012 to its clients, state draining, n
 t.test('with admin.token set, a button asks for the token and then succeeds', async (t) => {
   const { b } = await farm(t, { token: 'tok-123', n: 2 });
   const { page, errors } = await openPage(t, b);
-  await page.locator('#lock').filter({ hasText: 'token required' }).waitFor({ state: 'visible', timeout: 4000 });
+  await page.locator('#lock').filter({ hasText: 'token required' }).waitFor({ state: 'visible', timeout: 10_000 });
   const disable = page.locator('tr[data-server="web-2"] button[data-action="disable"]');
   await disable.click();
   await disable.click();
-  await page.locator('#token-dialog[open]').waitFor({ timeout: 4000 });
+  await page.locator('#token-dialog[open]').waitFor({ timeout: 10_000 });
   await page.fill('#token-input', 'wrong');
   await page.click('#token-dialog button[value="ok"]');
-  await page.locator('#toasts .toast.err').filter({ hasText: 'missing or wrong bearer token' }).waitFor({ timeout: 4000 });
+  await page.locator('#toasts .toast.err').filter({ hasText: 'missing or wrong bearer token' }).waitFor({ timeout: 10_000 });
   t.equal(b.runtime.pools.get('p')!.server('web-2')!.state, 'up', 'wrong token: nothing changed');
 
   await disable.click();
   await disable.click();
-  await page.locator('#token-dialog[open]').waitFor({ timeout: 4000 });
+  await page.locator('#token-dialog[open]').waitFor({ timeout: 10_000 });
   await page.fill('#token-input', 'tok-123');
   await page.click('#token-dialog button[value="ok"]');
-  await cell(page, 'web-2', 'state').filter({ hasText: 'disabled' }).waitFor({ timeout: 4000 });
+  await cell(page, 'web-2', 'state').filter({ hasText: 'disabled' }).waitFor({ timeout: 10_000 });
   t.equal(b.runtime.pools.get('p')!.server('web-2')!.state, 'disabled');
   // The token is remembered for the session: enable goes through without asking.
   await page.locator('tr[data-server="web-2"] button[data-action="enable"]').click();
-  await cell(page, 'web-2', 'state').filter({ hasText: 'up' }).waitFor({ timeout: 4000 });
+  await cell(page, 'web-2', 'state').filter({ hasText: 'up' }).waitFor({ timeout: 10_000 });
   // 401 answers show up as "Failed to load resource" console lines: expected here, nothing else.
   t.same(errors.filter((e) => !/status of 401/.test(e)), [], 'no other console or page errors');
 });
