@@ -9,18 +9,18 @@ import { waitFor } from '../helpers/wait.js';
 t.test('two process trees of 2 workers each and a Redis', { skip: await redisSkip({ spawns: true }) }, async (t) => {
   const { a, b, clients } = await redisFarm(t, { workers: 2 });
   const cluster = async (admin: number) => ((await status(admin))['cluster'] as { sharing: string; instances: unknown[] });
-  await waitFor(t, async () => (await cluster(a.admin)).instances.length === 2 && (await cluster(b.admin)).instances.length === 2, { ms: 8000, what: 'each tree lists both' });
+  await waitFor(t, async () => (await cluster(a.admin)).instances.length === 2 && (await cluster(b.admin)).instances.length === 2, { ms: 15_000, what: 'each tree lists both' });
 
   // s3 disabled: a's 60 clients fill s1 and s2 only (30/30), whichever of a's workers takes them.
   t.equal(await post(a.admin, '/pools/p/servers/s3/disable'), 204);
-  await waitFor(t, async () => servers(await status(b.admin), 'state')['s3'] === 'disabled', { ms: 4000, what: 'disable on a reaches b' });
+  await waitFor(t, async () => servers(await status(b.admin), 'state')['s3'] === 'disabled', { ms: 10_000, what: 'disable on a reaches b' });
   for (let i = 0; i < 60; i++) clients.push((await connectNamed(a.proxy))[0]);
   t.equal(await post(b.admin, '/pools/p/servers/s3/enable'), 204);
-  await waitFor(t, async () => servers(await status(a.admin), 'state')['s3'] === 'up', { ms: 4000, what: 'enable on b reaches a' });
+  await waitFor(t, async () => servers(await status(a.admin), 'state')['s3'] === 'up', { ms: 10_000, what: 'enable on b reaches a' });
   const workersOf = async (admin: number) => ((await status(admin))['workers'] as { farm_active: Record<string, number> | null; connections: number | null }[]);
   const onA = servers(await status(a.admin), 'active') as Record<string, number>;
   t.equal(onA['s1']! + onA['s2']!, 60, `a placed its 60 on s1 and s2 only (${onA['s1']}/${onA['s2']})`);
-  await waitFor(t, async () => (await workersOf(b.admin)).every((w) => ['s1', 's2', 's3'].every((n) => w.farm_active?.[`p/${n}`] === onA[n])), { ms: 8000, what: 'every worker of b reads a\'s counts (workers -> primary -> Redis -> primary -> workers)' });
+  await waitFor(t, async () => (await workersOf(b.admin)).every((w) => ['s1', 's2', 's3'].every((n) => w.farm_active?.[`p/${n}`] === onA[n])), { ms: 15_000, what: 'every worker of b reads a\'s counts (workers -> primary -> Redis -> primary -> workers)' });
 
   // 90 clients on b: farm-wide least-connections fills s3 first: 50/50/50 (b alone would make 30/30/30 on top: 60/60/30).
   // In batches of 10, each once b's workers read the farm's total: a worker learns its sibling's
@@ -42,7 +42,7 @@ t.test('two process trees of 2 workers each and a Redis', { skip: await redisSki
 
   // A drain on b reaches every worker of a.
   t.equal(await post(b.admin, '/pools/p/servers/s1/drain'), 204);
-  await waitFor(t, async () => servers(await status(a.admin), 'state')['s1'] === 'draining', { ms: 4000, what: 'drain on b reaches a' });
+  await waitFor(t, async () => servers(await status(a.admin), 'state')['s1'] === 'draining', { ms: 10_000, what: 'drain on b reaches a' });
   const [ws, name] = await connectNamed(a.proxy);
   clients.push(ws);
   t.not(name, 's1', 'a new client on a avoids the draining server');
