@@ -17,7 +17,8 @@ t.test('workers: 2: one `server state changed` line per change, first results in
   dead.kill('SIGKILL');   // refused from the start
   await new Promise((r) => dead.process.once('exit', r));
   const list = [{ name: 'up', url: up.url }, { name: 'dead', url: dead.url }];
-  const pool = { health: { check: 'tcp', interval: '200ms', timeout: '200ms', rise: 1, fall: 1 } };
+  // timeout 1 s: with fall 1, a check timed out by a stall of the primary would log a change of its own.
+  const pool = { health: { check: 'tcp', interval: '200ms', timeout: '1s', rise: 1, fall: 1 } };
   const inst = await startInstance(t, clusterYaml(list, { workers: 2 }, pool), 2);
   const changes = (server: string): Line[] => inst.cli.lines.filter((l) => l['msg'] === 'server state changed' && l['server'] === server);
   const settle = (): Promise<void> => new Promise((r) => setTimeout(r, ECHO_MS));

@@ -91,7 +91,7 @@ export async function probeLive(t: Test, text: string, env: Record<string, strin
     statuses.push(res.statusCode ?? 0);
   }
   const start = Date.now();
-  while ((dns.queries === 0 || redis.accepted() === 0) && Date.now() - start < 5000) await new Promise((r) => setTimeout(r, 20));
+  while ((dns.queries === 0 || redis.accepted() === 0) && Date.now() - start < 15_000) await new Promise((r) => setTimeout(r, 20));   // generous: a loaded machine
   t.ok(dns.queries > 0, 'running, the config does query the local DNS server');
   if (/redis/.test(text)) t.ok(redis.accepted() > 0, 'running, the config does connect to the local Redis');
   return statuses;

@@ -54,7 +54,7 @@ t.test('SIGHUP and POST /reload: restart_required every time the file differs fr
     t.same(r.body, { result: 'ok', summary: 'ok: 1 routes, 1 pools, 1 servers', restart_required: ['listeners[0].port', 'admin.token'] }, `POST ${i}`);
   }
   const reloadLines = () => x.cli.lines.filter((l) => l['msg'] === 'reload');
-  await waitFor(t, () => reloadLines().length === 3, { ms: 2000, what: 'three reload lines' });
+  await waitFor(t, () => reloadLines().length === 3, { ms: 10_000, what: 'three reload lines' });
   const lines = reloadLines();
   t.ok(lines.every((l) => (l['restart_required'] as string[]).length === 2), 'every reload line names them');
   t.equal(await reloadsMetric(x.admin, 'ok_restart_required'), 3);
@@ -65,7 +65,7 @@ t.test('SIGHUP and POST /reload: restart_required every time the file differs fr
   const back = await postReload(x.admin);
   t.same(back.body, { result: 'ok', summary: 'ok: 1 routes, 1 pools, 1 servers', restart_required: [] });
   t.equal(await reloadsMetric(x.admin, 'ok'), 1);
-  await waitFor(t, () => reloadLines().length === 4, { ms: 2000, what: 'a fourth reload line' });
+  await waitFor(t, () => reloadLines().length === 4, { ms: 10_000, what: 'a fourth reload line' });
   const last = reloadLines().at(-1)!;
   t.match(last, { result: 'ok', level: 30, restart_required: [] });
   t.notOk('warning' in last);
