@@ -39,7 +39,8 @@ t.test('health-check failures are the primary\'s counts, in /metrics and /status
   const dead = await startChildServer(t, 'dead');
   dead.kill('SIGKILL');
   await new Promise((r) => dead.process.once('exit', r));
-  const health = { check: 'tcp', interval: '100ms', timeout: '100ms', rise: 1, fall: 1 };
+  // timeout 1 s: 'up' must keep 0 failed checks, which a stall of the primary during a 100 ms check broke; 'dead' is refused at once.
+  const health = { check: 'tcp', interval: '100ms', timeout: '1s', rise: 1, fall: 1 };
   const inst = await startInstance(t, clusterYaml([{ name: 'up', url: up.url }, { name: 'dead', url: dead.url }], { workers: 2 }, { health }), 2);
 
   await waitFor(t, async () => metricSum(await scrape(inst.admin), 'wslb_health_check_failures_total', 'server="dead"') >= 3, { ms: 5000, what: 'failures counted in /metrics' });

@@ -28,7 +28,8 @@ async function busyFarm(t: Test): Promise<Balancer> {
     servers: [{ name: 'ok-1', url: echo[0]!.url }, { name: 'ok-2', url: echo[1]!.url }, { name: 'bad', url: bad.url }, { name: 'gone', url: gone.url }],
     retries: 0,
     pool: {
-      health: { check: 'tcp', interval: '200ms', timeout: '100ms', rise: 1, fall: 1 },
+      // timeout 2 s: ok-1 must keep 0 failed checks (fall 1), which a stall during a 100 ms check broke; `gone` is refused at once.
+      health: { check: 'tcp', interval: '200ms', timeout: '2s', rise: 1, fall: 1 },
       outlier: { failures: 2, ejection: '30s', max_ejected_percent: 50 },
     },
   });
@@ -52,7 +53,7 @@ async function busyFarm(t: Test): Promise<Balancer> {
 
 t.test('server state, health-check failures, ejections, build info', async (t) => {
   const b = await busyFarm(t);
-  await waitFor(t, () => b.runtime.pools.get('p')!.servers.find((s) => s.name === 'gone')!.checkFailures >= 2, { ms: 3000, what: 'gone failed checks' });
+  await waitFor(t, () => b.runtime.pools.get('p')!.servers.find((s) => s.name === 'gone')!.checkFailures >= 2, { ms: 10_000, what: 'gone failed checks' });
   const m = parseProm(await metricsText(b));
   const state = (server: string): string[] => m.series('wslb_server_state').filter((s) => s.labels['server'] === server && s.value === 1).map((s) => s.labels['state']!);
   t.equal(m.types.get('wslb_server_state'), 'gauge');
