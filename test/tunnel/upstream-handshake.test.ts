@@ -28,8 +28,9 @@ t.test('parse101: strict 101 heads only, headers joined like Node', async (t) =>
   t.equal(requestHead('/p?q', [['Host', 'h'], ['X', 'y']]), 'GET /p?q HTTP/1.1\r\nHost: h\r\nX: y\r\n\r\n');
 });
 
-/** A raw server that reads one request head then writes `answer` (chunks written `gap` ms apart); returns what it read. */
-async function rawServer(t: Test, answer: (string | Buffer)[], opts: { gap?: number; end?: boolean } = {}): Promise<{ port: number; heads: string[] }> {
+/** A raw server that reads one request head then writes `answer` (chunks written `gap` ms apart, or the
+ *  chunks after the first once `release` resolves); returns what it read. */
+async function rawServer(t: Test, answer: (string | Buffer)[], opts: { gap?: number; end?: boolean; release?: Promise<unknown> } = {}): Promise<{ port: number; heads: string[] }> {
   const heads: string[] = [];
   const server = net.createServer((s) => {
     let got = '';
@@ -42,6 +43,7 @@ async function rawServer(t: Test, answer: (string | Buffer)[], opts: { gap?: num
         if (s.destroyed) return;
         s.write(c);
         if (opts.gap) await new Promise((r) => setTimeout(r, opts.gap));
+        if (opts.release) await opts.release;
       }
       if (opts.end) s.end();
     });
@@ -69,8 +71,11 @@ async function nextBytes(s: net.Socket): Promise<string> {
 const HEAD_101 = 'HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: abc\r\n\r\n';
 
 t.test('fast path: the request head goes out as given; a 101 in one packet with a frame after it', async (t) => {
-  const srv = await rawServer(t, [HEAD_101 + 'FRAME1', 'FRAME2'], { gap: 50 });
+  // FRAME2 is written once the handshake is over: 50 ms apart, a stalled process could read both packets at once.
+  let handshakeDone!: () => void;
+  const srv = await rawServer(t, [HEAD_101 + 'FRAME1', 'FRAME2'], { release: new Promise<void>((r) => { handshakeDone = r; }) });
   const { outcome, socket } = await handshake(srv.port);
+  handshakeDone();
   t.teardown(() => socket.destroy());
   t.equal(srv.heads[0], 'GET /chat?x=1 HTTP/1.1\r\nHost: h\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n');
   t.equal(outcome.kind, 'upgraded');
@@ -143,7 +148,8 @@ t.test('failures: garbage, an oversized head, a close mid-head, silence', async 
   ];
   for (const [name, answer, opts, code] of cases) {
     const srv = await rawServer(t, answer, opts);
-    const { outcome, socket } = await handshake(srv.port, 500);
+    // A short timeout only where it is the point: elsewhere a stall could let it beat the server's answer.
+    const { outcome, socket } = await handshake(srv.port, code === 'WSLB_ERR_UPSTREAM_TIMEOUT' ? 500 : 10_000);
     t.equal(outcome.kind, 'failed', name);
     if (outcome.kind === 'failed') t.equal(outcome.code, code, name);
     t.equal(socket.destroyed, true, `${name}: socket destroyed`);
