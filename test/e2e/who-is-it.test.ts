@@ -20,9 +20,12 @@ t.test('200 clients at once from one address under the default limits: the 429 l
   await b.start();
   t.teardown(() => b.destroy());
 
-  const answers = await Promise.all(Array.from({ length: 200 }, () => rawRequest(b.proxyPort(), upgradeRequest('/'), { timeoutMs: 1500 })));
+  const started = performance.now();
+  const answers = await Promise.all(Array.from({ length: 200 }, () => rawRequest(b.proxyPort(), upgradeRequest('/'), { untilHead: true })));
+  // 50 tokens at once, then 50 a second for as long as the wave took (a loaded machine stretches it).
+  const refilled = Math.floor(((performance.now() - started) / 1000) * 50);
   const refused = answers.filter((a) => a.status === 429);
-  t.ok(refused.length >= 100, `most of the wave refused by handshakes_per_ip (${refused.length} x 429)`);
+  t.ok(refused.length >= Math.min(100, 150 - refilled), `most of the wave refused by handshakes_per_ip (${refused.length} x 429, ${refilled} tokens refilled meanwhile)`);
   t.ok(refused.every((a) => a.headers['x-wslb-error'] === 'WSLB_ERR_RATE' && Number(a.headers['retry-after']) >= 1), 'WSLB_ERR_RATE with Retry-After');
   await tick();
   const first = lines.filter((l) => l.msg === 'handshake rejected');
