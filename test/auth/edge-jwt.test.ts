@@ -120,7 +120,8 @@ t.test('close_on_expiry: the tunnel closes with 1008 when exp + clock_skew passe
     servers: [{ name: 'b1', url: `ws://127.0.0.1:${backend.port}` }],
     route: { auth: { jwt: { keys: d.write('s', key), close_on_expiry: true, clock_skew: '500ms' } } },
   });
-  const exp = now() + 1;
+  // Whole seconds: now() + 1 left as little as 0.5 s (with the skew) for signing and both connects on a loaded machine.
+  const exp = now() + 3;
   const ws = await openWs(`ws://127.0.0.1:${b.proxyPort()}/`, { headers: { authorization: `Bearer ${await sign(key, { exp })}` } });
   const lasting = await openWs(`ws://127.0.0.1:${b.proxyPort()}/`, { headers: { authorization: `Bearer ${await sign(key, { exp: now() + 3600 })}` } });
   const [code, reason] = await new Promise<[number, string]>((resolve) => ws.once('close', (c, r) => resolve([c, String(r)])));
