@@ -82,7 +82,24 @@ export async function startSocketIoFarm(t: Test, n: number, prefix = 's'): Promi
       await Promise.allSettled([pub.quit(), sub.quit()]);
     });
   }
-  // Let every server's Redis subscription settle before the first broadcast.
-  await new Promise((r) => setTimeout(r, 200));
+  // Every server's Redis subscriptions in place before the first broadcast (a fixed 200 ms could be too
+  // short on a loaded machine, and a broadcast published before them is lost). The adapter sends its
+  // pattern subscription first, then the request channel's, on one connection: once Redis counts n
+  // subscribers of the request channel, the patterns are in place too.
+  const probe = createClient({ url: 'redis://127.0.0.1:6379' });
+  probe.on('error', () => {});
+  await probe.connect();
+  try {
+    const channel = `${key}-request#/#`;
+    const deadline = Date.now() + 15_000;
+    for (;;) {
+      const counts = await probe.pubSubNumSub(channel);
+      if (Number(counts[channel] ?? 0) >= n) break;
+      if (Date.now() > deadline) throw new Error(`the Socket.IO servers' Redis subscriptions did not settle: ${JSON.stringify(counts)}`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  } finally {
+    await probe.quit().catch(() => {});
+  }
   return out;
 }
