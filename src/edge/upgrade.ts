@@ -285,11 +285,21 @@ export class UpgradeAttempt {
     client.off('end', this.clientOnEnd);
     client.off('close', this.clientOnClose);
     client.off('error', this.clientOnError);
+    const pending = this.#pending.length ? Buffer.concat(this.#pending) : null;
+    // The client's 101 (latin1 both ways: header bytes past ASCII, obs-text, reach the client as the
+    // server sent them). Tunnel.start writes it in one write with the server's first bytes (one
+    // system call less per connection whose server greets), but only after it has forwarded the
+    // client's early bytes, which can close the tunnel at once (a message too big, over the rate)
+    // with a close frame to the client: with early bytes the 101 is written here, before any of that.
+    let head101: string | undefined;
     if (this.#reply !== null) this.#reply.accept(outcome.res);
     else {
-      client.setNoDelay(true);
-      // Latin-1 both ways: header bytes past ASCII (obs-text) reach the client as the server sent them.
-      client.write(switchingProtocolsHead(outcome.res), 'latin1');
+      head101 = switchingProtocolsHead(outcome.res);
+      if (pending !== null) {
+        client.setNoDelay(true);
+        client.write(head101, 'latin1');
+        head101 = undefined;
+      }
     }
     const limits = rt.config.limits;
     // The access line's facts the tunnel does not know (client address, user, HTTP version), kept only while log.access is on.
@@ -310,8 +320,7 @@ export class UpgradeAttempt {
     rt.tunnels.add(tunnel);
     closeOnExpiry(req, tunnel);
     server.tunnels.add(tunnel);
-    const pending = this.#pending.length ? Buffer.concat(this.#pending) : null;
-    tunnel.start(pending, outcome.head.length ? outcome.head : null);
+    tunnel.start(pending, outcome.head.length ? outcome.head : null, head101);
     rt.onUpgraded(route, server, performance.now() - this.#started, serverMs);
   }
 
