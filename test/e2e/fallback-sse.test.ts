@@ -66,6 +66,8 @@ t.test('Last-Event-ID is forwarded; a client disconnect closes the upstream at o
   // The same at shutdown's hard stop.
   const held2 = request(b.proxyPort(), '/hold?ms=30000').catch(() => null);
   await waitFor(t, () => b.runtime.http.size === 1, { what: 'one exchange open' });
+  // The exchange is open before its request reaches the server: destroyed earlier, the server never sees it to abandon it.
+  await waitFor(t, () => s!.requests.filter((r) => r.url.startsWith('/hold')).length === 2, { what: 'the second held poll reached the server' });
   b.runtime.http.destroyAll();
   await held2;
   await waitFor(t, () => s!.abandoned.length === 2, { ms: 5000, what: 'destroyAll abandons upstream' });
