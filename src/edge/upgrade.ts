@@ -39,6 +39,16 @@ export interface UpgradeReply {
   relay(res: IncomingMessage): void;
 }
 
+/** A client (socket or HTTP/2 stream) until its 101: the shared listeners below find its attempt here. */
+interface UpgradingClient extends Socket {
+  wslbUpgrade?: UpgradeAttempt | undefined;
+}
+
+// Shared listeners, no closure per attempt (as the tunnel's); 'close' follows every error, both mean the client is gone.
+function upgradeOnGone(this: UpgradingClient): void { this.wslbUpgrade?.clientGone(); }
+function upgradeOnEnd(this: UpgradingClient): void { this.wslbUpgrade?.clientEnded(); }
+function upgradeOnData(this: UpgradingClient, chunk: Buffer): void { this.wslbUpgrade?.clientData(chunk); }
+
 export class UpgradeAttempt {
   readonly #rt: Runtime;
   readonly #req: RequestHead;
@@ -59,18 +69,29 @@ export class UpgradeAttempt {
     this.#req = req;
     this.#client = client;
     this.#reply = reply;
-    client.on('error', this.clientOnError);
-    client.on('close', this.clientOnClose);
-    client.on('end', this.clientOnEnd);
+    (client as UpgradingClient).wslbUpgrade = this;
+    client.on('error', upgradeOnGone);
+    client.on('close', upgradeOnGone);
+    client.on('end', upgradeOnEnd);
     if (head.length) this.#hold(head);
-    client.on('data', this.clientOnData);
+    client.on('data', upgradeOnData);
   }
 
-  clientOnError = (): void => { this.#clientGone = true; this.#upstream?.destroy(); };
-  clientOnClose = (): void => { this.#clientGone = true; this.#upstream?.destroy(); };
-  // A client FIN before the 101 means it gave up: nothing will be tunnelled.
-  clientOnEnd = (): void => { this.#clientGone = true; this.#upstream?.destroy(); this.#client.destroy(); };
-  clientOnData = (chunk: Buffer): void => this.#hold(chunk);
+  /** The client closed or failed before its 101. */
+  clientGone(): void {
+    this.#clientGone = true;
+    this.#upstream?.destroy();
+  }
+
+  /** A client FIN before the 101 means it gave up: nothing will be tunnelled. */
+  clientEnded(): void {
+    this.clientGone();
+    this.#client.destroy();
+  }
+
+  clientData(chunk: Buffer): void {
+    this.#hold(chunk);
+  }
 
   #hold(chunk: Buffer): void {
     this.#pending.push(chunk);
@@ -281,10 +302,11 @@ export class UpgradeAttempt {
     selection.succeeded(server);
 
     const client = this.#client;
-    client.off('data', this.clientOnData);
-    client.off('end', this.clientOnEnd);
-    client.off('close', this.clientOnClose);
-    client.off('error', this.clientOnError);
+    client.off('data', upgradeOnData);
+    client.off('end', upgradeOnEnd);
+    client.off('close', upgradeOnGone);
+    client.off('error', upgradeOnGone);
+    (client as UpgradingClient).wslbUpgrade = undefined;   // the tunnel's now: the attempt is not kept alive with it
     const pending = this.#pending.length ? Buffer.concat(this.#pending) : null;
     // The client's 101 (latin1 both ways: header bytes past ASCII, obs-text, reach the client as the
     // server sent them). Tunnel.start writes it in one write with the server's first bytes (one
@@ -343,7 +365,7 @@ export class UpgradeAttempt {
   #reject(code: ErrorCode, route: string, extra: [string, string][] = []): void {
     this.#rt.onRejected(route, code, this.#clientAddress());
     if (this.#clientGone) { this.#client.destroy(); return; }
-    this.#client.off('data', this.clientOnData);
+    this.#client.off('data', upgradeOnData);
     if (this.#reply !== null) this.#reply.reject(code, extra);
     else rejectSocket(this.#client, code, extra);
   }
