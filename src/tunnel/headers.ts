@@ -19,18 +19,63 @@ export function acceptFor(key: string): string {
 }
 
 const NONE_LISTED: ReadonlySet<string> = new Set();
+const HOP_BY_HOP_NAMES: readonly string[] = [...HOP_BY_HOP];
 
-/** Names listed in Connection are hop-by-hop too (RFC 9110 7.6.1); the usual "Upgrade" alone adds none (no Set then). */
+/**
+ * Names listed in Connection are hop-by-hop too (RFC 9110 7.6.1); the usual "Upgrade" alone adds
+ * none (no Set then). Read as `value.split(',')` with each element trimmed and lowercased, but
+ * scanned in place: only a listed name that is not already hop-by-hop becomes a string.
+ */
 function connectionListed(raw: readonly string[]): ReadonlySet<string> {
   let out: Set<string> | null = null;
   for (let i = 0; i < raw.length; i += 2) {
-    if (raw[i]!.length !== 10 || raw[i]!.toLowerCase() !== 'connection') continue;
-    for (const t of raw[i + 1]!.split(',')) {
-      const name = t.trim().toLowerCase();
-      if (!HOP_BY_HOP.has(name)) (out ??= new Set()).add(name);
+    const name = raw[i]!;
+    if (name.length !== 10 || !lowerIs(name, 0, 10, 'connection')) continue;
+    const value = raw[i + 1]!;
+    const n = value.length;
+    let start = 0;
+    while (start <= n) {
+      let end = value.indexOf(',', start);
+      if (end === -1) end = n;
+      if (!hopByHopElement(value, start, end)) (out ??= new Set()).add(value.slice(start, end).trim().toLowerCase());
+      start = end + 1;
     }
   }
   return out ?? NONE_LISTED;
+}
+
+/** `value[from, to)` trimmed and lowercased is a hop-by-hop name; ASCII by hand, anything else as trim() and toLowerCase() read it. */
+function hopByHopElement(value: string, from: number, to: number): boolean {
+  if (!isAscii(value, from, to)) return HOP_BY_HOP.has(value.slice(from, to).trim().toLowerCase());
+  while (from < to && isSpace(value.charCodeAt(from))) from++;
+  while (to > from && isSpace(value.charCodeAt(to - 1))) to--;
+  const length = to - from;
+  for (let k = 0; k < HOP_BY_HOP_NAMES.length; k++) {
+    const name = HOP_BY_HOP_NAMES[k]!;
+    if (name.length === length && asciiLowerIs(value, from, name)) return true;
+  }
+  return false;
+}
+
+/** `value[from, to)` lowercased is `lower` (lowercase ASCII); ASCII by hand, anything else as toLowerCase() reads it. */
+function lowerIs(value: string, from: number, to: number, lower: string): boolean {
+  if (!isAscii(value, from, to)) return value.slice(from, to).toLowerCase() === lower;
+  return to - from === lower.length && asciiLowerIs(value, from, lower);
+}
+
+function isAscii(value: string, from: number, to: number): boolean {
+  for (let i = from; i < to; i++) if (value.charCodeAt(i) > 127) return false;
+  return true;
+}
+
+/** The ASCII `value[from, from + lower.length)`, A-Z read as a-z, is `lower`. */
+function asciiLowerIs(value: string, from: number, lower: string): boolean {
+  for (let i = 0; i < lower.length; i++) {
+    let c = value.charCodeAt(from + i);
+    if (c >= 65 && c <= 90) c += 32;
+    if (c !== lower.charCodeAt(i)) return false;
+  }
+  return true;
 }
 
 export interface ForwardInfo {
