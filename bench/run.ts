@@ -50,7 +50,8 @@ export async function runBench(opts: BenchOptions, hooks: RunHooks = {}): Promis
   const finals: WorkerFinal[] = [];
   const timeseries: TimePoint[] = [];
   let ready = 0;
-  let exhausted = 0;
+  // Generator processes whose message budget is spent (one may say so once per opener that finishes past it).
+  const exhausted = new Set<number>();
   let failure: string | null = null;
   let wake: (() => void) | null = null;
   const poke = (): void => { const w = wake; wake = null; w?.(); };
@@ -85,7 +86,7 @@ export async function runBench(opts: BenchOptions, hooks: RunHooks = {}): Promis
         break;
       }
       case 'ready': ready++; break;
-      case 'exhausted': exhausted++; break;
+      case 'exhausted': exhausted.add(i); break;
       case 'done': finals.push(m.final); break;
       case 'fatal': failure ??= `generator ${i}: ${m.message}`; break;
     }
@@ -126,7 +127,7 @@ export async function runBench(opts: BenchOptions, hooks: RunHooks = {}): Promis
     const start = performance.now();
     windowAt[0] = Date.now();
     const bounded = opts.maxMessages > 0 && opts.scenario !== 'idle';
-    await until(() => bounded && exhausted === n, opts.durationMs, null);
+    await until(() => bounded && exhausted.size === n, opts.durationMs, null);
     measuredMs = performance.now() - start;
     windowAt[1] = Date.now();
     await hooks.beforeWindowEnd?.();

@@ -309,20 +309,10 @@ export class UpgradeAttempt {
     (client as UpgradingClient).wslbUpgrade = undefined;   // the tunnel's now: the attempt is not kept alive with it
     const pending = this.#pending.length ? Buffer.concat(this.#pending) : null;
     // The client's 101 (latin1 both ways: header bytes past ASCII, obs-text, reach the client as the
-    // server sent them). Tunnel.start writes it in one write with the server's first bytes (one
-    // system call less per connection whose server greets), but only after it has forwarded the
-    // client's early bytes, which can close the tunnel at once (a message too big, over the rate)
-    // with a close frame to the client: with early bytes the 101 is written here, before any of that.
-    let head101: string | undefined;
+    // server sent them). Tunnel.start writes it before anything else, in one write with the
+    // server's first bytes (one system call less per connection whose server greets).
+    const head101 = this.#reply === null ? switchingProtocolsHead(outcome.res) : undefined;
     if (this.#reply !== null) this.#reply.accept(outcome.res);
-    else {
-      head101 = switchingProtocolsHead(outcome.res);
-      if (pending !== null) {
-        client.setNoDelay(true);
-        client.write(head101, 'latin1');
-        head101 = undefined;
-      }
-    }
     const limits = rt.config.limits;
     // The access line's facts the tunnel does not know (client address, user, HTTP version), kept only while log.access is on.
     const access = rt.config.log.access ? tunnelAccess(req, this.#clientAddress()) : null;

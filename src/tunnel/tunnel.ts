@@ -242,12 +242,15 @@ export class Tunnel implements Expiring {
     u.on('end', upstreamOnEnd);
     c.setNoDelay(true);
     u.setNoDelay(true);
-    if (clientPending !== null && clientPending.length > 0) this.clientOnData(clientPending);
+    // The client's 101 goes first, corked with the server's first bytes (one write): the client's
+    // early bytes, forwarded next, can close the tunnel at once (a message too big, over the rate),
+    // and the close frame that follows must come after the 101.
     const withHead = upstreamHead !== null && upstreamHead.length > 0;
     if (clientHead !== undefined) {
       if (withHead) c.cork();
       c.write(clientHead, 'latin1');
     }
+    if (clientPending !== null && clientPending.length > 0) this.clientOnData(clientPending);
     if (withHead) this.upstreamOnData(upstreamHead);
     if (clientHead !== undefined && withHead) c.uncork();
     c.on('data', clientOnData);
