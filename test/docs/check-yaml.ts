@@ -60,7 +60,9 @@ export async function checkYaml(text: string, name: string, opts: { fragment?: b
     return err.issues.map((i) => formatIssue({ ...i, file: name }) + (/environment variable/.test(i.message) ? ' (give it a value in EXAMPLE_ENV, test/docs/check-yaml.ts)' : ''));
   }
   const problems = (await checkModules(config, defaultDeps)).map((i) => formatIssue({ ...i, file: name }));
-  // `wslb check` leaves certificate files to the start (and to reloads); an example must name files that exist.
+  // `wslb check` also reads the TLS and key files a config names; examples may name key files an
+  // operator supplies (auth keys), so the loader runs without reading files, and the TLS files an
+  // example names must at least exist (the repository's own test certificates).
   const files: [string, string | undefined][] = [
     ...config.listeners.flatMap((l, i): [string, string | undefined][] => [
       [`listeners[${i}].tls.cert`, l.tls?.cert], [`listeners[${i}].tls.key`, l.tls?.key], [`listeners[${i}].tls.ca`, l.tls?.ca]]),

@@ -5,7 +5,7 @@ import { existsSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { anchors, docPages, links, read, ROOT } from './markdown.js';
 
-const pages = [...docPages(), 'BENCHMARKS.md'];
+const pages = [...docPages(), 'BENCHMARKS.md', 'bench/README.md'];
 
 for (const page of pages) {
   t.test(page, async (t) => {
