@@ -7,8 +7,7 @@ import type net from 'node:net';
 // turn read and forward tens of MiB while every other tunnel's bytes wait (100 such tunnels
 // lagged the loop by 0.1-0.16 s, and a probe's echo by up to 0.9 s). With the bounds below, a
 // turn forwards at most about TURN_QUOTA x (TURN_BYTES + two reads) for the heavy directions
-// already queued (1.5 MiB); newly heavy directions add TURN_BUDGET together, plus TURN_BYTES and
-// two reads each once (each then yields at its first crossing).
+// already queued (1.5 MiB), and each newly heavy direction adds 2 x TURN_BYTES + two reads once.
 // The cost is one pause/resume per yield; bulk transfers measured the same CPU per GiB.
 //
 // "One turn" is told apart cheaply: a direction counts its bytes; only when the count passes
@@ -21,12 +20,6 @@ import type net from 'node:net';
 export const TURN_BYTES = 64 * 1024;
 /** Yielded directions resumed per loop turn (oldest first). */
 export const TURN_QUOTA = 8;
-/**
- * Bytes all directions together may count past their first TURN_BYTES in one loop turn: past it a
- * direction yields at its first crossing too. Without it, 100 directions turning heavy at once
- * (servers that all start pushing) forward 2 x TURN_BYTES each in that turn before any yields.
- */
-export const TURN_BUDGET = 1024 * 1024;
 
 /** One direction of a tunnel, as the turn queue sees it. */
 export interface Reader {
@@ -44,8 +37,6 @@ export interface Reader {
 }
 
 let turn = 1;
-/** Bytes counted by crossings in this turn (reset when the turn ends). */
-let spent = 0;
 let scheduled = false;
 let queue: Reader[] = [];
 let head = 0;
@@ -53,15 +44,14 @@ let head = 0;
 /** Counters for tests: directions yielded, and directions resumed at their turn. */
 export const turnStats = { yields: 0, resumes: 0 };
 
-/** Called when r.taken reaches TURN_BYTES: starts a new count, or makes r yield if it already passed TURN_BYTES in this turn or the turn's budget is spent. */
+/** Called when r.taken reaches TURN_BYTES: starts a new count, or makes r yield if it already passed TURN_BYTES in this turn. */
 export function overTurn(r: Reader): void {
   r.taken = 0;
   if (!scheduled) {
     scheduled = true;
     setImmediate(endTurn);
   }
-  spent += TURN_BYTES;
-  if (r.turn !== turn && spent <= TURN_BUDGET) {
+  if (r.turn !== turn) {
     r.turn = turn;
     return;
   }
@@ -81,7 +71,6 @@ export function waiting(): number {
 function endTurn(): void {
   scheduled = false;
   turn++;
-  spent = 0;
   const end = Math.min(queue.length, head + TURN_QUOTA);
   while (head < end) {
     const r = queue[head]!;
