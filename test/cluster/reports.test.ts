@@ -23,7 +23,7 @@ t.test('the primary sends each worker every report at its hello, then what chang
   await checks.ready();
   const w1 = { id: 1 } as Worker;
   const w2 = { id: 2 } as Worker;
-  const reportsTo = (w: Worker): ServerReport[][] => sent.filter((x) => x.w === w && x.m.t === 'servers').map((x) => (x.m as { reports: ServerReport[] }).reports);
+  const reportsTo = (w: Worker): (readonly ServerReport[])[] => sent.filter((x) => x.w === w && x.m.t === 'servers').map((x) => (x.m as Extract<ToWorker, { t: 'servers' }>).reports);
 
   checks.welcome(w1);
   t.same(reportsTo(w1), [[

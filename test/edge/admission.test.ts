@@ -8,7 +8,8 @@ import { Admission } from '../../src/edge/admission.js';
 
 const limits = (over: Partial<Limits> = {}): Limits => ({
   max_connections: 1000, max_connections_per_ip: 3, handshakes_per_ip: 2,
-  max_header_bytes: 16384, max_message_bytes: 1 << 20, max_buffered_bytes: 1 << 20, stall: 30_000, ...over,
+  max_header_bytes: 16384, max_message_bytes: 1 << 20, max_buffered_bytes: 1 << 20, stall: 30_000,
+  messages_per_second: 0, bytes_per_second: 0, ...over,
 });
 /** A stand-in socket: only 'close' matters to the table. */
 const fakeSocket = (): Socket & EventEmitter => new EventEmitter() as unknown as Socket & EventEmitter;

@@ -3,6 +3,7 @@ import t from 'tap';
 import http2 from 'node:http2';
 import { once } from 'node:events';
 import https from 'node:https';
+import type tls from 'node:tls';
 import { h2Farm, h2Yaml, testCa } from './farm.js';
 import { startBackend } from '../helpers/backend.js';
 import { startBalancer } from '../helpers/balancer.js';
@@ -92,7 +93,9 @@ t.test('the h2 listener advertises extended CONNECT and 128 streams; HTTP/1.1 cl
   t.equal(await echo(ws, 'h1 still'), 'h1 still');
   ws.close();
   const text = await new Promise<string>((resolve, reject) => {
-    https.get({ host: '127.0.0.1', port: b.proxyPort(), path: '/x', ca: caPem, servername: 'localhost', ALPNProtocols: ['http/1.1'] }, (res) => {
+    // https passes ALPNProtocols on to tls.connect, though its RequestOptions type does not list it.
+    const opts: https.RequestOptions & Pick<tls.ConnectionOptions, 'ALPNProtocols'> = { host: '127.0.0.1', port: b.proxyPort(), path: '/x', ca: caPem, servername: 'localhost', ALPNProtocols: ['http/1.1'] };
+    https.get(opts, (res) => {
       let s = '';
       res.on('data', (c: Buffer) => { s += c; });
       res.on('end', () => resolve(`${res.httpVersion} ${s}`));

@@ -64,7 +64,7 @@ t.test('20 clients x 5 acks over one h2 connection, polling only: every ack from
 
   const clients = Array.from({ length: 20 }, () => ioClient(`https://localhost:${b.proxyPort()}`, { transports: [Fetch], reconnection: false, forceNew: true }));
   const results = await Promise.all(clients.map(async (c) => {
-    await once(c, 'connect');
+    await new Promise<void>((r) => { c.once('connect', () => r()); });
     const servers = new Set<string>();
     for (let i = 0; i < 5; i++) servers.add(((await c.timeout(5000).emitWithAck('echo', i)) as { server: string }).server);
     return { transport: c.io.engine.transport.name, servers: [...servers] };
@@ -76,5 +76,5 @@ t.test('20 clients x 5 acks over one h2 connection, polling only: every ack from
   t.equal(b.runtime.http2.sessions, 1, 'all of it over one HTTP/2 connection');
   t.ok(b.runtime.http2.exchangesTotal >= 20 * 7, `every poll and post went over h2 (${b.runtime.http2.exchangesTotal})`);
   // Disconnected while the h2 fetch is still in place: their close packets go the same way, and their timers end.
-  await Promise.all(clients.map((c) => { const closed = once(c.io.engine, 'close'); c.disconnect(); return closed; }));
+  await Promise.all(clients.map((c) => { const closed = new Promise<void>((r) => { c.io.engine.once('close', () => r()); }); c.disconnect(); return closed; }));
 });

@@ -2,6 +2,7 @@
 
 import t from 'tap';
 import { createBalancer, defaultDeps, needsOf } from '../../src/balancing/index.js';
+import type { Balancer, PickContext, ServerView } from '../../src/balancing/balancer.js';
 import { loadConfigText } from '../../src/config/load.js';
 import { Pool } from '../../src/pool/pool.js';
 import { Selection, type Pinning } from '../../src/pool/select.js';
@@ -46,7 +47,7 @@ t.test('the key is read once from the request, as the route algorithm declares',
   const seen: (string | undefined)[] = [];
   const p = pool();
   const hash = createBalancer({ name: 'hash', options: { key: 'query:room' } }, defaultDeps);
-  const spy = { name: 'spy', pick: (ctx: Parameters<typeof hash.pick>[0]) => { seen.push(ctx.key); return hash.pick(ctx); } };
+  const spy: Balancer = { name: 'spy', pick: <S extends ServerView>(ctx: PickContext<S>): S | undefined => { seen.push(ctx.key); return hash.pick(ctx); } };
   const s = new Selection({ pool: p, balancer: spy, key: needsOf({ name: 'hash', options: { key: 'query:room' } }).key }, req, '10.0.0.1', null);
   const first = s.next();
   const second = s.next();
@@ -58,7 +59,7 @@ t.test('connect failures count, feed outlier detection and become the answer', a
   const p = pool('round-robin', 2, '    outlier: { failures: 2, ejection: 10s, max_ejected_percent: 100 }\n');
   const s = new Selection({ pool: p, balancer: p.balancer }, req, '10.0.0.1', null);
   const a = s.next() as Server;
-  s.connectFailed(a, 'ECONNREFUSED');
+  s.connectFailed('ECONNREFUSED');
   t.equal(a.connectFailures, 1);
   t.equal(s.lastCode, 'WSLB_ERR_CONNECT');
   s.failed(a, 'invalid 101: no accept');

@@ -97,7 +97,7 @@ t.test('a server pushing flat out is read at most ~2 x TURN_BYTES + two reads pe
 interface FakeReader extends Reader { log: string[] }
 const fakeReader = (name: string, log: string[]): FakeReader => {
   const src = { destroyed: false, pause: () => { log.push(`pause ${name}`); }, resume: () => { log.push(`resume ${name}`); } };
-  return { src: src as unknown as net.Socket, paused: false, yielded: false, taken: 0, turn: 0, log };
+  return { src: src as unknown as net.Socket, paused: false, yielded: false, throttled: false, taken: 0, turn: 0, log };
 };
 const nextTurn = (): Promise<void> => new Promise((r) => setImmediate(r));
 
