@@ -1,18 +1,10 @@
 /** The per-IP table's idle list: least recently seen idle addresses go first, live ones are never in the way, an address joins the list when its last connection closes, and every count reaches the cluster's shared table. */
 
 import t from 'tap';
-import { EventEmitter } from 'node:events';
-import type { Socket } from 'node:net';
-import type { Limits } from '../../src/config/types.js';
+import { fakeSocket, testLimits } from './admission-helpers.js';
 import { Admission, type SharedCounts } from '../../src/edge/admission.js';
 
-const limits = (over: Partial<Limits> = {}): Limits => ({
-  max_connections: 1000, max_connections_per_ip: 100, handshakes_per_ip: 1,
-  max_header_bytes: 16384, max_message_bytes: 1 << 20, max_buffered_bytes: 1 << 20, stall: 30_000,
-  messages_per_second: 0, bytes_per_second: 0, ...over,
-});
-/** A stand-in socket: only 'close' matters to the table. */
-const fakeSocket = (): Socket & EventEmitter => new EventEmitter() as unknown as Socket & EventEmitter;
+const limits = testLimits;
 
 // With one token per second and a clock that stands still, an address's second handshake is
 // refused while the table remembers it and admitted once it was forgotten: that shows which went.
@@ -33,7 +25,7 @@ t.test('live addresses are never trimmed, nor do they hold up the trimming of id
   let now = 0;
   const a = new Admission({ now: () => now, maxIdleEntries: 50 });
   const l = limits({ handshakes_per_ip: 10 });
-  const live: (Socket & EventEmitter)[] = [];
+  const live: ReturnType<typeof fakeSocket>[] = [];
   for (let i = 0; i < 20; i++) {
     const s = fakeSocket();
     t.equal(a.check(`192.0.2.${i}`, l, true), null);

@@ -1,18 +1,11 @@
 /** Per-IP admission table: caps, token buckets on an injected clock, Retry-After, expiry, and a memory bound under an address spray. */
 
 import t from 'tap';
-import { EventEmitter } from 'node:events';
-import type { Socket } from 'node:net';
 import type { Limits } from '../../src/config/types.js';
+import { fakeSocket, testLimits } from './admission-helpers.js';
 import { Admission } from '../../src/edge/admission.js';
 
-const limits = (over: Partial<Limits> = {}): Limits => ({
-  max_connections: 1000, max_connections_per_ip: 3, handshakes_per_ip: 2,
-  max_header_bytes: 16384, max_message_bytes: 1 << 20, max_buffered_bytes: 1 << 20, stall: 30_000,
-  messages_per_second: 0, bytes_per_second: 0, ...over,
-});
-/** A stand-in socket: only 'close' matters to the table. */
-const fakeSocket = (): Socket & EventEmitter => new EventEmitter() as unknown as Socket & EventEmitter;
+const limits = (over: Partial<Limits> = {}): Limits => testLimits({ max_connections_per_ip: 3, handshakes_per_ip: 2, ...over });
 
 t.test('the per-IP cap counts live connections until they close', async (t) => {
   const a = new Admission({ now: () => 0 });
