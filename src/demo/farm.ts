@@ -40,15 +40,33 @@ const ROOM_PATH = '/room';
 const BROADCAST_PREFIX = Buffer.from('broadcast:');
 const FLOOD_RE = /^flood:(\d{1,7})$/;
 
-/** Pushes `size`-byte binary messages to ws as fast as its socket takes them: at most 4 not yet written, so the server's memory stays bounded. */
+/**
+ * Pushes `size`-byte binary messages to ws as fast as its socket takes them: at most 4 not yet
+ * written, so the server's memory stays bounded, and at most one new message per connection per
+ * event-loop turn. Why the turn: a write the kernel takes at once completes in a nextTick, and a
+ * pump refilled from that callback would keep the loop in nextTicks until every flooding socket's
+ * kernel buffer is full (several MiB each on loopback), so this one process would answer nothing
+ * else for ~0.1 s, and a client of the same farm would measure the farm, not the proxy in front.
+ */
 function flood(ws: WebSocket, size: number): void {
   const msg = Buffer.alloc(size, 0x78);
   let inFlight = 0;
+  let scheduled = false;
   const pump = (): void => {
-    while (ws.readyState === WebSocket.OPEN && inFlight < 4) {
-      inFlight++;
-      ws.send(msg, { binary: true }, () => { inFlight--; pump(); });
-    }
+    scheduled = false;
+    if (ws.readyState !== WebSocket.OPEN || inFlight >= 4) return;
+    inFlight++;
+    ws.send(msg, { binary: true }, written);
+    if (inFlight < 4) schedule();
+  };
+  const schedule = (): void => {
+    if (scheduled) return;
+    scheduled = true;
+    setImmediate(pump);
+  };
+  const written = (): void => {
+    inFlight--;
+    schedule();
   };
   pump();
 }

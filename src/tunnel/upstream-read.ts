@@ -1,4 +1,4 @@
-/** Reads of the plain-TCP server sockets the balancer opens: one shared 64 KiB read buffer (net.connect `onread`) for all of them, each read copied out at its own size and handed to the socket's current reader (the handshake, then the tunnel). */
+/** Reads of the plain-TCP server sockets the balancer opens: one shared 64 KiB read buffer (net.connect `onread`) for all of them, each read copied out at its own size and handed to the socket's current reader (the handshake, then the tunnel); a socket that reads in bulk reads into buffers of its own, handed over without a copy. */
 
 import type net from 'node:net';
 
@@ -10,9 +10,22 @@ import type net from 'node:net';
 // shared buffer is overwritten by the next read of any socket while a write of those bytes to
 // the other side may still be pending. pause() and resume() stop and restart the reads as usual;
 // 'end', 'error' and 'close' are emitted as usual; 'data' is never emitted on these sockets.
+//
+// Bulk: the copy is cheap for messages, not for a server pushing flat out (a copy of every 64 KiB
+// read measured a quarter of the balancer's CPU with 100 such servers, as much as the write
+// system calls). A read of BULK_BYTES or more from the shared buffer means the kernel held more
+// than the socket's usual traffic: the socket's next read goes to a 64 KiB buffer of its own, and
+// while its reads stay that big each one is handed over as it is (no copy; the next read gets a
+// new buffer: Node's own read path allocates one per read too). Its first smaller read is copied
+// out like any other and the socket goes back to the shared buffer, so an idle socket holds none.
+// Which buffer a socket reads into next is told to Node by the `buffer` function, which Node
+// calls right after each read callback (and once when the socket's handle is set up).
 
 /** Bytes one read may bring: Node's own read size. */
 export const READ_BYTES = 64 * 1024;
+
+/** A read at least this big is bulk (see above). */
+export const BULK_BYTES = 32 * 1024;
 
 /** Bytes held for a socket with no reader yet before its reads are paused (a stream's would stop at 16 KiB; one more read may land). */
 const HOLD_LIMIT = 64 * 1024;
@@ -26,30 +39,54 @@ interface ReadSocket extends net.Socket {
   wslbReader?: UpstreamReader | null;
   wslbHeld?: Buffer[] | null;
   wslbHeldBytes?: number;
+  /** Its next read goes to a buffer of its own (it reads in bulk). */
+  wslbOwn?: boolean;
 }
 
 const shared = Buffer.allocUnsafeSlow(READ_BYTES);
+/** What the next call of nextBuffer() returns: set by onRead for the socket it just read, then back to the shared buffer. */
+let next: Buffer = shared;
+
+function nextBuffer(): Buffer {
+  const b = next;
+  next = shared;
+  return b;
+}
 
 /**
  * Returns false (stop reading) when the socket is paused: Node's Socket.read() restarts the reads
  * of an onread socket even when paused, so a read that comes anyway is the last one until resume().
  */
 function onRead(this: ReadSocket, n: number, buf: Buffer): boolean {
-  const chunk = Buffer.allocUnsafe(n);
-  buf.copy(chunk, 0, 0, n);
-  const reader = this.wslbReader;
-  if (reader) {
-    reader.upstreamOnData(chunk);
-    return this.readableFlowing !== false;
+  let chunk: Buffer;
+  let own: Buffer | null = null;
+  if (n >= BULK_BYTES) {
+    if (buf === shared) {
+      chunk = Buffer.allocUnsafe(n);
+      buf.copy(chunk, 0, 0, n);
+    } else {
+      chunk = n === buf.length ? buf : buf.subarray(0, n);   // the socket's own buffer: handed over
+    }
+    own = Buffer.allocUnsafeSlow(READ_BYTES);
+  } else {
+    chunk = Buffer.allocUnsafe(n);
+    buf.copy(chunk, 0, 0, n);
   }
-  // No reader (between two owners): held in order, like a paused stream's buffer.
-  (this.wslbHeld ??= []).push(chunk);
-  if ((this.wslbHeldBytes = (this.wslbHeldBytes ?? 0) + n) >= HOLD_LIMIT) this.pause();
+  const reader = this.wslbReader;
+  if (reader) reader.upstreamOnData(chunk);
+  else {
+    // No reader (between two owners): held in order, like a paused stream's buffer.
+    (this.wslbHeld ??= []).push(chunk);
+    if ((this.wslbHeldBytes = (this.wslbHeldBytes ?? 0) + n) >= HOLD_LIMIT) this.pause();
+  }
+  // Set last: whatever the reader did, the buffer Node asks for next is this socket's.
+  if (own !== null) next = own;
+  this.wslbOwn = own !== null;
   return this.readableFlowing !== false;
 }
 
 /** The `onread` option for net.connect: every socket opened with it reads through the shared buffer. */
-export const SHARED_READ = { buffer: shared, callback: onRead } as const;
+export const SHARED_READ = { buffer: nextBuffer, callback: onRead } as const;
 
 /** Marks a socket opened with SHARED_READ (right after net.connect, before any read): its bytes are held until a reader is set. */
 export function markSharedRead(socket: net.Socket): void {
@@ -59,6 +96,11 @@ export function markSharedRead(socket: net.Socket): void {
 /** Whether `socket` reads through the shared buffer (its bytes go to its reader, never out as 'data'). */
 export function readsShared(socket: net.Socket): boolean {
   return (socket as ReadSocket).wslbReader !== undefined;
+}
+
+/** Whether the socket's next read goes to a buffer of its own (its last read was bulk) rather than the shared one. */
+export function readsOwnBuffer(socket: net.Socket): boolean {
+  return (socket as ReadSocket).wslbOwn === true;
 }
 
 /**

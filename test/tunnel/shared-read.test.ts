@@ -6,7 +6,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { Server } from '../../src/pool/server.js';
 import { connectServer } from '../../src/tunnel/upstream.js';
-import { markSharedRead, readsShared, setReader, SHARED_READ } from '../../src/tunnel/upstream-read.js';
+import { markSharedRead, readsOwnBuffer, readsShared, setReader, SHARED_READ } from '../../src/tunnel/upstream-read.js';
 import { FrameScanner } from '../../src/tunnel/frame-scanner.js';
 import { frame, rawClient, sleep, startRawBackend, startRelay } from './relay.js';
 import { waitFor } from '../helpers/wait.js';
@@ -148,4 +148,39 @@ t.test('a paused socket whose reading is restarted underneath (Node\'s Socket.re
   const atResume = got;
   sock.resume();
   await waitFor(t, () => got > atResume + 1024 * 1024, { what: 'reading again after resume' });
+});
+
+t.test('a server pushing in bulk reads into buffers of its own, handed over without a copy; back to the shared buffer on its first small read', async (t) => {
+  const bulk = randomBytes(2 * 1024 * 1024);
+  let server: net.Socket | null = null;
+  const srv = net.createServer((s) => { s.on('error', () => {}); server = s; });
+  srv.listen(0, '127.0.0.1');
+  await once(srv, 'listening');
+  t.teardown(() => new Promise<void>((r) => { srv.close(() => r()); }));
+  const sock = net.connect({ port: (srv.address() as net.AddressInfo).port, host: '127.0.0.1', onread: SHARED_READ });
+  markSharedRead(sock);
+  sock.on('error', () => {});
+  t.teardown(() => sock.destroy());
+  const parts: Buffer[] = [];
+  let own = 0;
+  setReader(sock, { upstreamOnData(c: Buffer) { parts.push(c); } });
+  await waitFor(t, () => server !== null, { what: 'the server side' });
+  // Paused while the whole bulk is written: the kernel then holds far more than one read takes.
+  sock.pause();
+  server!.write(bulk);
+  await sleep(50);
+  const count = (): number => parts.reduce((n, p) => n + p.length, 0);
+  setReader(sock, { upstreamOnData(c: Buffer) { parts.push(c); if (readsOwnBuffer(sock)) own++; } });
+  sock.resume();
+  await waitFor(t, () => count() === bulk.length, { what: 'the bulk' });
+  t.ok(Buffer.concat(parts).equals(bulk), 'every bulk byte, in order');
+  t.ok(own > 0, `bulk reads went to the socket's own buffers (${own} reads)`);
+  // Reads handed over whole are kept by their reader: a later read must not overwrite them.
+  const kept = Buffer.concat(parts);
+  const before = parts.length;
+  server!.write('small');
+  await waitFor(t, () => parts.length > before, { what: 'the small write' });
+  t.equal(parts.at(-1)!.toString(), 'small');
+  t.notOk(readsOwnBuffer(sock), 'after a small read the socket reads into the shared buffer again');
+  t.ok(Buffer.concat(parts.slice(0, before)).equals(kept) && kept.equals(bulk), 'the chunks handed over earlier are unchanged');
 });

@@ -3,7 +3,7 @@
 import type net from 'node:net';
 import t from 'tap';
 import { FrameScanner } from '../../src/tunnel/frame-scanner.js';
-import { overTurn, TURN_BYTES, TURN_QUOTA, turnStats, waiting, type Reader } from '../../src/tunnel/turns.js';
+import { overTurn, TURN_BUDGET, TURN_BYTES, TURN_QUOTA, turnStats, waiting, type Reader } from '../../src/tunnel/turns.js';
 import { rawClient, startRawBackend, startRelay, type Hop } from './relay.js';
 import { waitFor } from '../helpers/wait.js';
 
@@ -133,6 +133,23 @@ t.test('turns: a direction past TURN_BYTES twice in one turn yields; at most TUR
   t.same(log, [`pause r${n - 1}`], 'past TURN_BYTES in the turn it was resumed in: yields');
   await nextTurn();
   t.same(log, [`pause r${n - 1}`, `resume r${n - 1}`]);
+});
+
+t.test('turns: once TURN_BUDGET is counted in a turn, a direction yields at its first crossing; the next turn starts a new budget', async (t) => {
+  await nextTurn();                                     // a turn of its own: nothing counted yet
+  const log: string[] = [];
+  const free = TURN_BUDGET / TURN_BYTES;                // crossings the budget allows without a yield
+  const readers = Array.from({ length: free + 5 }, (_, i) => fakeReader(`b${i}`, log));
+  for (const r of readers) forward(r, TURN_BYTES);      // servers that all start pushing in the same turn
+  t.equal(log.length, 5, `the first ${free} crossings start a count; the 5 past the budget yield at once`);
+  t.same(log, readers.slice(free).map((_, i) => `pause b${free + i}`), 'in the order they crossed');
+  t.ok(readers.slice(0, free).every((r) => !r.yielded) && readers.slice(free).every((r) => r.yielded));
+  await nextTurn();                                     // the 5 resume (TURN_QUOTA >= 5) and the budget is new
+  log.length = 0;
+  const fresh = fakeReader('fresh', log);
+  forward(fresh, TURN_BYTES);
+  t.same(log, [], 'a new turn: a first crossing starts a count again');
+  await nextTurn();
 });
 
 t.test('turns: a steady stream that needs several turns to reach TURN_BYTES never yields', async (t) => {
