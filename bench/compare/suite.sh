@@ -2,7 +2,7 @@
 # The full comparison of one commit, one bench:compare run per scenario (each under ~3 minutes, each
 # under the shared lock so no two benchmarks overlap; every target in every run, so ratios stay
 # within a run), then one Markdown report: bench/compare/suite.sh [COMMIT] [REPS] [BASE_COMMIT]
-# With BASE_COMMIT, its wslb runs in every run too (target wslb-base): before and after side by side,
+# The flood run includes direct: the farm's own share of the probe's latency. With BASE_COMMIT, its wslb runs in every run too (target wslb-base): before and after side by side,
 # and a few secondary targets are left out where the run would pass 3 minutes.
 # Output: bench/results/compare-<date>-<scenario>.json per run and bench/results/suite-<commit>-<date>.md.
 set -eu
@@ -18,11 +18,11 @@ if [ -n "${3:-}" ]; then
   w=wslb,wslb-base
   runs="handshake:$w,haproxy,nginx,http-proxy,floor-l7,floor-l4 echo:$w,haproxy,nginx,http-proxy,floor-l7,floor-l4
 rate:direct,$w,haproxy,nginx,http-proxy,floor-l7 idle:$w,haproxy,nginx,http-proxy,floor-l7,floor-l4
-broadcast:$w,haproxy,nginx,http-proxy,floor-l7 flood:$w,haproxy,floor-l7"
+broadcast:$w,haproxy,nginx,http-proxy,floor-l7 flood:direct,$w,haproxy,floor-l7"
 else
   set --
   all=wslb,haproxy,nginx,http-proxy,floor-l7,floor-l4
-  runs="handshake:$all echo:$all rate:direct,$all idle:$all broadcast:$all flood:wslb,haproxy,nginx,http-proxy,floor-l7"
+  runs="handshake:$all echo:$all rate:direct,$all idle:$all broadcast:$all flood:direct,wslb,haproxy,nginx,http-proxy,floor-l7"
 fi
 since=$(date -u +%Y-%m-%dT%H-%M-%S)
 files=""

@@ -30,6 +30,8 @@ export function figuresOf(r: BenchResult): Record<string, number | null> {
       const heavyClosed = Object.entries(r.totals).filter(([k]) => k.startsWith('heavy_closed_')).reduce((a, [, v]) => a + v, 0);
       return {
         baseP50: b?.p50 ?? null, baseP99: b?.p99 ?? null, baseMax: b?.max ?? null, p50: l?.p50 ?? null, p99: l?.p99 ?? null, max: l?.max ?? null,
+        // What the flood cost the probe: its p99 during the flood over its own p99 just before it.
+        p99Added: l && b ? Math.round((l.p99 - b.p99) * 1000) / 1000 : null,
         rssPeakMiB: w ? w.rssPeakKiB / 1024 : null, cpuSeconds: w?.cpuSeconds ?? null,
         heavy1008: r.totals.heavy_closed_1008 ?? 0, heavyClosedOther: heavyClosed - (r.totals.heavy_closed_1008 ?? 0), heavyOpen: r.totals.heavy_open_at_end ?? 0,
       };
@@ -108,6 +110,7 @@ export const ROWS: Row[] = [
   { key: 'flood.baseMax', label: 'flood: probe max ms, before' },
   { key: 'flood.p50', label: 'flood: probe p50 ms, during' },
   { key: 'flood.p99', label: 'flood: probe p99 ms, during' },
+  { key: 'flood.p99Added', label: 'flood: probe p99 added by the flood ms (during - before)' },
   { key: 'flood.max', label: 'flood: probe max ms, during' },
   { key: 'flood.rssPeakMiB', label: 'flood: proxy RSS peak MiB' },
   { key: 'flood.cpuSeconds', label: 'flood: proxy CPU s in the window' },
@@ -142,6 +145,14 @@ export function verdicts(m: Medians, idleConnections: number): Verdict[] {
   const wa = get('wslb', 'rate.p99Added');
   const ha = get('haproxy', 'rate.p99Added');
   out.push({ target: 'rate: p99 added over direct no worse than HAProxy', measured: wa == null || ha == null ? 'not measured' : `wslb +${f2(wa)} ms, HAProxy +${f2(ha)} ms`, met: wa == null || ha == null ? null : wa <= ha });
+  const wf = get('wslb', 'flood.p99Added');
+  const hf = get('haproxy', 'flood.p99Added');
+  const df = get('direct', 'flood.p99Added');
+  out.push({
+    target: 'flood: a healthy client\'s p99 within 5 ms of its value before the flood',
+    measured: wf == null ? 'not measured' : `wslb +${f2(wf)} ms${hf == null ? '' : `, HAProxy +${f2(hf)} ms`}${df == null ? '' : `, direct +${f2(df)} ms`}`,
+    met: wf == null ? null : wf <= 5,
+  });
   const kib = get('wslb', 'idle.kibPerConn');
   out.push({ target: `idle: memory per proxied connection <= 5 KiB (at ${idleConnections.toLocaleString('en-US')})`, measured: kib == null ? 'not measured' : `${f2(kib)} KiB`, met: kib == null ? null : kib <= 5 });
   return out;

@@ -124,6 +124,8 @@ t.test('compare: medians, p99 added over direct, ratios and verdicts', async (t)
     runs.push({ target: 'floor-l7', rep, scenario: 'handshake', figures: { perSec: 80, cpuUsPerUpgrade: 200 } });
     runs.push({ target: 'wslb', rep, scenario: 'broadcast', figures: { cpuUsPerMsg: 12.6 } });
     runs.push({ target: 'haproxy', rep, scenario: 'broadcast', figures: { cpuUsPerMsg: 10 } });
+    runs.push({ target: 'wslb', rep, scenario: 'flood', figures: { p99Added: 4 + k } });
+    runs.push({ target: 'haproxy', rep, scenario: 'flood', figures: { p99Added: 2 } });
   }
   t.same(addDerived(runs).filter((r) => r.target === 'wslb' && r.scenario === 'rate').map((r) => r.figures.p99Added), [2, 2, 2]);
   const m = medians(runs);
@@ -131,12 +133,13 @@ t.test('compare: medians, p99 added over direct, ratios and verdicts', async (t)
   t.equal(m.haproxy!['rate.p99Added'], 1);
   t.equal(m.haproxy!['handshake.cpuUsPerUpgrade'], null, 'nulls are left out of the median');
   const vs = verdicts(m, 10_000);
-  // 220/200 = 1.1x the floor (met); 65/100 = 0.65x HAProxy (met); 12.6/10 = 1.26x (missed); echo 1.5x (met); rate; 5 KiB (met).
-  t.same(vs.map((v) => v.met), [true, true, false, true, false, true], 'bounds are inclusive');
+  // 220/200 = 1.1x the floor (met); 65/100 = 0.65x HAProxy (met); 12.6/10 = 1.26x (missed); echo 1.5x (met); rate; flood +6 ms (missed); 5 KiB (met).
+  t.same(vs.map((v) => v.met), [true, true, false, true, false, false, true], 'bounds are inclusive');
+  t.equal(vs[5]!.measured, 'wslb +6.00 ms, HAProxy +2.00 ms');
   t.match(vs[0]!.measured, '1.100x floor-l7', 'ratios judged against a bound show three decimals');
   t.match(vs[0]!.target, 'Node L7 floor');
-  t.match(vs[5]!.target, '10,000');
-  t.same(verdicts({}, 0).map((v) => v.met), [null, null, null, null, null, null], 'nothing measured, nothing judged');
+  t.match(vs[6]!.target, '10,000');
+  t.same(verdicts({}, 0).map((v) => v.met), [null, null, null, null, null, null, null], 'nothing measured, nothing judged');
   const md = markdownTable(m, ['direct', 'wslb', 'haproxy']);
   t.match(md, '| echo proxy CPU us/msg | - | 12.0 | 8.00 | 1.50x |');
   t.match(md, '| handshakes/s | - | 65.0 | 100 | 0.65x |');
