@@ -1,12 +1,12 @@
 /** One proxied WebSocket connection after the 101: pipes bytes both ways with bounded buffering, scans frame headers, and owns the single close path. */
 
-import type net from 'node:net';
+import net from 'node:net';
 import { CLOSE } from '../errors.js';
 import type { Server, ServerLease } from '../pool/server.js';
 import { closeFrame, FrameScanner, SCAN_CLOSE, SCAN_LIMIT, SCAN_OK, SCAN_TOO_BIG } from './frame-scanner.js';
 import { lift, TunnelLimits, type Throttled } from './rate-limit.js';
 import { overTurn, TURN_BYTES, type Reader } from './turns.js';
-import { readsShared, setReader } from './upstream-read.js';
+import { BULK_BYTES, readsShared, recyclable, recycle, setReader } from './upstream-read.js';
 import { deadlines, type Deadline, type Expiring } from '../edge/deadlines.js';
 
 // Why 'data' + write() + pause/resume and not stream.pipe(): pipe() measured at
@@ -134,6 +134,7 @@ export class Tunnel implements Expiring {
   #timer: Deadline | null = null;
   /** limits.messages_per_second and bytes_per_second of the client -> server direction; null: neither. */
   readonly #limits: TunnelLimits | null = null;
+  readonly #plainClient: boolean;
 
   constructor(opts: TunnelOptions) {
     this.#client = opts.client;
@@ -151,6 +152,9 @@ export class Tunnel implements Expiring {
       this.#limits = new TunnelLimits({ messagesPerSecond, bytesPerSecond }, this.#up);
       this.#up.budget = this.#limits.frameBudget;
     }
+    // Only a plain TCP client's write callback means the kernel has the bytes (a TLS socket or an
+    // HTTP/2 stream may still hold them): handed-over server reads are given back only then.
+    this.#plainClient = Object.getPrototypeOf(opts.client) === net.Socket.prototype;
     (opts.client as TunnelSocket).wslbTunnel = this;
     (opts.upstream as TunnelSocket).wslbTunnel = this;
   }
@@ -318,8 +322,23 @@ export class Tunnel implements Expiring {
     d.msgs = m;
     this.#server.bytesOut += chunk.length;
     d.bytes += chunk.length;
-    if (!this.#client.write(chunk) && this.#client.writableLength >= this.#maxBuffered) this.#pause(d);
+    const c = this.#client;
+    const ok = chunk.length >= BULK_BYTES && this.#plainClient && recyclable(chunk) ? this.#writeOwn(chunk) : c.write(chunk);
+    if (!ok && c.writableLength >= this.#maxBuffered) this.#pause(d);
     if ((d.taken += chunk.length) >= TURN_BYTES) overTurn(d);
+  }
+
+  /** Bulk reads written to the client in their own buffers, oldest first; each goes back to the read side when its write completes. */
+  #ownWrites: Buffer[] | null = null;
+  #ownWritten: ((err?: Error | null) => void) | null = null;
+
+  /** Writes a server read handed over in a buffer of its own (src/tunnel/upstream-read.ts); writes complete in order, so each callback is the oldest's. */
+  #writeOwn(chunk: Buffer): boolean {
+    (this.#ownWrites ??= []).push(chunk);
+    return this.#client.write(chunk, this.#ownWritten ??= (err?: Error | null): void => {
+      const done = this.#ownWrites!.shift();
+      if (done !== undefined && !err) recycle(done);   // after an error the socket may still hold it: left to the collector
+    });
   }
 
   upstreamOnDrain(): void {
@@ -370,6 +389,7 @@ export class Tunnel implements Expiring {
   #notForwarding(d: Direction, chunk: Buffer): void {
     if (d.state === DONE) {
       // Read and discarded; still counted, so a source pushing flat out takes turns too.
+      if (chunk.length >= BULK_BYTES && recyclable(chunk)) recycle(chunk);
       if ((d.taken += chunk.length) >= TURN_BYTES) overTurn(d);
       return;
     }

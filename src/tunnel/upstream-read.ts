@@ -20,6 +20,10 @@ import type net from 'node:net';
 // out like any other and the socket goes back to the shared buffer, so an idle socket holds none.
 // Which buffer a socket reads into next is told to Node by the `buffer` function, which Node
 // calls right after each read callback (and once when the socket's handle is set up).
+// A new 64 KiB buffer per bulk read costs the garbage collector more than the copy it saves (V8
+// runs collections for "external memory pressure" every few tens of MiB of them), so a taker
+// that knows when its last write of a handed-over read completed gives the buffer back
+// (recycle()) and later bulk reads take it again: a steady bulk stream then allocates nothing.
 
 /** Bytes one read may bring: Node's own read size. */
 export const READ_BYTES = 64 * 1024;
@@ -42,6 +46,12 @@ interface ReadSocket extends net.Socket {
   /** Its next read goes to a buffer of its own (it reads in bulk). */
   wslbOwn?: boolean;
 }
+
+/** Own buffers given back by their takers, for the next bulk reads (at most SPARE_MAX: 4 MiB). */
+const SPARE_MAX = 64;
+const spare: Buffer[] = [];
+/** The backing stores of reads handed over whole: only these can be given back. */
+const handedOver = new WeakSet<ArrayBufferLike>();
 
 const shared = Buffer.allocUnsafeSlow(READ_BYTES);
 /** What the next call of nextBuffer() returns: set by onRead for the socket it just read, then back to the shared buffer. */
@@ -66,11 +76,15 @@ function onRead(this: ReadSocket, n: number, buf: Buffer): boolean {
       buf.copy(chunk, 0, 0, n);
     } else {
       chunk = n === buf.length ? buf : buf.subarray(0, n);   // the socket's own buffer: handed over
+      handedOver.add(buf.buffer);
+      bulkStats.handedOver++;
     }
-    own = Buffer.allocUnsafeSlow(READ_BYTES);
+    own = spare.pop() ?? Buffer.allocUnsafeSlow(READ_BYTES);
   } else {
     chunk = Buffer.allocUnsafe(n);
     buf.copy(chunk, 0, 0, n);
+    // Back from bulk: its own buffer was not handed over this time, and its next read goes to the shared one.
+    if (buf !== shared && spare.length < SPARE_MAX) spare.push(buf);
   }
   const reader = this.wslbReader;
   if (reader) reader.upstreamOnData(chunk);
@@ -97,6 +111,25 @@ export function markSharedRead(socket: net.Socket): void {
 export function readsShared(socket: net.Socket): boolean {
   return (socket as ReadSocket).wslbReader !== undefined;
 }
+
+/** Whether `chunk` is a read handed over whole in a buffer of its own, which its taker may give back with recycle(). */
+export function recyclable(chunk: Buffer): boolean {
+  return chunk.byteOffset === 0 && handedOver.has(chunk.buffer);
+}
+
+/**
+ * Gives back a chunk that recyclable() named, once nothing holds it any more (the write of it
+ * completed, or it was dropped): a later bulk read of any socket overwrites it. A second call
+ * for the same buffer does nothing.
+ */
+export function recycle(chunk: Buffer): void {
+  if (!handedOver.delete(chunk.buffer)) return;
+  bulkStats.recycled++;
+  if (spare.length < SPARE_MAX) spare.push(Buffer.from(chunk.buffer, 0, READ_BYTES));
+}
+
+/** Counters for tests: reads handed over in their own buffer, and buffers given back for reuse. */
+export const bulkStats = { handedOver: 0, recycled: 0 };
 
 /** Whether the socket's next read goes to a buffer of its own (its last read was bulk) rather than the shared one. */
 export function readsOwnBuffer(socket: net.Socket): boolean {

@@ -6,7 +6,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { Server } from '../../src/pool/server.js';
 import { connectServer } from '../../src/tunnel/upstream.js';
-import { markSharedRead, readsOwnBuffer, readsShared, setReader, SHARED_READ } from '../../src/tunnel/upstream-read.js';
+import { bulkStats, markSharedRead, readsOwnBuffer, readsShared, setReader, SHARED_READ } from '../../src/tunnel/upstream-read.js';
 import { FrameScanner } from '../../src/tunnel/frame-scanner.js';
 import { frame, rawClient, sleep, startRawBackend, startRelay } from './relay.js';
 import { waitFor } from '../helpers/wait.js';
@@ -62,8 +62,13 @@ t.test('tunnels share the read buffer while their clients stall and read in bite
     });
     sock.resume();
   }));
+  const handed = bulkStats.handedOver;
+  const recycled = bulkStats.recycled;
   const digests = await Promise.all(results)
   for (let i = 0; i < TUNNELS; i++) t.equal(digests[i], sets[i]!.digest, `tunnel ${i}: the bytes as the server sent them`);
+  // The 256 KiB frames come in bulk: reads handed over in their own buffers, given back once written and read into again.
+  t.ok(bulkStats.handedOver > handed, `bulk reads handed over without a copy (${bulkStats.handedOver - handed})`);
+  t.ok(bulkStats.recycled > recycled, `their buffers given back after the write and reused (${bulkStats.recycled - recycled})`);
   for (const { sock } of clients) sock.destroy();
   await relay.idle();
 });
