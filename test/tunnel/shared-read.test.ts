@@ -189,3 +189,50 @@ t.test('a server pushing in bulk reads into buffers of its own, handed over with
   t.notOk(readsOwnBuffer(sock), 'after a small read the socket reads into the shared buffer again');
   t.ok(Buffer.concat(parts.slice(0, before)).equals(kept) && kept.equals(bulk), 'the chunks handed over earlier are unchanged');
 });
+
+t.test('a tunnel closed while its server pushes in bulk discards the rest and gives the buffers back; another tunnel reading them again stays exact', async (t) => {
+  const big = frame(2, POOL.subarray(0, 64 * 1024));
+  const { frames, digest } = randomFrames(7);
+  let n = 0;
+  const backend = await startRawBackend((s) => {
+    if (n++ === 0) {
+      // Flat out until the balancer gives up on it.
+      const push = (): void => { while (!s.destroyed && s.write(big)); };
+      s.on('drain', push);
+      s.on('error', () => {});
+      push();
+      return;
+    }
+    let i = 0;
+    const pump = (): void => {
+      while (i < frames.length) if (!s.write(frames[i++]!)) return void s.once('drain', pump);
+    };
+    pump();
+  });
+  const relay = await startRelay({ backendPort: backend.port, maxBufferedBytes: 64 * 1024, finTimeout: 1500 });
+  t.teardown(async () => { await relay.stop(); await backend.stop(); });
+  const stalled = await rawClient(relay.port);                 // never reads
+  const first = await relay.hop(0);
+  await waitFor(t, () => first.tunnel.backpressured, { ms: 10_000, what: 'the stalled reader at its bound' });
+  const recycled = bulkStats.recycled;
+  first.tunnel.close(1008, 'reader stalled');                   // its server's bytes are now read and discarded
+  const reader = await rawClient(relay.port);
+  const h = createHash('sha1');
+  const count = new FrameScanner(Infinity);
+  h.update(reader.rest);
+  count.scan(reader.rest);
+  const done = new Promise<string>((resolve) => {
+    reader.sock.on('data', (d: Buffer) => {
+      h.update(d);
+      count.scan(d);
+      if (count.messages === frames.length) resolve(h.digest('hex'));
+    });
+  });
+  reader.sock.resume();
+  t.equal(await done, digest, 'the second tunnel: every byte as its server sent it');
+  t.ok(bulkStats.recycled > recycled, `buffers given back meanwhile (${bulkStats.recycled - recycled})`);
+  await waitFor(t, () => first.tunnel.finished, { ms: 5000, what: 'the closed tunnel to finish' });
+  stalled.sock.destroy();
+  reader.sock.destroy();
+  await relay.idle();
+});
