@@ -11,7 +11,7 @@ import { WebSocketServer, WebSocket, type RawData } from 'ws';
 //   except a text message starting with "broadcast:", which is sent unchanged to every
 //   client of that server instead (the sender included, so it still sees it once);
 //   a text message "flood:<bytes>" (1..1048576) makes the server push binary messages of that
-//   size to that client as fast as the connection takes them (4 in flight), until it closes
+//   size to that client as fast as the connection takes them (4 in flight, one more per loop turn), until it closes
 //   (a load generator's heavy downloader; wslb-bench flood);
 // - the room is chosen by path: a client that connects to /room (or /room/..., any query)
 //   receives {"type":"tick","server":"demo-1","clients":N,"ts":<ms>} every second;
