@@ -5,7 +5,7 @@ import { CLOSE } from '../errors.js';
 import type { Server, ServerLease } from '../pool/server.js';
 import { closeFrame, FrameScanner, SCAN_CLOSE, SCAN_LIMIT, SCAN_OK, SCAN_TOO_BIG } from './frame-scanner.js';
 import { lift, TunnelLimits, type Throttled } from './rate-limit.js';
-import { overTurn, TURN_BYTES, type Reader } from './turns.js';
+import { overTurn, TURN_BYTES, waitIfSpent, type Reader } from './turns.js';
 import { BULK_BYTES, readsShared, recyclable, recycle, setReader } from './upstream-read.js';
 import { deadlines, type Deadline, type Expiring } from '../edge/deadlines.js';
 
@@ -443,7 +443,8 @@ export class Tunnel implements Expiring {
   #resume(d: Direction): void {
     if (!d.paused) return;
     d.paused = false;
-    if (!d.yielded && !d.throttled) d.src.resume();       // a yielded source resumes at its turn, a throttled one at the wheel's
+    if (d.yielded || d.throttled) return;        // a yielded source resumes at its turn, a throttled one at the wheel's
+    if (!waitIfSpent(d)) d.src.resume();          // past this turn's budget: at its turn too
   }
 
   // ---- socket lifecycle ----

@@ -3,7 +3,7 @@
 import type net from 'node:net';
 import t from 'tap';
 import { FrameScanner } from '../../src/tunnel/frame-scanner.js';
-import { overTurn, TURN_BUDGET, TURN_BYTES, TURN_QUOTA, turnStats, waiting, type Reader } from '../../src/tunnel/turns.js';
+import { overTurn, TURN_BUDGET, TURN_BYTES, TURN_QUOTA, turnStats, waitIfSpent, waiting, type Reader } from '../../src/tunnel/turns.js';
 import { rawClient, startRawBackend, startRelay, type Hop } from './relay.js';
 import { waitFor } from '../helpers/wait.js';
 
@@ -107,32 +107,57 @@ function forward(r: Reader, n: number): void {
 }
 
 t.test('turns: a direction past TURN_BYTES twice in one turn yields; at most TURN_QUOTA resume per turn, oldest first', async (t) => {
+  await nextTurn();                                     // a turn of its own: nothing counted yet
   const log: string[] = [];
-  const n = TURN_QUOTA + 3;
+  const free = TURN_BUDGET / TURN_BYTES;                // first crossings the budget takes without a yield
+  const n = free + 3;
+  t.ok(free <= TURN_QUOTA + 3, 'enough readers to need two turns of resumes');
   const readers = Array.from({ length: n }, (_, i) => fakeReader(`r${i}`, log));
-  for (const r of readers) forward(r, TURN_BYTES);      // first crossing in this turn: a new count
-  t.same(log, [], 'one crossing: nobody yields');
-  for (const r of readers) forward(r, TURN_BYTES);      // second crossing in the same turn
-  t.equal(log.length, n, 'second crossing: every one paused its source');
+  for (const r of readers.slice(0, free)) forward(r, TURN_BYTES);   // first crossing in this turn: a new count
+  t.same(log, [], 'one crossing each, within the budget: nobody yields');
+  for (const r of readers.slice(0, free)) forward(r, TURN_BYTES);   // second crossing in the same turn
+  t.same(log, readers.slice(0, free).map((_, i) => `pause r${i}`), 'second crossing: each paused its source');
+  for (const r of readers.slice(free)) forward(r, TURN_BYTES);      // the budget is spent: a first crossing yields too
+  t.equal(log.length, n, 'past the budget: the others yield at their first crossing');
   t.ok(readers.every((r) => r.yielded));
   t.equal(waiting(), n);
   log.length = 0;
   await nextTurn();
   t.same(log, readers.slice(0, TURN_QUOTA).map((_, i) => `resume r${i}`), `the ${TURN_QUOTA} oldest resumed at the end of the turn`);
-  t.equal(waiting(), 3);
+  t.equal(waiting(), n - TURN_QUOTA);
   log.length = 0;
   await nextTurn();
-  t.same(log, ['resume r8', 'resume r9', 'resume r10'].slice(0, n - TURN_QUOTA), 'the rest at the next turn');
-  t.equal(waiting(), 0);
+  t.same(log, readers.slice(TURN_QUOTA, 2 * TURN_QUOTA).map((_, i) => `resume r${TURN_QUOTA + i}`), 'the next ones at the next turn');
+  while (waiting() > 0) await nextTurn();
 
   // A resumed direction starts its count in its new turn: TURN_BYTES more within that turn yields
   // again; one resumed a turn earlier only starts a new count.
+  await nextTurn();
+  const last = readers[n - 1]!;
+  forward(last, TURN_BYTES);                            // a new count in this turn
+  forward(last, TURN_BYTES);                            // and past it again: yields
+  await nextTurn();                                     // resumed at the end of that turn
   log.length = 0;
-  forward(readers[n - 1]!, TURN_BYTES);
+  forward(last, TURN_BYTES);
   forward(readers[0]!, TURN_BYTES);
-  t.same(log, [`pause r${n - 1}`], 'past TURN_BYTES in the turn it was resumed in: yields');
+  t.same(log, [`pause r${n - 1}`], 'past TURN_BYTES in the turn it was resumed in: yields; the other starts a new count');
   await nextTurn();
   t.same(log, [`pause r${n - 1}`, `resume r${n - 1}`]);
+});
+
+t.test('turns: a direction whose destination drains while the budget is spent waits for its turn', async (t) => {
+  await nextTurn();
+  const log: string[] = [];
+  const drained = fakeReader('drained', log);
+  t.equal(waitIfSpent(drained), false, 'budget left: it resumes at once (the caller resumes it)');
+  const heavy = Array.from({ length: TURN_BUDGET / TURN_BYTES + 1 }, (_, i) => fakeReader(`h${i}`, log));
+  for (const r of heavy) forward(r, TURN_BYTES);        // the last one spends the budget
+  t.equal(waitIfSpent(drained), true, 'budget spent: it waits in the queue');
+  t.ok(drained.yielded);
+  t.equal(waitIfSpent(drained), false, 'queued once');
+  while (waiting() > 0) await nextTurn();
+  t.ok(log.includes('resume drained'), 'and resumes at its turn');
+  t.notOk(log.includes('pause drained'), 'its source was already paused: not paused again');
 });
 
 t.test('turns: once TURN_BUDGET is counted in a turn, a direction yields at its first crossing; the next turn starts a new budget', async (t) => {
@@ -144,7 +169,7 @@ t.test('turns: once TURN_BUDGET is counted in a turn, a direction yields at its 
   t.equal(log.length, 5, `the first ${free} crossings start a count; the 5 past the budget yield at once`);
   t.same(log, readers.slice(free).map((_, i) => `pause b${free + i}`), 'in the order they crossed');
   t.ok(readers.slice(0, free).every((r) => !r.yielded) && readers.slice(free).every((r) => r.yielded));
-  await nextTurn();                                     // the 5 resume (TURN_QUOTA >= 5) and the budget is new
+  while (waiting() > 0) await nextTurn();               // the 5 resume at their turns; each turn's budget is new
   log.length = 0;
   const fresh = fakeReader('fresh', log);
   forward(fresh, TURN_BYTES);
