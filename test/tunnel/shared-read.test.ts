@@ -27,19 +27,54 @@ function randomFrames(seed: number): { frames: Buffer[]; digest: string } {
   return { frames, digest: h.digest('hex') };
 }
 
+/** Starts `srv` on a free port and connects to it through the shared buffer (no reader yet); both closed at teardown. */
+async function sharedReadClient(t: Test, srv: net.Server): Promise<net.Socket> {
+  srv.listen(0, '127.0.0.1');
+  await once(srv, 'listening');
+  t.teardown(() => new Promise<void>((r) => { srv.close(() => r()); }));
+  const sock = net.connect({ port: (srv.address() as net.AddressInfo).port, host: '127.0.0.1', onread: SHARED_READ });
+  markSharedRead(sock);
+  sock.on('error', () => {});
+  t.teardown(() => sock.destroy());
+  return sock;
+}
+
+/** Writes `frames` as fast as the socket takes them. */
+function pumpFrames(s: net.Socket, frames: Buffer[]): void {
+  let i = 0;
+  const pump = (): void => {
+    while (i < frames.length) if (!s.write(frames[i++]!)) return void s.once('drain', pump);
+  };
+  pump();
+}
+
+/** Reads a raw client until `messages` whole frames came (in bites: paused for a turn after each read, when asked); resolves with the SHA-1 of every byte. */
+function readDigest(client: { sock: net.Socket; rest: Buffer }, messages: number, bites = false): Promise<string> {
+  const { sock, rest } = client;
+  return new Promise<string>((resolve) => {
+    const h = createHash('sha1');
+    const count = new FrameScanner(Infinity);
+    h.update(rest);
+    count.scan(rest);
+    sock.on('data', (d: Buffer) => {
+      h.update(d);
+      count.scan(d);
+      if (count.messages === messages) resolve(h.digest('hex'));
+      if (bites) {
+        sock.pause();
+        setImmediate(() => sock.resume());
+      }
+    });
+    sock.resume();
+  });
+}
+
 t.test('tunnels share the read buffer while their clients stall and read in bites: every byte arrives as sent', async (t) => {
   const TUNNELS = 4;
   const sets = Array.from({ length: TUNNELS }, (_, i) => randomFrames(i + 1));
   let next = 0;
   // Each server writes its frames as fast as its socket takes them (the relay reads them into the shared buffer).
-  const backend = await startRawBackend((s) => {
-    const { frames } = sets[next++]!;
-    let i = 0;
-    const pump = (): void => {
-      while (i < frames.length) if (!s.write(frames[i++]!)) return void s.once('drain', pump);
-    };
-    pump();
-  });
+  const backend = await startRawBackend((s) => pumpFrames(s, sets[next++]!.frames));
   const relay = await startRelay({ backendPort: backend.port, maxBufferedBytes: 64 * 1024, finTimeout: 200 });
   t.teardown(async () => { await relay.stop(); await backend.stop(); });
   const clients = [];
@@ -48,20 +83,7 @@ t.test('tunnels share the read buffer while their clients stall and read in bite
   // The clients read nothing until every tunnel holds writes that the kernel did not take at once
   // (pending writes of bytes that came through the shared buffer), then read in bites.
   await waitFor(t, () => relay.hops.length === TUNNELS && relay.hops.every((h) => h.tunnel.pauses > 0), { ms: 10_000, what: 'backpressure in every tunnel' })
-  const results = clients.map(({ sock, rest }, i) => new Promise<string>((resolve) => {
-    const h = createHash('sha1');
-    const count = new FrameScanner(Infinity);
-    h.update(rest);
-    count.scan(rest);
-    sock.on('data', (d: Buffer) => {
-      h.update(d);
-      count.scan(d);
-      if (count.messages === sets[i]!.frames.length) resolve(h.digest('hex'));
-      sock.pause();
-      setImmediate(() => sock.resume());
-    });
-    sock.resume();
-  }));
+  const results = clients.map((c, i) => readDigest(c, sets[i]!.frames.length, true));
   const handed = bulkStats.handedOver;
   const recycled = bulkStats.recycled;
   const digests = await Promise.all(results)
@@ -132,13 +154,7 @@ t.test('a paused socket whose reading is restarted underneath (Node\'s Socket.re
     const pump = (): void => { while (!s.destroyed && s.write(b)); if (!s.destroyed) s.once('drain', pump); };
     pump();
   });
-  srv.listen(0, '127.0.0.1');
-  await once(srv, 'listening');
-  t.teardown(() => new Promise<void>((r) => { srv.close(() => r()); }));
-  const sock = net.connect({ port: (srv.address() as net.AddressInfo).port, host: '127.0.0.1', onread: SHARED_READ });
-  markSharedRead(sock);
-  sock.on('error', () => {});
-  t.teardown(() => sock.destroy());
+  const sock = await sharedReadClient(t, srv);
   let got = 0;
   setReader(sock, { upstreamOnData(c: Buffer) { got += c.length; } });
   sock.resume();
@@ -159,13 +175,7 @@ t.test('a server pushing in bulk reads into buffers of its own, handed over with
   const bulk = randomBytes(2 * 1024 * 1024);
   let server: net.Socket | null = null;
   const srv = net.createServer((s) => { s.on('error', () => {}); server = s; });
-  srv.listen(0, '127.0.0.1');
-  await once(srv, 'listening');
-  t.teardown(() => new Promise<void>((r) => { srv.close(() => r()); }));
-  const sock = net.connect({ port: (srv.address() as net.AddressInfo).port, host: '127.0.0.1', onread: SHARED_READ });
-  markSharedRead(sock);
-  sock.on('error', () => {});
-  t.teardown(() => sock.destroy());
+  const sock = await sharedReadClient(t, srv);
   const parts: Buffer[] = [];
   let own = 0;
   setReader(sock, { upstreamOnData(c: Buffer) { parts.push(c); } });
@@ -203,11 +213,7 @@ t.test('a tunnel closed while its server pushes in bulk discards the rest and gi
       push();
       return;
     }
-    let i = 0;
-    const pump = (): void => {
-      while (i < frames.length) if (!s.write(frames[i++]!)) return void s.once('drain', pump);
-    };
-    pump();
+    pumpFrames(s, frames);
   });
   const relay = await startRelay({ backendPort: backend.port, maxBufferedBytes: 64 * 1024, finTimeout: 1500 });
   t.teardown(async () => { await relay.stop(); await backend.stop(); });
@@ -217,19 +223,7 @@ t.test('a tunnel closed while its server pushes in bulk discards the rest and gi
   const recycled = bulkStats.recycled;
   first.tunnel.close(1008, 'reader stalled');                   // its server's bytes are now read and discarded
   const reader = await rawClient(relay.port);
-  const h = createHash('sha1');
-  const count = new FrameScanner(Infinity);
-  h.update(reader.rest);
-  count.scan(reader.rest);
-  const done = new Promise<string>((resolve) => {
-    reader.sock.on('data', (d: Buffer) => {
-      h.update(d);
-      count.scan(d);
-      if (count.messages === frames.length) resolve(h.digest('hex'));
-    });
-  });
-  reader.sock.resume();
-  t.equal(await done, digest, 'the second tunnel: every byte as its server sent it');
+  t.equal(await readDigest(reader, frames.length), digest, 'the second tunnel: every byte as its server sent it');
   t.ok(bulkStats.recycled > recycled, `buffers given back meanwhile (${bulkStats.recycled - recycled})`);
   await waitFor(t, () => first.tunnel.finished, { ms: 5000, what: 'the closed tunnel to finish' });
   stalled.sock.destroy();
