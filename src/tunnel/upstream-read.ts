@@ -43,8 +43,6 @@ interface ReadSocket extends net.Socket {
   wslbReader?: UpstreamReader | null;
   wslbHeld?: Buffer[] | null;
   wslbHeldBytes?: number;
-  /** Its next read goes to a buffer of its own (it reads in bulk). */
-  wslbOwn?: boolean;
 }
 
 /** Own buffers given back by their takers, for the next bulk reads (at most SPARE_MAX: 4 MiB). */
@@ -84,7 +82,10 @@ function onRead(this: ReadSocket, n: number, buf: Buffer): boolean {
     chunk = Buffer.allocUnsafe(n);
     buf.copy(chunk, 0, 0, n);
     // Back from bulk: its own buffer was not handed over this time, and its next read goes to the shared one.
-    if (buf !== shared && spare.length < SPARE_MAX) spare.push(buf);
+    if (buf !== shared) {
+      bulkStats.leftBulk++;
+      if (spare.length < SPARE_MAX) spare.push(buf);
+    }
   }
   const reader = this.wslbReader;
   if (reader) reader.upstreamOnData(chunk);
@@ -95,7 +96,6 @@ function onRead(this: ReadSocket, n: number, buf: Buffer): boolean {
   }
   // Set last: whatever the reader did, the buffer Node asks for next is this socket's.
   if (own !== null) next = own;
-  this.wslbOwn = own !== null;
   return this.readableFlowing !== false;
 }
 
@@ -128,13 +128,8 @@ export function recycle(chunk: Buffer): void {
   if (spare.length < SPARE_MAX) spare.push(Buffer.from(chunk.buffer, 0, READ_BYTES));
 }
 
-/** Counters for tests: reads handed over in their own buffer, and buffers given back for reuse. */
-export const bulkStats = { handedOver: 0, recycled: 0 };
-
-/** Whether the socket's next read goes to a buffer of its own (its last read was bulk) rather than the shared one. */
-export function readsOwnBuffer(socket: net.Socket): boolean {
-  return (socket as ReadSocket).wslbOwn === true;
-}
+/** Counters for tests: reads handed over in their own buffer, buffers given back for reuse, and sockets back on the shared buffer after bulk. */
+export const bulkStats = { handedOver: 0, recycled: 0, leftBulk: 0 };
 
 /**
  * Makes `reader` the taker of the socket's bytes; bytes held while it had none go to it first, in
