@@ -14,7 +14,11 @@ import type net from 'node:net';
 // 50 round trips/s (2 cores): with a budget of 1 MiB counted per crossing, 8 resumed per turn
 // and drained directions resuming at once, turns during the fill lasted 5-18 ms and the healthy
 // client's p99 rose 12.5 ms; with these values and drains queued, the first turn 6-10 ms, the
-// next ones under 5 ms, and the p99 rose 5.6 ms (HAProxy, in the same run: 4.8 ms).
+// next ones under 5 ms, and the p99 rose 5.6 ms (HAProxy, in the same run: 4.8 ms). With
+// TURN_BYTES and the servers' shared read buffer at 16 KiB (was 64), the first turn read 1.3 MiB
+// in 6 ms (was 6.4 MiB), and the later ones each forward the 4 resumed directions' 256 KiB in
+// ~0.4 ms; what the healthy client still waits for is then mostly CPU: the proxy and the servers
+// both busy on 2 cores while the stalled readers' kernel buffers fill.
 //
 // "One turn" is told apart cheaply: a direction counts its bytes; only when the count passes
 // TURN_BYTES does it look at the turn number (bumped by a setImmediate that the first such
@@ -23,7 +27,7 @@ import type net from 'node:net';
 // never crosses schedules nothing: the per-chunk cost is one add and one compare.
 
 /** Bytes a direction may forward in one loop turn before it yields to the others. */
-export const TURN_BYTES = 64 * 1024;
+export const TURN_BYTES = 16 * 1024;
 /** Yielded directions resumed per loop turn (oldest first). */
 export const TURN_QUOTA = 4;
 /**

@@ -1,4 +1,4 @@
-/** Reads of the plain-TCP server sockets the balancer opens: one shared 64 KiB read buffer (net.connect `onread`) for all of them, each read copied out at its own size and handed to the socket's current reader (the handshake, then the tunnel); a socket that reads in bulk reads into buffers of its own, handed over without a copy. */
+/** Reads of the plain-TCP server sockets the balancer opens: one shared 16 KiB read buffer (net.connect `onread`) for all of them, each read copied out at its own size and handed to the socket's current reader (the handshake, then the tunnel); a socket that reads in bulk reads into buffers of its own, handed over without a copy. */
 
 import type net from 'node:net';
 
@@ -13,11 +13,19 @@ import type net from 'node:net';
 //
 // Bulk: the copy is cheap for messages, not for a server pushing flat out (a copy of every 64 KiB
 // read measured a quarter of the balancer's CPU with 100 such servers, as much as the write
-// system calls). A read of BULK_BYTES or more from the shared buffer means the kernel held more
-// than the socket's usual traffic: the socket's next read goes to a 64 KiB buffer of its own, and
-// while its reads stay that big each one is handed over as it is (no copy; the next read gets a
-// new buffer: Node's own read path allocates one per read too). Its first smaller read is copied
-// out like any other and the socket goes back to the shared buffer, so an idle socket holds none.
+// system calls). A read that fills the shared buffer means the kernel held more than the socket's
+// usual traffic: the socket's next read goes to a 64 KiB buffer of its own, and while its reads
+// stay at BULK_BYTES or more each one is handed over as it is (no copy; the next read gets a new
+// buffer: Node's own read path allocates one per read too). Its first smaller read is copied out
+// like any other and the socket goes back to the shared buffer, so an idle socket holds none.
+//
+// Why the shared buffer is 16 KiB, not Node's 64: when many servers start pushing at once (100
+// in the flood bench), one poll reads every one of them before any read turn can pause it, and a
+// read cannot be cut short. With 64 KiB that first loop turn read 6.4 MiB and held the loop
+// 6-10 ms; with 16 KiB it reads a quarter of that, and TURN_BYTES (turns.ts) is 16 KiB so the
+// turn budget is counted from the first read on. The cost: a message of 16-64 KiB arriving at
+// once takes two reads instead of one (echo of 32 KiB messages measured 1.03x the CPU per
+// message, within run-to-run noise).
 // Which buffer a socket reads into next is told to Node by the `buffer` function, which Node
 // calls right after each read callback (and once when the socket's handle is set up).
 // A new 64 KiB buffer per bulk read costs the garbage collector more than the copy it saves (V8
@@ -28,7 +36,10 @@ import type net from 'node:net';
 /** Bytes one read may bring: Node's own read size. */
 export const READ_BYTES = 64 * 1024;
 
-/** A read at least this big is bulk (see above). */
+/** Size of the shared read buffer: a read that fills it is the start of bulk (see above). */
+export const SHARED_BYTES = 16 * 1024;
+
+/** A read into a socket's own buffer at least this big keeps it in bulk, and is handed over whole. */
 export const BULK_BYTES = 32 * 1024;
 
 /** Bytes held for a socket with no reader yet before its reads are paused (a stream's would stop at 16 KiB; one more read may land). */
@@ -51,7 +62,7 @@ const spare: Buffer[] = [];
 /** The backing stores of reads handed over whole: only these can be given back. */
 const handedOver = new WeakSet<ArrayBufferLike>();
 
-const shared = Buffer.allocUnsafeSlow(READ_BYTES);
+const shared = Buffer.allocUnsafeSlow(SHARED_BYTES);
 /** What the next call of nextBuffer() returns: set by onRead for the socket it just read, then back to the shared buffer. */
 let next: Buffer = shared;
 
@@ -68,7 +79,7 @@ function nextBuffer(): Buffer {
 function onRead(this: ReadSocket, n: number, buf: Buffer): boolean {
   let chunk: Buffer;
   let own: Buffer | null = null;
-  if (n >= BULK_BYTES) {
+  if (buf === shared ? n === SHARED_BYTES : n >= BULK_BYTES) {
     if (buf === shared) {
       chunk = Buffer.allocUnsafe(n);
       buf.copy(chunk, 0, 0, n);

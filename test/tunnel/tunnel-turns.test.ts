@@ -111,7 +111,7 @@ t.test('turns: a direction past TURN_BYTES twice in one turn yields; at most TUR
   const log: string[] = [];
   const free = TURN_BUDGET / TURN_BYTES;                // first crossings the budget takes without a yield
   const n = free + 3;
-  t.ok(free <= TURN_QUOTA + 3, 'enough readers to need two turns of resumes');
+  t.ok(n > TURN_QUOTA, 'enough readers to need two turns of resumes');
   const readers = Array.from({ length: n }, (_, i) => fakeReader(`r${i}`, log));
   for (const r of readers.slice(0, free)) forward(r, TURN_BYTES);   // first crossing in this turn: a new count
   t.same(log, [], 'one crossing each, within the budget: nobody yields');
