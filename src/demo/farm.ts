@@ -82,7 +82,10 @@ function flood(ws: WebSocket, size: number): void {
  * budget only splits the work into shorter turns: the next one starts at once, so the flood's
  * rate is what the process can write.
  */
-const FLOOD_TURN_BYTES = 1024 * 1024;
+export const FLOOD_TURN_BYTES = 1024 * 1024;
+
+/** Counters for tests: flood turns run, and the most bytes one of them sent. */
+export const floodStats = { turns: 0, maxTurnBytes: 0 };
 
 const floodTurns = {
   queue: [] as (() => number)[],
@@ -104,6 +107,8 @@ function runFloodTurn(): void {
   let spent = 0;
   let i = 0;
   while (i < due.length && spent < FLOOD_TURN_BYTES) spent += due[i++]!();
+  floodStats.turns++;
+  if (spent > floodStats.maxTurnBytes) floodStats.maxTurnBytes = spent;
   if (i < due.length) floodTurns.queue = due.slice(i).concat(floodTurns.queue);
   if (floodTurns.queue.length > 0 && !floodTurns.scheduled) {
     floodTurns.scheduled = true;

@@ -2,7 +2,7 @@
 
 import t from 'tap';
 import { WebSocket, type RawData } from 'ws';
-import { startFarm } from '../../src/demo/farm.js';
+import { FLOOD_TURN_BYTES, floodStats, startFarm } from '../../src/demo/farm.js';
 import { startBalancer } from '../helpers/balancer.js';
 import { DEFAULTS, type BenchOptions } from '../../bench/options.js';
 import { heavyEnds } from '../../bench/report/table.js';
@@ -33,6 +33,30 @@ t.test('the farm floods a client that asks: binary messages of the size asked, u
   await new Promise<void>((resolve) => { const check = (): void => { if (got.length >= 4) resolve(); else setTimeout(check, 10); }; check(); });
   echo.terminate();
   t.same(got.slice(1), ['flood:0', 'flood:99999999', 'flood:x'], 'out-of-range sizes are echoed, not flooded');
+});
+
+t.test('the farm\'s flooding connections take turns: one loop turn sends at most FLOOD_TURN_BYTES (+ one message) over all of them, and every one gets its share', async (t) => {
+  const farm = await startFarm({ ports: [0] });
+  t.teardown(() => farm.close());
+  const size = 65536;
+  const n = 40;                                         // 40 x 64 KiB per turn without the budget: 2.5 MiB
+  t.ok(n * size > FLOOD_TURN_BYTES + size, 'enough connections to pass the budget in one turn');
+  const received = new Array<number>(n).fill(0);
+  const clients = await Promise.all(Array.from({ length: n }, async (_, i) => {
+    const ws = new WebSocket(`ws://127.0.0.1:${farm.servers[0]!.port}/`, { perMessageDeflate: false });
+    ws.on('message', (_d: RawData, binary: boolean) => { if (binary) received[i]!++; });
+    await new Promise((r) => ws.once('open', r));
+    return ws;
+  }));
+  t.teardown(() => { for (const ws of clients) ws.terminate(); });
+  floodStats.maxTurnBytes = 0;
+  const turns = floodStats.turns;
+  for (const ws of clients) ws.send(`flood:${size}`);
+  await new Promise<void>((resolve) => { const check = (): void => { if (received.every((k) => k >= 20)) resolve(); else setTimeout(check, 10); }; check(); });
+  t.ok(floodStats.turns - turns >= (20 * n * size) / (FLOOD_TURN_BYTES + size), `the work was split over ${floodStats.turns - turns} turns`);
+  t.ok(floodStats.maxTurnBytes < FLOOD_TURN_BYTES + size, `at most ${FLOOD_TURN_BYTES + size} bytes in one turn (max ${floodStats.maxTurnBytes})`);
+  t.ok(floodStats.maxTurnBytes >= FLOOD_TURN_BYTES, 'and the budget was reached: the turns were full');
+  t.ok(received.every((k) => k >= 20), 'every connection got messages (oldest waiting first)');
 });
 
 t.test('flood through wslb: stalled heavy readers closed with 1008, the probe measured before and during', async (t) => {

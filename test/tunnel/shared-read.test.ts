@@ -6,7 +6,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { Server } from '../../src/pool/server.js';
 import { connectServer } from '../../src/tunnel/upstream.js';
-import { bulkStats, markSharedRead, readsShared, setReader, SHARED_READ } from '../../src/tunnel/upstream-read.js';
+import { BULK_BYTES, bulkStats, markSharedRead, readsShared, setReader, SHARED_BYTES, SHARED_READ } from '../../src/tunnel/upstream-read.js';
 import { FrameScanner } from '../../src/tunnel/frame-scanner.js';
 import { frame, rawClient, sleep, startRawBackend, startRelay } from './relay.js';
 import { waitFor } from '../helpers/wait.js';
@@ -198,6 +198,31 @@ t.test('a server pushing in bulk reads into buffers of its own, handed over with
   t.equal(parts.at(-1)!.toString(), 'small');
   t.ok(bulkStats.leftBulk > left, 'once its reads got small (the bulk\'s tail, or this one) the socket went back to the shared buffer');
   t.ok(Buffer.concat(parts.slice(0, before)).equals(kept) && kept.equals(bulk), 'the chunks handed over earlier are unchanged');
+});
+
+t.test('a message bigger than the shared buffer that arrives at once: one full shared read, the rest read on into the socket\'s own buffer; exact', async (t) => {
+  const msg = randomBytes(SHARED_BYTES + BULK_BYTES / 2);   // 32 KiB here: more than the shared buffer, less than a bulk read
+  let server: net.Socket | null = null;
+  const srv = net.createServer((s) => { s.on('error', () => {}); server = s; });
+  const sock = await sharedReadClient(t, srv);
+  const parts: Buffer[] = [];
+  setReader(sock, { upstreamOnData(c: Buffer) { parts.push(c); } });
+  await waitFor(t, () => server !== null, { what: 'the server side' });
+  sock.pause();
+  server!.write(msg);
+  await sleep(50);                                      // the whole message waits in the kernel
+  const left = bulkStats.leftBulk;
+  const handed = bulkStats.handedOver;
+  sock.resume();
+  await waitFor(t, () => parts.reduce((k, p) => k + p.length, 0) === msg.length, { what: 'the message' });
+  t.same(parts.map((p) => p.length), [SHARED_BYTES, msg.length - SHARED_BYTES], 'the first read filled the shared buffer; the second took the rest');
+  t.ok(Buffer.concat(parts).equals(msg), 'every byte, in order');
+  t.equal(bulkStats.handedOver, handed, 'the rest was under a bulk read: copied out, not handed over');
+  t.equal(bulkStats.leftBulk, left + 1, 'and the socket went back to the shared buffer');
+  // The shared buffer is overwritten by the next read: the chunks given out before must not change.
+  server!.write(Buffer.alloc(SHARED_BYTES, 0x55));
+  await waitFor(t, () => parts.length >= 3, { what: 'the next write' });
+  t.ok(Buffer.concat(parts.slice(0, 2)).equals(msg), 'the earlier chunks are unchanged');
 });
 
 t.test('a tunnel closed while its server pushes in bulk discards the rest and gives the buffers back; another tunnel reading them again stays exact', async (t) => {
