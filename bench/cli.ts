@@ -59,6 +59,7 @@ export function toOptions(scenario: ScenarioName, raw: Raw): BenchOptions {
     insecure: raw.insecure === true,
     heavy: raw.heavy ?? d.heavy,
     probeRate: raw.probeRate ?? d.probeRate,
+    controlUrl: raw.controlUrl ?? d.controlUrl,
     processes: raw.processes ?? d.processes,
     localAddresses: (raw.localAddresses ?? []).flatMap(parseAddresses),
     handshakeTimeoutMs: raw.handshakeTimeout ?? d.handshakeTimeoutMs,

@@ -8,7 +8,7 @@ import { parseCount, parseDuration, parseRate, parseSize, type BenchOptions, typ
 export interface Raw {
   url?: string[]; connections?: number; ramp?: number; concurrency?: number; duration?: number; warmup?: number; drain?: number;
   size?: number; binary?: boolean; perMessageDeflate?: boolean; inflight?: number; rate?: number; late?: number;
-  maxBuffered?: number; maxMessages?: number; raw?: boolean; http2?: boolean; h2Sessions?: number; insecure?: boolean; heavy?: number; probeRate?: number; ping?: number; publish?: number; publishPrefix?: string; tsField?: string;
+  maxBuffered?: number; maxMessages?: number; raw?: boolean; http2?: boolean; h2Sessions?: number; insecure?: boolean; heavy?: number; probeRate?: number; controlUrl?: string; ping?: number; publish?: number; publishPrefix?: string; tsField?: string;
   processes?: number; localAddresses?: string[]; handshakeTimeout?: number; watchPid?: number[]; targetPids?: number[];
   status?: string; json?: string; html?: string; quiet?: boolean; allowFailures?: boolean;
 }
@@ -112,6 +112,7 @@ export function addFlags(cmd: Command, scenario: ScenarioName, d: Omit<BenchOpti
       add(new Option('--heavy <n>', 'heavy downloaders: each sends "flood:65536" (the server then pushes 64 KiB messages as fast as it can) and stops reading').argParser(arg(parseCount)).default(d.heavy));
       add(new Option('--probe-rate <rate>', "the probe's echo round trips per second (one connection)").argParser(arg(parseRate)).default(d.probeRate, `${d.probeRate}/s`));
       add(size("the probe's payload size"));
+      add(new Option('--control-url <url>', 'a control probe straight to a server of the same farm, at the same rate and times: what the farm and the machine add during the flood, apart from the target'));
       break;
     case 'idle':
       add(time('--ping <time>', 'ping each connection this often', 0, 'off'));

@@ -48,6 +48,12 @@ export interface BenchOptions {
   heavy: number;
   /** flood: the probe's echo round trips per second. */
   probeRate: number;
+  /**
+   * flood: a control probe's URL, straight to a server of the same farm (no proxy): it echoes at the
+   * probe's rate and times, so the report tells what the farm and the machine added during the
+   * flood from what the target added.
+   */
+  controlUrl: string | undefined;
   processes: number;
   localAddresses: string[];
   handshakeTimeoutMs: number;
@@ -84,6 +90,7 @@ export const DEFAULTS: Omit<BenchOptions, 'scenario'> = {
   insecure: false,
   heavy: 100,
   probeRate: 50,
+  controlUrl: undefined,
   processes: 0,
   localAddresses: [],
   handshakeTimeoutMs: 10_000,

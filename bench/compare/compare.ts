@@ -52,7 +52,7 @@ const FULL: Sizes = {
 
 interface CompareOptions { base?: string; full: boolean; reps: number; targets: string[]; scenarios: ScenarioName[]; out: string; profile: boolean; verbose: boolean; localAddresses: string; set: string[] }
 
-function benchOptions(scenario: ScenarioName, sizes: Sizes, t: Target, co: CompareOptions): BenchOptions {
+function benchOptions(scenario: ScenarioName, sizes: Sizes, t: Target, co: CompareOptions, farm: Farm): BenchOptions {
   return {
     ...DEFAULTS, scenario,
     urls: t.urls,
@@ -64,7 +64,8 @@ function benchOptions(scenario: ScenarioName, sizes: Sizes, t: Target, co: Compa
     quiet: !co.verbose,
     ...sizes[scenario],
     // flood: the heavy downloaders plus the probe, whatever --set changed.
-    ...(scenario === 'flood' ? { connections: (sizes.flood.heavy ?? DEFAULTS.heavy) + 1 } : {}),
+    // The control probe goes straight to the farm (its one process serves all three servers).
+    ...(scenario === 'flood' ? { connections: (sizes.flood.heavy ?? DEFAULTS.heavy) + 1, controlUrl: `ws://127.0.0.1:${farm.ports[0]}/` } : {}),
   };
 }
 
@@ -135,7 +136,7 @@ async function profileWslb(farm: Farm, dir: string, sizes: Sizes, co: CompareOpt
     const t = await startTarget('wslb', farm, dir, ['--cpu-prof', '--cpu-prof-dir', profDir]);
     let r: BenchResult;
     try {
-      r = await runBench(benchOptions(scenario, sizes, t, co));
+      r = await runBench(benchOptions(scenario, sizes, t, co, farm));
     } finally {
       await t.child?.stop();
     }
@@ -179,7 +180,7 @@ async function main(co: CompareOptions): Promise<void> {
           for (const scenario of co.scenarios) {
             try {
               const j0 = cpuJiffies();
-              const r = await runBench(benchOptions(scenario, sizes, t, co), co.verbose ? { progress: say } : {});
+              const r = await runBench(benchOptions(scenario, sizes, t, co, farm), co.verbose ? { progress: say } : {});
               const j1 = cpuJiffies();
               // Share of all cores busy during the run (generator, farm, proxy and anything else on the machine).
               const machineBusy = Math.round(((j1.busy - j0.busy) / Math.max(1, j1.total - j0.total)) * 100) / 100;

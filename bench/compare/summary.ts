@@ -27,11 +27,16 @@ export function figuresOf(r: BenchResult): Record<string, number | null> {
     case 'broadcast': return { msgsPerSec: r.throughput.messagesPerSec, p50: l?.p50 ?? null, p99: l?.p99 ?? null, cpuUsPerMsg: w?.cpuUsPerMessage ?? null };
     case 'flood': {
       const b = r.latency.baseline;
+      const c = r.latency.control;
       const heavyClosed = Object.entries(r.totals).filter(([k]) => k.startsWith('heavy_closed_')).reduce((a, [, v]) => a + v, 0);
       return {
         baseP50: b?.p50 ?? null, baseP99: b?.p99 ?? null, baseMax: b?.max ?? null, p50: l?.p50 ?? null, p99: l?.p99 ?? null, max: l?.max ?? null,
         // What the flood cost the probe: its p99 during the flood over its own p99 just before it.
         p99Added: l && b ? Math.round((l.p99 - b.p99) * 1000) / 1000 : null,
+        // The control probe (no proxy, same farm, same times) during the flood: the farm's and the
+        // machine's share; p99OverControl is what the probe's p99 holds beyond it.
+        controlP99: c?.p99 ?? null,
+        p99OverControl: l && c ? Math.round((l.p99 - c.p99) * 1000) / 1000 : null,
         rssPeakMiB: w ? w.rssPeakKiB / 1024 : null, cpuSeconds: w?.cpuSeconds ?? null,
         heavy1008: r.totals.heavy_closed_1008 ?? 0, heavyClosedOther: heavyClosed - (r.totals.heavy_closed_1008 ?? 0), heavyOpen: r.totals.heavy_open_at_end ?? 0,
       };
@@ -111,6 +116,8 @@ export const ROWS: Row[] = [
   { key: 'flood.p50', label: 'flood: probe p50 ms, during' },
   { key: 'flood.p99', label: 'flood: probe p99 ms, during' },
   { key: 'flood.p99Added', label: 'flood: probe p99 added by the flood ms (during - before)' },
+  { key: 'flood.controlP99', label: 'flood: control probe p99 ms, during (no proxy: same farm, same times)' },
+  { key: 'flood.p99OverControl', label: 'flood: probe p99 over the control\'s ms (what the proxy added)' },
   { key: 'flood.max', label: 'flood: probe max ms, during' },
   { key: 'flood.rssPeakMiB', label: 'flood: proxy RSS peak MiB' },
   { key: 'flood.cpuSeconds', label: 'flood: proxy CPU s in the window' },
@@ -148,9 +155,13 @@ export function verdicts(m: Medians, idleConnections: number): Verdict[] {
   const wf = get('wslb', 'flood.p99Added');
   const hf = get('haproxy', 'flood.p99Added');
   const df = get('direct', 'flood.p99Added');
+  const wc = get('wslb', 'flood.p99OverControl');
+  const hc = get('haproxy', 'flood.p99OverControl');
+  // Beside the verdict: the probe's p99 over the control's (no proxy, same farm, same times).
+  const over = wc == null ? '' : `; over the control probe: wslb +${f2(wc)} ms${hc == null ? '' : `, HAProxy +${f2(hc)} ms`}`;
   out.push({
     target: 'flood: a healthy client\'s p99 within 5 ms of its value before the flood',
-    measured: wf == null ? 'not measured' : `wslb +${f2(wf)} ms${hf == null ? '' : `, HAProxy +${f2(hf)} ms`}${df == null ? '' : `, direct +${f2(df)} ms`}`,
+    measured: wf == null ? 'not measured' : `wslb +${f2(wf)} ms${hf == null ? '' : `, HAProxy +${f2(hf)} ms`}${df == null ? '' : `, direct +${f2(df)} ms`}${over}`,
     met: wf == null ? null : wf <= 5,
   });
   const kib = get('wslb', 'idle.kibPerConn');
@@ -182,7 +193,7 @@ export function markdownTable(m: Medians, targets: string[]): string {
     const w = m.wslb?.[row.key];
     const ratios = peers.map((p) => {
       const v = m[p]?.[row.key];
-      return w != null && v != null && v !== 0 && !/Added|late|held|machineBusy|heavy|flood\.cpuSeconds/.test(row.key) ? `${(w / v).toFixed(2)}x` : '';
+      return w != null && v != null && v !== 0 && !/Added|OverControl|late|held|machineBusy|heavy|flood\.cpuSeconds/.test(row.key) ? `${(w / v).toFixed(2)}x` : '';
     });
     lines.push(`| ${[row.label, ...vals.map((v) => (v == null ? '-' : f2(v))), ...ratios].join(' | ')} |`);
   }

@@ -27,6 +27,8 @@ const LATENCY_TITLES: Record<string, string> = {
   service: 'service time (from actual send)',
   send_lag: 'send lag (actual - intended)',
   baseline: 'probe round trip, before the flood',
+  control_before: 'control probe, before the flood',
+  control: 'control probe, during the flood',
 };
 
 /** The final table, as lines of text. */
@@ -88,7 +90,7 @@ export function formatTable(r: BenchResult): string {
 }
 
 function order(name: string): number {
-  return name === 'baseline' ? -1 : name === 'latency' ? 0 : name === 'service' ? 1 : 2;
+  return name === 'baseline' ? -1 : name === 'latency' ? 0 : name === 'service' ? 1 : name === 'control_before' ? 2 : 3;
 }
 
 /** flood: how the heavy connections ended, from the totals: `close 1008: 100` (closed by the target with that code), `still open: 3`. */

@@ -5,7 +5,7 @@ import { WebSocket, type RawData } from 'ws';
 import { FLOOD_TURN_BYTES, floodStats, startFarm } from '../../src/demo/farm.js';
 import { startBalancer } from '../helpers/balancer.js';
 import { DEFAULTS, type BenchOptions } from '../../bench/options.js';
-import { heavyEnds } from '../../bench/report/table.js';
+import { formatTable, heavyEnds } from '../../bench/report/table.js';
 import { runBench } from '../../bench/run.js';
 import { FLOOD_COMMAND } from '../../bench/scenarios/flood.js';
 import { figuresOf } from '../../bench/compare/summary.js';
@@ -71,7 +71,8 @@ t.test('flood through wslb: stalled heavy readers closed with 1008, the probe me
     ...DEFAULTS, scenario: 'flood', heavy: 3, connections: 4, probeRate: 100, warmupMs: 1500, durationMs: 1500, drainMs: 2000,
     quiet: true, watchPids: [process.pid],
   };
-  const r = await runBench({ ...base, urls: [`ws://127.0.0.1:${b.proxyPort()}/`] });
+  // The control probe goes straight to the farm at the probe's times.
+  const r = await runBench({ ...base, urls: [`ws://127.0.0.1:${b.proxyPort()}/`], controlUrl: servers[1]!.url });
   t.equal(r.connections.opened, 4, 'three heavy and the probe');
   t.equal(r.totals.heavy_closed_1008, 3, 'wslb closed each stalled reader with 1008');
   t.equal(r.totals.heavy_open_at_end, 0);
@@ -84,9 +85,19 @@ t.test('flood through wslb: stalled heavy readers closed with 1008, the probe me
   t.equal(f.heavyOpen, 0);
   t.type(f.baseP99, 'number');
   t.type(f.rssPeakMiB, 'number');
+  t.ok(r.latency.control_before!.count >= 50 && r.latency.control!.count >= 50, `the control probe measured before and during (${r.latency.control_before?.count}, ${r.latency.control?.count})`);
+  t.ok(Math.abs(r.latency.control!.count - r.latency.latency!.count) <= 2, 'at the probe\'s times: as many round trips');
+  t.equal(r.connections.opened, 4, 'the control is not counted among the target\'s connections');
+  t.equal(f.controlP99, r.latency.control!.p99);
+  t.equal(f.p99OverControl, Math.round((r.latency.latency!.p99 - r.latency.control!.p99) * 1000) / 1000);
+  t.match(formatTable(r), /control probe, during the flood\s+\d+/);
 
   // Direct to the farm nothing closes them: they are reported still open.
   const d = await runBench({ ...base, urls: [servers[0]!.url], drainMs: 500, watchPids: [] });
   t.equal(d.totals.heavy_open_at_end, 3);
   t.match(heavyEnds(d.totals), 'still open: 3');
+  t.equal(d.latency.control, undefined, 'no control unless asked');
+
+  // A control that cannot connect fails the run with its URL.
+  await t.rejects(runBench({ ...base, urls: [servers[0]!.url], controlUrl: 'ws://127.0.0.1:1/', durationMs: 200, warmupMs: 200, drainMs: 200 }), /control probe could not open ws:\/\/127\.0\.0\.1:1\//);
 });

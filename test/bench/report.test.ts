@@ -124,8 +124,8 @@ t.test('compare: medians, p99 added over direct, ratios and verdicts', async (t)
     runs.push({ target: 'floor-l7', rep, scenario: 'handshake', figures: { perSec: 80, cpuUsPerUpgrade: 200 } });
     runs.push({ target: 'wslb', rep, scenario: 'broadcast', figures: { cpuUsPerMsg: 12.6 } });
     runs.push({ target: 'haproxy', rep, scenario: 'broadcast', figures: { cpuUsPerMsg: 10 } });
-    runs.push({ target: 'wslb', rep, scenario: 'flood', figures: { p99Added: 4 + k } });
-    runs.push({ target: 'haproxy', rep, scenario: 'flood', figures: { p99Added: 2 } });
+    runs.push({ target: 'wslb', rep, scenario: 'flood', figures: { p99Added: 4 + k, p99OverControl: 3 } });
+    runs.push({ target: 'haproxy', rep, scenario: 'flood', figures: { p99Added: 2, p99OverControl: 1.5 } });
   }
   t.same(addDerived(runs).filter((r) => r.target === 'wslb' && r.scenario === 'rate').map((r) => r.figures.p99Added), [2, 2, 2]);
   const m = medians(runs);
@@ -135,7 +135,7 @@ t.test('compare: medians, p99 added over direct, ratios and verdicts', async (t)
   const vs = verdicts(m, 10_000);
   // 220/200 = 1.1x the floor (met); 65/100 = 0.65x HAProxy (met); 12.6/10 = 1.26x (missed); echo 1.5x (met); rate; flood +6 ms (missed); 5 KiB (met).
   t.same(vs.map((v) => v.met), [true, true, false, true, false, false, true], 'bounds are inclusive');
-  t.equal(vs[5]!.measured, 'wslb +6.00 ms, HAProxy +2.00 ms');
+  t.equal(vs[5]!.measured, 'wslb +6.00 ms, HAProxy +2.00 ms; over the control probe: wslb +3.00 ms, HAProxy +1.50 ms');
   t.match(vs[0]!.measured, '1.100x floor-l7', 'ratios judged against a bound show three decimals');
   t.match(vs[0]!.target, 'Node L7 floor');
   t.match(vs[6]!.target, '10,000');
@@ -143,6 +143,7 @@ t.test('compare: medians, p99 added over direct, ratios and verdicts', async (t)
   const md = markdownTable(m, ['direct', 'wslb', 'haproxy']);
   t.match(md, '| echo proxy CPU us/msg | - | 12.0 | 8.00 | 1.50x |');
   t.match(md, '| handshakes/s | - | 65.0 | 100 | 0.65x |');
+  t.match(md, "| flood: probe p99 over the control's ms (what the proxy added) | - | 3.00 | 1.50 |  |", 'a difference, not given a ratio');
   t.notMatch(md, 'reference', 'no reference named when none ran');
   t.match(verdictTable(vs), '| **no** |');
   // With the floor: its column is marked a reference, named under the table, and wslb gets a ratio to it and to HAProxy only.
