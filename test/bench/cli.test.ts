@@ -87,7 +87,7 @@ t.test('--help: durations and sizes in units, each default once, options grouped
   const flood = help('flood');
   t.match(flood, /--heavy <n>[\s\S]*?\(default: 100\)/);
   t.match(flood, /--probe-rate <rate>[\s\S]*?\(default: 50\/s\)/);
-  t.match(flood, /--control-url <url>\s+a control probe straight to a server of the same farm/);
+  t.match(flood, /--control-url <url>\s+a control probe straight to a server of the same\s+farm/);
   t.match(flood, /-w, --warmup <time>\s+the baseline/);
   t.notMatch(flood, '--connections', 'flood counts its connections itself: the heavy ones and the probe');
   t.notMatch(help('echo'), '--raw');
