@@ -39,6 +39,20 @@ async function sharedReadClient(t: Test, srv: net.Server): Promise<net.Socket> {
   return sock;
 }
 
+/** A shared-read socket whose reader collects every chunk in `parts`, and `bytes` written by its server while it was paused (given 50 ms to reach the kernel's buffers); the caller resumes it. */
+async function writtenWhilePaused(t: Test, bytes: Buffer): Promise<{ sock: net.Socket; server: net.Socket; parts: Buffer[] }> {
+  let server: net.Socket | null = null;
+  const srv = net.createServer((s) => { s.on('error', () => {}); server = s; });
+  const sock = await sharedReadClient(t, srv);
+  const parts: Buffer[] = [];
+  setReader(sock, { upstreamOnData(c: Buffer) { parts.push(c); } });
+  await waitFor(t, () => server !== null, { what: 'the server side' });
+  sock.pause();
+  server!.write(bytes);
+  await sleep(50);
+  return { sock, server: server!, parts };
+}
+
 /** Writes `frames` as fast as the socket takes them. */
 function pumpFrames(s: net.Socket, frames: Buffer[]): void {
   let i = 0;
@@ -173,16 +187,8 @@ t.test('a paused socket whose reading is restarted underneath (Node\'s Socket.re
 
 t.test('a server pushing in bulk reads into buffers of its own, handed over without a copy; back to the shared buffer on its first small read', async (t) => {
   const bulk = randomBytes(2 * 1024 * 1024);
-  let server: net.Socket | null = null;
-  const srv = net.createServer((s) => { s.on('error', () => {}); server = s; });
-  const sock = await sharedReadClient(t, srv);
-  const parts: Buffer[] = [];
-  setReader(sock, { upstreamOnData(c: Buffer) { parts.push(c); } });
-  await waitFor(t, () => server !== null, { what: 'the server side' });
   // Paused while the whole bulk is written: the kernel then holds far more than one read takes.
-  sock.pause();
-  server!.write(bulk);
-  await sleep(50);
+  const { sock, server, parts } = await writtenWhilePaused(t, bulk);
   const count = (): number => parts.reduce((n, p) => n + p.length, 0);
   const handed = bulkStats.handedOver;
   const left = bulkStats.leftBulk;
@@ -193,7 +199,7 @@ t.test('a server pushing in bulk reads into buffers of its own, handed over with
   // Reads handed over whole are kept by their reader: a later read must not overwrite them.
   const kept = Buffer.concat(parts);
   const before = parts.length;
-  server!.write('small');
+  server.write('small');
   await waitFor(t, () => parts.length > before, { what: 'the small write' });
   t.equal(parts.at(-1)!.toString(), 'small');
   t.ok(bulkStats.leftBulk > left, 'once its reads got small (the bulk\'s tail, or this one) the socket went back to the shared buffer');
@@ -202,15 +208,7 @@ t.test('a server pushing in bulk reads into buffers of its own, handed over with
 
 t.test('a message bigger than the shared buffer that arrives at once: one full shared read, the rest read on into the socket\'s own buffer; exact', async (t) => {
   const msg = randomBytes(SHARED_BYTES + BULK_BYTES / 2);   // 32 KiB here: more than the shared buffer, less than a bulk read
-  let server: net.Socket | null = null;
-  const srv = net.createServer((s) => { s.on('error', () => {}); server = s; });
-  const sock = await sharedReadClient(t, srv);
-  const parts: Buffer[] = [];
-  setReader(sock, { upstreamOnData(c: Buffer) { parts.push(c); } });
-  await waitFor(t, () => server !== null, { what: 'the server side' });
-  sock.pause();
-  server!.write(msg);
-  await sleep(50);                                      // the whole message waits in the kernel
+  const { sock, server, parts } = await writtenWhilePaused(t, msg);   // the whole message waits in the kernel
   const left = bulkStats.leftBulk;
   const handed = bulkStats.handedOver;
   sock.resume();
@@ -220,7 +218,7 @@ t.test('a message bigger than the shared buffer that arrives at once: one full s
   t.equal(bulkStats.handedOver, handed, 'the rest was under a bulk read: copied out, not handed over');
   t.equal(bulkStats.leftBulk, left + 1, 'and the socket went back to the shared buffer');
   // The shared buffer is overwritten by the next read: the chunks given out before must not change.
-  server!.write(Buffer.alloc(SHARED_BYTES, 0x55));
+  server.write(Buffer.alloc(SHARED_BYTES, 0x55));
   await waitFor(t, () => parts.length >= 3, { what: 'the next write' });
   t.ok(Buffer.concat(parts.slice(0, 2)).equals(msg), 'the earlier chunks are unchanged');
 });
