@@ -12,6 +12,7 @@ import type http from 'node:http';
 import type { Socket } from 'node:net';
 import tls from 'node:tls';
 import { parseUpgradeHead, type RequestHead } from './request-head.js';
+import { shapeClient } from '../tunnel/socket-shape.js';
 
 export interface HeadFrontOptions {
   /** `limits.max_header_bytes`: a head this long or longer goes to Node, which answers 431 as it always did. */
@@ -70,6 +71,7 @@ export class HeadFront {
   }
 
   #accept(socket: FrontSocket): void {
+    shapeClient(socket);
     socket.wslbFront = this;
     socket.wslbAcceptedAt = performance.now();
     socket.on('error', frontOnError);

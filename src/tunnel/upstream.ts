@@ -9,6 +9,7 @@ import type { Server } from '../pool/server.js';
 import { headEnd, MAX_HEAD_BYTES, parse101, requestHead, type ResponseHead } from './response-head.js';
 import { tlsConnectOptions, type UpstreamTls } from './upstream-tls.js';
 import { deadlines, type Deadline, type Expiring } from '../edge/deadlines.js';
+import { shapeUpstream } from './socket-shape.js';
 import { markSharedRead, readsShared, setReader, SHARED_READ, type UpstreamReader } from './upstream-read.js';
 
 export interface ConnectOptions {
@@ -67,15 +68,18 @@ class ServerConnect implements Expiring {
       // TLS straight away, unless a PROXY header has to go first in plain TCP.
       if (this.#tlsOptions && !opts.proxyHeader) {
         const socket = tls.connect({ host: server.host, port: server.port, ...this.#tlsOptions });
+        shapeUpstream(socket);
         this.#socket = socket;
         this.#listen(socket, 'secureConnect', connectOnSecure);
       } else if (this.#tlsOptions) {
         // TLS over this socket later: TLS reads it itself, so no shared read buffer.
         const raw = net.connect({ host: server.host, port: server.port });
+        shapeUpstream(raw);
         this.#raw = this.#socket = raw;
         this.#listen(raw, 'connect', connectOnConnect);
       } else {
         const raw = net.connect({ host: server.host, port: server.port, onread: SHARED_READ });
+        shapeUpstream(raw);
         markSharedRead(raw);
         this.#raw = this.#socket = raw;
         this.#listen(raw, 'connect', connectOnConnect);
@@ -114,6 +118,7 @@ class ServerConnect implements Expiring {
     if (!this.#tlsOptions) return this.#succeed();
     try {
       const socket = tls.connect({ ...this.#tlsOptions, socket: raw });
+      shapeUpstream(socket);
       this.#socket = socket;
       this.#listen(socket, 'secureConnect', connectOnSecure);
     } catch (err) {
