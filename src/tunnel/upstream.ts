@@ -9,7 +9,7 @@ import type { Server } from '../pool/server.js';
 import { headEnd, MAX_HEAD_BYTES, parse101, requestHead, type ResponseHead } from './response-head.js';
 import { tlsConnectOptions, type UpstreamTls } from './upstream-tls.js';
 import { deadlines, type Deadline, type Expiring } from '../edge/deadlines.js';
-import { shapeUpstream } from './socket-shape.js';
+import { connectOptions, shapeUpstream } from './socket-shape.js';
 import { markSharedRead, readsShared, setReader, SHARED_READ, type UpstreamReader } from './upstream-read.js';
 
 export interface ConnectOptions {
@@ -73,12 +73,12 @@ class ServerConnect implements Expiring {
         this.#listen(socket, 'secureConnect', connectOnSecure);
       } else if (this.#tlsOptions) {
         // TLS over this socket later: TLS reads it itself, so no shared read buffer.
-        const raw = net.connect({ host: server.host, port: server.port });
+        const raw = net.connect(connectOptions(server.host, server.port));
         shapeUpstream(raw);
         this.#raw = this.#socket = raw;
         this.#listen(raw, 'connect', connectOnConnect);
       } else {
-        const raw = net.connect({ host: server.host, port: server.port, onread: SHARED_READ });
+        const raw = net.connect(connectOptions(server.host, server.port, SHARED_READ));
         shapeUpstream(raw);
         markSharedRead(raw);
         this.#raw = this.#socket = raw;
