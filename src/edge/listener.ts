@@ -17,6 +17,7 @@ import { respondError } from '../http/respond.js';
 import { findRoute } from './router.js';
 import { UpgradeAttempt } from './upgrade.js';
 import { HeadFront } from './head-front.js';
+import { shapeAccepts } from './shaped-accept.js';
 import { H2Front } from './h2-front.js';
 import type { RequestHead } from './request-head.js';
 import { listenTcp } from '../listen.js';
@@ -39,6 +40,8 @@ export class Listener {
       // Node checks head/request timeouts on this period (30 s by default): keep 408s prompt.
       connectionsCheckingInterval: Math.min(1000, Math.max(50, Math.floor(t / 4))),
     }, t);
+    // Accepted sockets built without Node 20's per-socket hidden-class cost (src/edge/shaped-accept.ts).
+    shapeAccepts(this.server);
     // Clean upgrade heads skip node:http (src/edge/head-front.ts); first, so the PROXY front stands before it.
     this.headFront = new HeadFront(this.server, {
       maxHeadBytes: rt.config.limits.max_header_bytes,
