@@ -1,24 +1,24 @@
 /**
  * Accepted sockets built with options that already hold every field Node's Socket constructor
- * adds to its copy of them. Why: the constructor copies its options with an object spread and
- * then adds emitClose, autoDestroy and decodeStrings; on Node 20's V8 (11.3), adding a field to a
- * spread copy makes a new hidden class every time, so every later read of the copy misses its
- * inline cache and goes to the runtime (about 40 misses per socket). Measured on this machine:
- * 10-13 us per socket built that way, 0.3 us when the fields are there already, out of a whole
- * proxied connection's ~250 us. Node builds accepted sockets in the listening handle's
- * `onconnection`; this replaces that function with one that does the same with shaped options.
+ * adds to its copy of them (src/tunnel/socket-shape.ts says why: on Node 20 that copy costs
+ * 10-13 us per socket otherwise). Node builds accepted sockets in the listening handle's
+ * `onconnection`, with a literal of its own; this replaces that function with a copy that differs
+ * only in the options literal.
  *
- * Only on Node 20 (where the cost was measured and this copy of `onconnection` was checked against
- * Node's own, lib/net.js): any other version keeps Node's function. Connections past
- * `maxConnections` and accept errors still go to Node's own, unchanged.
+ * The copy is installed only where Node's own `onconnection` is the one it was copied from (Node
+ * 20's lib/net.js, recognised by a fingerprint of its source): any other Node keeps its own
+ * function, and connections wslb would gain nothing on are the same either way. Connections past
+ * `maxConnections` and accept errors go to Node's own function.
  */
 
+import crypto from 'node:crypto';
 import diagnostics from 'node:diagnostics_channel';
 import net from 'node:net';
+import { SOCKET_DEFAULTS } from '../tunnel/socket-shape.js';
 
-/** The net.Server fields Node's onconnection reads (plain properties, set by its constructor). */
+/** The net.Server fields Node's onconnection reads (plain properties its constructor sets). */
 interface AcceptingServer extends net.Server {
-  _handle: { onconnection: OnConnection; wslbShaped?: true } | null;
+  _handle: ListenHandle | null;
   _connections: number;
   allowHalfOpen: boolean;
   pauseOnConnect: boolean;
@@ -30,37 +30,60 @@ interface AcceptingServer extends net.Server {
 
 type OnConnection = (this: unknown, err: number, clientHandle: unknown) => void;
 
+interface ListenHandle {
+  onconnection: OnConnection;
+  wslbShaped?: true;
+}
+
+/** sha256 (first 16 hex digits) of Node 20's `onconnection` source with all whitespace removed. */
+export const NODE_ONCONNECTION = '48a55e0c52f60279';
+
 const socketChannel = diagnostics.channel('net.server.socket');
 
-/** Whether this Node's accept path is the one shapedAccept copies. */
-export const SHAPED_ACCEPT = Number(process.versions.node.split('.')[0]) === 20;
+/** The fingerprint of a function's source (whitespace removed). */
+export function fingerprint(fn: (...args: never[]) => unknown): string {
+  return crypto.createHash('sha256').update(fn.toString().replace(/\s+/g, '')).digest('hex').slice(0, 16);
+}
 
-/** Builds `server`'s accepted sockets with shaped options from its next 'listening' on (every listen: a re-listen gets a new handle). */
-export function shapeAccepts(server: net.Server): void {
-  if (!SHAPED_ACCEPT) return;
+/** Whether `handle`'s onconnection is Node's own, the one the copy below was made from. */
+function copiable(handle: ListenHandle): boolean {
+  return typeof handle.onconnection === 'function' && fingerprint(handle.onconnection) === NODE_ONCONNECTION;
+}
+
+/** The accepted socket's options: Node's literal plus the fields its constructor adds. */
+function acceptOptions(s: AcceptingServer, clientHandle: unknown): net.SocketConstructorOpts {
+  return {
+    handle: clientHandle,
+    allowHalfOpen: s.allowHalfOpen,
+    pauseOnCreate: s.pauseOnConnect,
+    readable: true,
+    writable: true,
+    readableHighWaterMark: s.highWaterMark,
+    writableHighWaterMark: s.highWaterMark,
+    emitClose: SOCKET_DEFAULTS.emitClose,
+    autoDestroy: SOCKET_DEFAULTS.autoDestroy,
+    decodeStrings: SOCKET_DEFAULTS.decodeStrings,
+  } as net.SocketConstructorOpts;
+}
+
+/**
+ * Builds `server`'s accepted sockets with shaped options from each 'listening' on (a re-listen
+ * gets a new handle). The returned function tells whether the current handle has the copy.
+ */
+export function shapeAccepts(server: net.Server): () => boolean {
   const s = server as AcceptingServer;
   server.on('listening', () => {
     const handle = s._handle;
-    if (handle === null || handle.wslbShaped || typeof handle.onconnection !== 'function' || handle.onconnection.name !== 'onconnection') return;
+    if (handle === null || handle.wslbShaped || !copiable(handle)) return;
     const nodeOnConnection = handle.onconnection;
     handle.wslbShaped = true;
     handle.onconnection = function onconnection(this: unknown, err: number, clientHandle: unknown): void {
       if (err || (s.maxConnections && s._connections >= s.maxConnections)) return nodeOnConnection.call(this, err, clientHandle);
-      const socket = new net.Socket({
-        handle: clientHandle,
-        allowHalfOpen: s.allowHalfOpen,
-        pauseOnCreate: s.pauseOnConnect,
-        readable: true,
-        writable: true,
-        readableHighWaterMark: s.highWaterMark,
-        writableHighWaterMark: s.highWaterMark,
-        // The values Node's constructor sets anyway: present, its assignments only overwrite.
-        emitClose: false,
-        autoDestroy: true,
-        decodeStrings: false,
-      } as net.SocketConstructorOpts);
+      const socket = new net.Socket(acceptOptions(s, clientHandle));
+      // Node sets these on the handle and records them on the socket; the public setters do both.
       if (s.noDelay) socket.setNoDelay(true);
-      if (s.keepAlive) socket.setKeepAlive(true, s.keepAliveInitialDelay);
+      // The server keeps its keep-alive delay in seconds; setKeepAlive takes milliseconds.
+      if (s.keepAlive) socket.setKeepAlive(true, s.keepAliveInitialDelay * 1000);
       s._connections++;
       const owned = socket as net.Socket & { server: net.Server; _server: net.Server };
       owned.server = server;
@@ -69,4 +92,5 @@ export function shapeAccepts(server: net.Server): void {
       if (socketChannel.hasSubscribers) socketChannel.publish({ socket });
     };
   });
+  return () => s._handle?.wslbShaped === true;
 }

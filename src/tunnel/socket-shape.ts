@@ -1,30 +1,32 @@
 /**
- * Every property wslb keeps on a socket, added all at once, in one order, as soon as wslb has the
- * socket. Why: V8 gives an object a new hidden class for each property added to it, in the order
- * added. Added one by one as a connection went through the head reader, the attempt, admission,
- * the server connect and handshake and the tunnel (some only when bytes came early), sockets
- * reached a dozen classes; Node's own stream code, which every socket runs through, then looked
- * up their properties megamorphically. Shaped here, clients share one class and servers another
- * for their whole life; the values change, never the set.
+ * Sockets whose hidden classes stay put. V8 gives an object a new hidden class for each property
+ * added to it, in the order added, and code that meets many classes at one property read
+ * (megamorphic) looks them up the slow way. Two places made many:
+ *
+ * - Node's Socket constructor copies its options with an object spread and then adds
+ *   allowHalfOpen, emitClose, autoDestroy and decodeStrings to the copy. On Node 20's V8 (11.3),
+ *   a field added to a spread copy makes a new hidden class every time, so every later read of
+ *   the copy (some 40 in the stream constructors) misses its cache: 10-13 us per socket, against
+ *   0.3 us when the options already hold those fields and each assignment only overwrites one
+ *   (`node dist/bench/compare/socket-options.js`). Server sockets are opened with
+ *   connectOptions() below; accepted ones are built the same way (src/edge/shaped-accept.ts).
+ * - wslb's own per-socket fields, added one by one as a connection went through the head reader,
+ *   the attempt, admission, the connect, the handshake and the tunnel (some only when bytes came
+ *   early), led sockets through a dozen classes. shapeClient() and shapeUpstream() add them all
+ *   at once, in one order: values change afterwards, the set never does.
  */
 
 import type net from 'node:net';
 
-/** The shared-read option (src/tunnel/upstream-read.ts), as net.connect takes it. */
-type OnRead = net.OnReadOpts;
+/** The values Node's Socket constructor gives the fields it adds to its copy of the options. */
+export const SOCKET_DEFAULTS = { allowHalfOpen: false, emitClose: false, autoDestroy: true, decodeStrings: false } as const;
 
-/**
- * net.connect's options for a server socket, carrying the four fields Node's Socket constructor
- * sets on its copy of them (allowHalfOpen, emitClose, autoDestroy, decodeStrings, with the values
- * it sets). Why: the constructor copies its options with an object spread and then adds those
- * fields; on Node 20's V8, adding a field to a spread copy makes a new hidden class every time,
- * and every later read of the copy misses its cache: about 13 us per socket measured here, against
- * 0.3 us when the copy already has the fields and each assignment only overwrites one.
- */
-export function connectOptions(host: string, port: number, onread?: OnRead): net.NetConnectOpts {
-  return onread === undefined
-    ? { host, port, allowHalfOpen: false, emitClose: false, autoDestroy: true, decodeStrings: false } as net.NetConnectOpts
-    : { host, port, onread, allowHalfOpen: false, emitClose: false, autoDestroy: true, decodeStrings: false } as net.NetConnectOpts;
+/** net.connect's options for a server socket (`onread`: the shared read buffer, src/tunnel/upstream-read.ts). */
+export function connectOptions(host: string, port: number, onread?: net.OnReadOpts): net.NetConnectOpts {
+  const d = SOCKET_DEFAULTS;
+  return (onread === undefined
+    ? { host, port, allowHalfOpen: d.allowHalfOpen, emitClose: d.emitClose, autoDestroy: d.autoDestroy, decodeStrings: d.decodeStrings }
+    : { host, port, onread, allowHalfOpen: d.allowHalfOpen, emitClose: d.emitClose, autoDestroy: d.autoDestroy, decodeStrings: d.decodeStrings }) as unknown as net.NetConnectOpts;
 }
 
 /** What a client socket carries: the head reader, the upgrade attempt, the admission entry and the tunnel (see each module). */
@@ -36,7 +38,7 @@ interface ClientFields {
   wslbTunnel: unknown;
 }
 
-/** What a server socket carries: the connect and handshake, the shared-read reader and held bytes, and the tunnel. */
+/** What a server socket carries: the shared-read reader and held bytes, the connect and handshake, and the tunnel. */
 interface UpstreamFields {
   wslbReader: unknown;
   wslbHeld: Buffer[] | null;
@@ -46,7 +48,7 @@ interface UpstreamFields {
   wslbTunnel: unknown;
 }
 
-/** Gives a client socket every wslb property (before any is set: values come from their modules). */
+/** Gives a client socket every wslb field (before any is set: values come from their modules). */
 export function shapeClient(socket: net.Socket): void {
   const s = socket as net.Socket & ClientFields;
   s.wslbFront = undefined;
@@ -56,7 +58,7 @@ export function shapeClient(socket: net.Socket): void {
   s.wslbTunnel = undefined;
 }
 
-/** Gives a server socket every wslb property, right after net.connect (reads through the shared buffer are marked after this). */
+/** Gives a server socket every wslb field, right after net.connect (a shared-read socket is marked after this). */
 export function shapeUpstream(socket: net.Socket): void {
   const s = socket as net.Socket & UpstreamFields;
   s.wslbReader = undefined;

@@ -21,7 +21,8 @@ function sweepSet(s: TunnelSet): void {
 }
 
 /**
- * Idle precision: one setInterval for all tunnels (NOTES: no per-tunnel or per-message timers)
+ * Idle precision: one setInterval for all tunnels (no timer per tunnel or per message: with tens
+ * of thousands of tunnels, arming and clearing one per chunk would cost more than the data path)
  * with period P = max(min(idleMs, stallMs) / 4, 50 ms). Each tunnel's per-chunk `activity` flag is read and
  * cleared at every sweep, and the sweep's time is recorded as "last seen active". Activity is
  * therefore stamped up to P late, and the idle check itself runs every P, so a tunnel is closed
