@@ -1,14 +1,15 @@
 /**
  * Accepted sockets built with options that already hold every field Node's Socket constructor
  * adds to its copy of them (src/tunnel/socket-shape.ts says why: on Node 20 that copy costs
- * 10-13 us per socket otherwise). Node builds accepted sockets in the listening handle's
+ * about 10-14 us per socket otherwise). Node builds accepted sockets in the listening handle's
  * `onconnection`, with a literal of its own; this replaces that function with a copy that differs
- * only in the options literal.
+ * in the options literal, and sets no-delay and keep-alive through the sockets' public setters
+ * (which do what Node's function does on the handle and record it on the socket).
  *
- * The copy is installed only where Node's own `onconnection` is the one it was copied from (Node
- * 20's lib/net.js, recognised by a fingerprint of its source): any other Node keeps its own
- * function, and connections wslb would gain nothing on are the same either way. Connections past
- * `maxConnections` and accept errors go to Node's own function.
+ * The copy is installed only where the handle's `onconnection` is the one it was copied from (Node
+ * 20's lib/net.js, recognised by a fingerprint of its source): another Node, or a function someone
+ * else put there, keeps what it has. Accept errors and connections past `maxConnections` go to
+ * Node's own function.
  */
 
 import crypto from 'node:crypto';

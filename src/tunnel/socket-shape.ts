@@ -6,8 +6,8 @@
  * - Node's Socket constructor copies its options with an object spread and then adds
  *   allowHalfOpen, emitClose, autoDestroy and decodeStrings to the copy. On Node 20's V8 (11.3),
  *   a field added to a spread copy makes a new hidden class every time, so every later read of
- *   the copy (some 40 in the stream constructors) misses its cache: 10-13 us per socket, against
- *   0.3 us when the options already hold those fields and each assignment only overwrites one
+ *   the copy (some 40 in the stream constructors) misses its cache: 10-14 us per socket, against
+ *   0.5 us when the options already hold those fields and each assignment only overwrites one
  *   (`node dist/bench/compare/socket-options.js`). Server sockets are opened with
  *   connectOptions() below; accepted ones are built the same way (src/edge/shaped-accept.ts).
  * - wslb's own per-socket fields, added one by one as a connection went through the head reader,
